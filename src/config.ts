@@ -1,0 +1,60 @@
+import { z } from 'zod'
+
+/** The default model: a current Claude model through its US cross-region inference profile. */
+export const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'a port number from 0 to 65535' })
+    .int('a port number from 0 to 65535')
+    .min(0, 'a port number from 0 to 65535')
+    .max(65535, 'a port number from 0 to 65535')
+    .default(fallback)
+
+const nonEmpty = (what: string) => z.string().trim().min(1, what)
+
+/** Every environment variable the app reads, parsed once. Unset and empty mean "use the default". */
+export const configSchema = z.object({
+  PORT: port(3000),
+  DASHBOARD_PORT: port(3001),
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.:\-[\]]+$/, 'a host name or IP address to bind, such as 127.0.0.1')
+    .default('127.0.0.1'),
+  AWS_REGION: z
+    .string()
+    .trim()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region name such as us-east-1')
+    .default('us-east-1'),
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z
+    .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
+    .optional(),
+  METRICS_DB_PATH: nonEmpty('a file path for the SQLite database').default('metrics/metrics.db'),
+  LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
+  BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'one of debug, info, warn, error' }).default('info'),
+})
+
+export type Config = z.infer<typeof configSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Parses the environment. A bad value throws a ConfigError whose message is one line
+ * naming the variable and what it expects.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value.trim() !== ''),
+  )
+  const parsed = configSchema.safeParse(present)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]!
+  const name = String(issue.path[0] ?? 'environment')
+  throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: expected ${issue.message}`)
+}

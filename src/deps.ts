@@ -1,0 +1,28 @@
+import type { Deps } from './app.ts'
+import type { Config } from './config.ts'
+import type { Db } from './db/open.ts'
+import { getLogger } from './logger.ts'
+import { createBedrock, type BedrockOptions } from './services/bedrock.ts'
+import { createChatTurns } from './services/chat-turn.ts'
+import { createMetrics } from './services/metrics.ts'
+import { createSessions, type SessionsOptions } from './services/sessions.ts'
+
+export type DepsOptions = {
+  config: Config
+  db: Db
+  bedrock?: Omit<BedrockOptions, 'endpoint'>
+  sessions?: SessionsOptions
+}
+
+/** Wires the services from config and an open database: used by start-up and by tests alike. */
+export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sessionsOptions }: DepsOptions): Deps {
+  const metrics = createMetrics({ db, log: getLogger('metrics') })
+  const bedrock = createBedrock({ endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...bedrockOptions })
+  return {
+    config,
+    metrics,
+    sessions: createSessions(sessionsOptions),
+    turns: createChatTurns({ bedrock, metrics, log: getLogger('chat') }),
+    log: getLogger('app'),
+  }
+}

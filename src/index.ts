@@ -1,0 +1,54 @@
+import { createApp } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+import { openDatabase } from './db/open.ts'
+import { createDeps } from './deps.ts'
+import { configureLogging, getLogger } from './logger.ts'
+import { keepOpenOn, serve } from './server.ts'
+
+function start() {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+
+  const logging = configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL })
+  const log = getLogger('startup')
+  const database = openDatabase(config.METRICS_DB_PATH)
+  const deps = createDeps({ config, db: database.db })
+  let server: ReturnType<typeof serve> | undefined
+  deps.keepOpen = keepOpenOn(() => server)
+  server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
+
+  const url = `http://${server.hostname}:${server.port}/`
+  log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME })
+  process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
+  if (config.HOST !== '127.0.0.1' && config.HOST !== 'localhost' && config.HOST !== '::1') {
+    log.warn(`listening on ${config.HOST}: reachable from other machines`)
+  }
+
+  const sweep = setInterval(() => deps.sessions.sweep(), 60_000)
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { signal })
+    clearInterval(sweep)
+    deps.sessions.abortAll('shutdown')
+    await server?.stop()
+    // give aborted turns a moment to write their metrics row
+    await Bun.sleep(200)
+    database.close()
+    await logging.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+start()

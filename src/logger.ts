@@ -1,0 +1,155 @@
+import { mkdirSync } from 'node:fs'
+import { Logger, type ILogObj } from 'tslog'
+import { createStream, type RotatingFileStream } from 'rotating-file-stream'
+
+/** The log file, as the original design named it; backups are LOG_FILE.1 (newest) to .3. */
+export const LOG_FILE = 'bedrock_chatbot.log'
+export const LOG_MAX_SIZE = '5M'
+export const LOG_BACKUPS = 3
+
+/** Object keys whose values never reach a log line, whatever object is logged. */
+const SECRET_KEYS = [
+  'secretAccessKey',
+  'aws_secret_access_key',
+  'AWS_SECRET_ACCESS_KEY',
+  'sessionToken',
+  'aws_session_token',
+  'AWS_SESSION_TOKEN',
+  'x-amz-security-token',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'password',
+  'credentials',
+]
+
+/** Secret-shaped text inside strings: SigV4 headers and signatures, key=value pairs. */
+const SECRET_PATTERNS = [
+  /AWS4-HMAC-SHA256[^"\n]*/g,
+  /X-Amz-(Signature|Security-Token|Credential)=[^&\s"]+/gi,
+  /(secret_?access_?key|session_?token|sid)\s*[=:]\s*"?[^\s",;]+/gi,
+]
+
+const PLACEHOLDER = '[***]'
+
+type Level = 'debug' | 'info' | 'warn' | 'error'
+const LEVEL_IDS: Record<Level, number> = { debug: 2, info: 3, warn: 4, error: 5 }
+
+export type AppLogger = Logger<ILogObj>
+
+/**
+ * Literal secrets the process holds right now (the sidebar's secret keys and tokens):
+ * any log line that contains one has it replaced, as a last line of defence behind the key masking.
+ */
+const knownSecrets = new Set<string>()
+let knownSecretsPattern: RegExp | null = null
+
+export function registerSecret(value: string | undefined): void {
+  if (!value || value.length < 8) return
+  knownSecrets.add(value)
+  knownSecretsPattern = null
+}
+
+export function forgetSecret(value: string | undefined): void {
+  if (value && knownSecrets.delete(value)) knownSecretsPattern = null
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** Removes every secret this module knows of from a finished line. */
+export function redact(line: string): string {
+  let out = line
+  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, PLACEHOLDER)
+  if (knownSecrets.size === 0) return out
+  knownSecretsPattern ??= new RegExp([...knownSecrets].map(escapeRegExp).join('|'), 'g')
+  return out.replace(knownSecretsPattern, PLACEHOLDER)
+}
+
+let root: AppLogger = createRootLogger()
+let fileStream: RotatingFileStream | null = null
+
+function createRootLogger(level: Level = 'info'): AppLogger {
+  return new Logger<ILogObj>({
+    name: 'app',
+    type: 'hidden',
+    minLevel: LEVEL_IDS[level],
+    mask: { keys: SECRET_KEYS, caseInsensitive: true, regex: SECRET_PATTERNS },
+    stack: { capture: 'off' },
+  })
+}
+
+export type LoggingOptions = {
+  logDir: string
+  level?: Level
+  /** Console output for warnings and above (off in tests). */
+  console?: boolean
+  /** Rotation size, for tests; the product always uses 5 MB. */
+  maxSize?: string
+}
+
+/**
+ * Configures the root logger: one JSON entry per line in LOG_DIR/bedrock_chatbot.log, rotated at
+ * 5 MB with 3 backups, and warnings and above on the console. Creates the folder if missing.
+ * A failing file (disk full, folder removed) is reported once on the console and never throws into callers.
+ */
+export function configureLogging(options: LoggingOptions): { logFile: string; close(): Promise<void> } {
+  mkdirSync(options.logDir, { recursive: true })
+  const previous = fileStream
+  root = createRootLogger(options.level)
+  const stream = createStream(LOG_FILE, {
+    path: options.logDir,
+    size: (options.maxSize ?? LOG_MAX_SIZE) as `${number}M`,
+    rotate: LOG_BACKUPS,
+  })
+  let reported = false
+  stream.on('error', (err) => {
+    if (reported) return
+    reported = true
+    console.error(`log file ${options.logDir}/${LOG_FILE} cannot be written: ${err.message}`)
+  })
+  fileStream = stream
+  root.attachTransport({
+    name: 'file',
+    format: 'json',
+    write: (_record, line) => {
+      if (!stream.destroyed && stream.writable) stream.write(redact(line) + '\n')
+    },
+  })
+  if (options.console !== false) {
+    root.attachTransport({
+      name: 'console',
+      minLevel: LEVEL_IDS.warn,
+      format: 'pretty',
+      write: (_record, line) => console.error(redact(line)),
+    })
+  }
+  void previous?.end()
+  return {
+    logFile: `${options.logDir}/${LOG_FILE}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (fileStream !== stream) return resolve()
+        fileStream = null
+        stream.end(() => resolve())
+      }),
+  }
+}
+
+/**
+ * A named logger (the module's name); its entries carry `name` in the file. Safe to call at
+ * import time: it follows the root logger that configureLogging installs later.
+ */
+export function getLogger(name: string) {
+  let cache: { root: AppLogger; sub: AppLogger } | null = null
+  const sub = () => (cache?.root === root ? cache.sub : (cache = { root, sub: root.getSubLogger({ name }) }).sub)
+  return {
+    debug: (message: string, ...args: unknown[]) => void sub().debug(message, ...args),
+    info: (message: string, ...args: unknown[]) => void sub().info(message, ...args),
+    warn: (message: string, ...args: unknown[]) => void sub().warn(message, ...args),
+    error: (message: string, ...args: unknown[]) => void sub().error(message, ...args),
+  }
+}
+
+export type Log = ReturnType<typeof getLogger>

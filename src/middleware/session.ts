@@ -1,0 +1,25 @@
+import { getCookie, setCookie } from 'hono/cookie'
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app.ts'
+
+export const SESSION_COOKIE = 'bc_session'
+
+/**
+ * Ties each browser to its in-memory session through a random, HttpOnly, SameSite=Lax cookie.
+ * An unknown or expired cookie gets a fresh session (and so no one else's credentials).
+ */
+export function session() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const { session, created } = c.var.deps.sessions.resolve(getCookie(c, SESSION_COOKIE))
+    if (created) {
+      setCookie(c, SESSION_COOKIE, session.id, {
+        httpOnly: true,
+        sameSite: 'Lax',
+        path: '/',
+        secure: new URL(c.req.url).protocol === 'https:',
+      })
+    }
+    c.set('session', session)
+    await next()
+  })
+}

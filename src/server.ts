@@ -1,0 +1,17 @@
+import type { Server } from 'bun'
+import type { App } from './app.ts'
+
+/**
+ * Seconds a connection may stay silent. Streams send a heartbeat every 5 s and streamed replies
+ * lift the limit for their own request, so this only bounds truly idle sockets.
+ */
+export const IDLE_TIMEOUT_S = 30
+
+/** Bun.serve for an app; `keepOpen` lets a long request (a streamed reply) outlive the idle timeout. */
+export function serve(app: App, options: { port: number; hostname: string }) {
+  return Bun.serve({ port: options.port, hostname: options.hostname, idleTimeout: IDLE_TIMEOUT_S, fetch: app.fetch })
+}
+
+export function keepOpenOn(server: () => Server<undefined> | undefined) {
+  return (request: Request) => server()?.timeout(request, 0)
+}

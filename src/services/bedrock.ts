@@ -1,0 +1,176 @@
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import {
+  BedrockRuntimeClient,
+  ConverseStreamCommand,
+  type BedrockRuntimeClientConfig,
+  type ContentBlock,
+  type ConverseStreamCommandInput,
+  type ConverseStreamCommandOutput,
+  type Message,
+} from '@aws-sdk/client-bedrock-runtime'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { FinalizeRequestMiddleware } from '@smithy/types'
+
+/**
+ * The only module that talks to the AWS SDK. It streams one reply for a history through
+ * ConverseStream, so Claude and every other Converse model share one request shape.
+ */
+
+export type ChatRole = 'user' | 'assistant'
+export type HistoryMessage = { role: ChatRole; text: string }
+
+export type ModelRequest = {
+  modelId: string
+  messages: HistoryMessage[]
+  system?: string
+  temperature?: number
+  /** Always set: without it Bedrock reserves quota for the model's maximum. */
+  maxTokens: number
+}
+
+export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+
+export type StreamOptions = {
+  /** The browser's own credentials; absent means the server's default provider chain. */
+  credentials?: Credentials
+  region: string
+  signal: AbortSignal
+  /** Called before each retry the SDK makes (attempt 2, 3...), with the error that caused it. */
+  onRetry?: (attempt: number, maxAttempts: number, errorName: string) => void
+}
+
+export type ModelEvent =
+  | { type: 'text'; text: string }
+  | { type: 'reasoning'; text: string }
+  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  | { type: 'stop'; reason: string }
+
+export type BedrockOptions = {
+  /** Endpoint override (AWS_ENDPOINT_URL_BEDROCK_RUNTIME); the SDK's regional endpoint when absent. */
+  endpoint?: string
+  /** The server's own credentials; absent means the SDK's default provider chain. */
+  serverCredentials?: BedrockRuntimeClientConfig['credentials']
+  /** One try and up to two retries, with the SDK's standard backoff. */
+  maxAttempts?: number
+  /** Concurrent upstream connections kept; the SDK's default of 50 queues a busy server. */
+  maxSockets?: number
+}
+
+export const MAX_ATTEMPTS = 3
+
+export function createBedrock(options: BedrockOptions = {}) {
+  const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS
+  const maxSockets = options.maxSockets ?? 256
+  // HTTP/1.1 keep-alive: one connection reused across calls (the SDK's default HTTP/2 handler opened
+  // a new one per streaming call), with a pool sized for many concurrent streams.
+  const requestHandler = new NodeHttpHandler({
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+    connectionTimeout: 10_000,
+  })
+
+  const serverClients = new Map<string, BedrockRuntimeClient>()
+  const browserClients = new WeakMap<Credentials, Map<string, BedrockRuntimeClient>>()
+
+  function makeClient(region: string, credentials?: Credentials) {
+    return new BedrockRuntimeClient({
+      region,
+      endpoint: options.endpoint,
+      credentials: credentials ?? options.serverCredentials,
+      maxAttempts,
+      retryMode: 'standard',
+      requestHandler,
+    })
+  }
+
+  /** One client per region for the server's credentials, and per saved credentials for a browser's. */
+  function clientFor(region: string, credentials?: Credentials): BedrockRuntimeClient {
+    const cache = credentials
+      ? (browserClients.get(credentials) ?? browserClients.set(credentials, new Map()).get(credentials)!)
+      : serverClients
+    let client = cache.get(region)
+    if (!client) {
+      client = makeClient(region, credentials)
+      cache.set(region, client)
+    }
+    return client
+  }
+
+  function toInput(request: ModelRequest): ConverseStreamCommandInput {
+    const messages: Message[] = request.messages.map((m) => ({
+      role: m.role,
+      content: [{ text: m.text } satisfies ContentBlock],
+    }))
+    return {
+      modelId: request.modelId,
+      messages,
+      system: request.system ? [{ text: request.system }] : undefined,
+      inferenceConfig: { maxTokens: request.maxTokens, temperature: request.temperature },
+    }
+  }
+
+  return {
+    endpoint: options.endpoint,
+    maxAttempts,
+
+    /**
+     * Streams the reply. The SDK retries throttling, 5xx and dropped connections before the first
+     * byte of the stream; once the stream has started nothing is re-sent.
+     */
+    async *stream(request: ModelRequest, opts: StreamOptions): AsyncGenerator<ModelEvent, { attempts: number }> {
+      const client = clientFor(opts.region, opts.credentials)
+      const command = new ConverseStreamCommand(toInput(request))
+      let attempts = 0
+      let lastError = ''
+      command.middlewareStack.addRelativeTo(
+        ((next) => async (args) => {
+          attempts += 1
+          if (attempts > 1) opts.onRetry?.(attempts, maxAttempts, lastError)
+          try {
+            return await next(args)
+          } catch (err) {
+            lastError = (err as { name?: string })?.name ?? 'Error'
+            throw err
+          }
+        }) satisfies FinalizeRequestMiddleware<ConverseStreamCommandInput, ConverseStreamCommandOutput>,
+        { relation: 'after', toMiddleware: 'retryMiddleware', name: 'attemptCounter' },
+      )
+
+      let response
+      try {
+        response = await client.send(command, { abortSignal: opts.signal })
+      } catch (err) {
+        throw Object.assign(err as object, { attempts: Math.max(attempts, 1) })
+      }
+      const calls = response.$metadata.attempts ?? Math.max(attempts, 1)
+      try {
+        for await (const event of response.stream ?? []) {
+          if (opts.signal.aborted) break
+          const delta = event.contentBlockDelta?.delta
+          if (delta?.text) yield { type: 'text', text: delta.text }
+          else if (delta?.reasoningContent?.text) yield { type: 'reasoning', text: delta.reasoningContent.text }
+          else if (event.messageStop) yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' }
+          else if (event.metadata?.usage) {
+            yield {
+              type: 'usage',
+              inputTokens: event.metadata.usage.inputTokens ?? 0,
+              outputTokens: event.metadata.usage.outputTokens ?? 0,
+            }
+          }
+        }
+      } catch (err) {
+        throw Object.assign(err as object, { attempts: calls })
+      }
+      return { attempts: calls }
+    },
+  }
+}
+
+export type Bedrock = ReturnType<typeof createBedrock>
+
+/** How many attempts a failed call made, as stream() attaches it to the error. */
+export function attemptsOf(err: unknown): number {
+  const n = (err as { attempts?: unknown } | null)?.attempts
+  return typeof n === 'number' && n > 0 ? n : 1
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto'
+import type { Credentials } from './bedrock.ts'
+import { forgetSecret, registerSecret } from '../logger.ts'
+
+export type ThreadStatus = 'streaming' | 'done' | 'error' | 'stopped'
+
+export type ThreadMessage = {
+  id: string
+  role: 'user' | 'assistant'
+  text: string
+  status: ThreadStatus
+  /** A readable explanation when the reply failed. */
+  error?: string
+  modelId?: string
+}
+
+export type ActiveTurn = { id: string; controller: AbortController }
+
+/**
+ * One browser's state, in server memory only: its credentials (never written anywhere), its
+ * region, model and thread, and the reply streaming right now.
+ */
+export type Session = {
+  id: string
+  credentials?: Credentials
+  region?: string
+  modelId?: string
+  messages: ThreadMessage[]
+  activeTurn?: ActiveTurn
+  lastSeen: number
+}
+
+export type SessionsOptions = {
+  /** A session unused this long is forgotten, credentials and all. */
+  idleTtlMs?: number
+  now?: () => number
+}
+
+/** 24 random bytes: the cookie value, and the only key to a session's credentials. */
+export function newId(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url')
+}
+
+export function maskAccessKey(accessKeyId: string): string {
+  return accessKeyId.length <= 8 ? '…' : `${accessKeyId.slice(0, 4)}…${accessKeyId.slice(-4)}`
+}
+
+export function createSessions(options: SessionsOptions = {}) {
+  const idleTtlMs = options.idleTtlMs ?? 12 * 60 * 60 * 1000
+  const now = options.now ?? Date.now
+  const sessions = new Map<string, Session>()
+
+  function forget(session: Session) {
+    session.activeTurn?.controller.abort('expired')
+    setCredentials(session, undefined)
+    sessions.delete(session.id)
+  }
+
+  function setCredentials(session: Session, credentials: Credentials | undefined) {
+    if (session.credentials) {
+      forgetSecret(session.credentials.secretAccessKey)
+      forgetSecret(session.credentials.sessionToken)
+    }
+    session.credentials = credentials
+    if (credentials) {
+      registerSecret(credentials.secretAccessKey)
+      registerSecret(credentials.sessionToken)
+    }
+  }
+
+  return {
+    /** The session for this cookie value, or a new one when it is missing, unknown or expired. */
+    resolve(id: string | undefined): { session: Session; created: boolean } {
+      const found = id ? sessions.get(id) : undefined
+      if (found && now() - found.lastSeen <= idleTtlMs) {
+        found.lastSeen = now()
+        return { session: found, created: false }
+      }
+      if (found) forget(found)
+      const session: Session = { id: newId(), messages: [], lastSeen: now() }
+      sessions.set(session.id, session)
+      return { session, created: true }
+    },
+
+    setCredentials,
+
+    /** Drops sessions idle past their time (called on a timer by the server). */
+    sweep(): number {
+      let dropped = 0
+      for (const session of sessions.values()) {
+        if (now() - session.lastSeen > idleTtlMs && !session.activeTurn) {
+          forget(session)
+          dropped += 1
+        }
+      }
+      return dropped
+    },
+
+    get size() {
+      return sessions.size
+    },
+
+    /** Aborts every streaming reply (graceful shutdown). */
+    abortAll(reason: string) {
+      for (const session of sessions.values()) session.activeTurn?.controller.abort(reason)
+    },
+  }
+}
+
+export type Sessions = ReturnType<typeof createSessions>

@@ -1,0 +1,23 @@
+import type { Child } from 'hono/jsx'
+
+export type LayoutProps = { title: string; children?: Child; scripts?: string[] }
+
+/** The page shell. Hono's JSX emits no doctype: the route prepends it (see renderPage). */
+export function Layout({ title, children, scripts = [] }: LayoutProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{title}</title>
+        <link rel="stylesheet" href="/public/app.css" />
+        <script src="/public/vendor/htmx.min.js" defer></script>
+        <script src="/public/vendor/hx-sse.min.js" defer></script>
+        {scripts.map((src) => (
+          <script src={src} defer></script>
+        ))}
+      </head>
+      <body>{children}</body>
+    </html>
+  )
+}
