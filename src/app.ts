@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { csrf } from 'hono/csrf'
+import { HTTPException } from 'hono/http-exception'
 import { serveStatic } from 'hono/bun'
 import type { Config } from './config.ts'
 import type { Log } from './logger.ts'
@@ -52,6 +53,10 @@ export function createApp(deps: Deps) {
 
   app.notFound((c) => renderErrorPage(c, 404, 'Page not found', 'There is nothing at this address.'))
   app.onError((err, c) => {
+    if (err instanceof HTTPException && err.status < 500) {
+      const detail = err.status === 403 ? 'This form was posted from another site, so it was refused.' : err.message
+      return renderErrorPage(c, err.status, 'Request refused', detail || 'The request could not be accepted.')
+    }
     deps.log.error('unhandled error', { path: c.req.path, err })
     return renderErrorPage(c, 500, 'Something went wrong', 'The server hit an error; it has been logged. Try again.')
   })

@@ -8,8 +8,13 @@ import type { App } from './app.ts'
 export const IDLE_TIMEOUT_S = 30
 
 /** Bun.serve for an app; `keepOpen` lets a long request (a streamed reply) outlive the idle timeout. */
-export function serve(app: App, options: { port: number; hostname: string }) {
-  return Bun.serve({ port: options.port, hostname: options.hostname, idleTimeout: IDLE_TIMEOUT_S, fetch: app.fetch })
+export function serve(app: App, options: { port: number; hostname: string; idleTimeout?: number }) {
+  return Bun.serve({
+    port: options.port,
+    hostname: options.hostname,
+    idleTimeout: options.idleTimeout ?? IDLE_TIMEOUT_S,
+    fetch: app.fetch,
+  })
 }
 
 export function keepOpenOn(server: () => Server<undefined> | undefined) {

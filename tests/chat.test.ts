@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startEmulator } from '../src/emulator/server.ts'
+import { browser, eventually, makeApp, streamedPieces, unescapeHtml, type Emulator, type TestApp } from './helpers.ts'
+
+let emulator: Emulator
+let t: TestApp
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 })
+  t = await makeApp({ emulator })
+})
+afterAll(async () => {
+  await t.close()
+  await emulator.close()
+})
+
+/** Each test uses its own words, so it can find its own requests in the shared emulator. */
+function unique(text: string) {
+  return `${text} #${crypto.randomUUID().slice(0, 8)}`
+}
+function requestsFor(marker: string) {
+  return emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
+}
+function rows() {
+  return t.database.sqlite.query('select * from invocations order by id').all() as Record<string, unknown>[]
+}
+function finalBubble(body: string) {
+  const match = body.match(/<article class="msg assistant (\w+)"[\s\S]*?<\/article>/g)
+  return match?.at(-1) ?? ''
+}
+
+describe('a chat turn', () => {
+  test('a reply streams in several pieces and ends as one finished message', async () => {
+    const you = browser(t.app)
+    const text = unique('Tell me about streaming')
+    const { res, messages } = await you.send(text)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    // first the person's message and an empty assistant bubble with a Stop button
+    expect(messages[0]!.data).toContain('class="msg user"')
+    expect(messages[0]!.data).toContain('>Stop</button>')
+    const pieces = streamedPieces(messages)
+    expect(pieces.length).toBeGreaterThan(5)
+    const full = pieces.join('')
+    expect(full).toContain(`Emulated reply to: "${text}"`)
+    // the last message replaces the bubble with the finished reply, without a Stop button
+    const last = messages.at(-1)!.data
+    expect(last).toContain('data-status="done"')
+    expect(last).not.toContain('>Stop</button>')
+    expect(unescapeHtml(last)).toContain(full)
+    // and the page, reloaded, shows the same thread
+    const page = await (await you.get('/')).text()
+    expect(unescapeHtml(page)).toContain(full)
+  })
+
+  test('the second turn sends the whole history, alternating user and assistant', async () => {
+    const you = browser(t.app)
+    const first = unique('First question')
+    const second = unique('Second question')
+    const one = await you.send(first)
+    const firstReply = streamedPieces(one.messages).join('')
+    await you.send(second)
+    const [request] = requestsFor(second)
+    const body = request!.body as { messages: { role: string; content: { text: string }[] }[] }
+    expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user'])
+    expect(body.messages.map((m) => m.content[0]!.text)).toEqual([first, firstReply, second])
+  })
+
+  test('every request sets maxTokens', async () => {
+    const you = browser(t.app)
+    const text = unique('Check the inference config')
+    await you.send(text)
+    const body = requestsFor(text)[0]!.body as { inferenceConfig?: { maxTokens?: number } }
+    expect(body.inferenceConfig?.maxTokens).toBeGreaterThan(0)
+  })
+
+  test('a throttled call is retried, the thread says so, and the reply arrives', async () => {
+    const you = browser(t.app)
+    const text = unique('[[throttle:2]] Busy day')
+    const before = rows().length
+    const { body, messages } = await you.send(text)
+    expect(body).toContain('retrying (attempt 2 of 3)')
+    expect(body).toContain('ThrottlingException')
+    expect(streamedPieces(messages).join('')).toContain('Emulated reply')
+    expect(finalBubble(body)).toContain('data-status="done"')
+    expect(requestsFor(text).map((r) => r.status)).toEqual([429, 429, 200])
+    const row = rows().at(-1)!
+    expect(rows().length).toBe(before + 1)
+    expect(row).toMatchObject({ outcome: 'ok', success: 1, attempts: 3 })
+  })
+
+  test('throttling that outlasts the retries is explained and recorded once', async () => {
+    const you = browser(t.app)
+    const text = unique('[[throttle:5]] Very busy day')
+    const before = rows().length
+    const { body } = await you.send(text)
+    expect(requestsFor(text)).toHaveLength(3)
+    expect(finalBubble(body)).toContain('data-status="error"')
+    expect(unescapeHtml(finalBubble(body))).toContain('Bedrock is throttling requests')
+    expect(rows().length).toBe(before + 1)
+    expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0, error_type: 'ThrottlingException', attempts: 3 })
+  })
+
+  test('a validation error is not retried and is explained', async () => {
+    const you = browser(t.app)
+    const text = unique('[[validation]] Bad request')
+    const { body } = await you.send(text)
+    expect(requestsFor(text)).toHaveLength(1)
+    const bubble = unescapeHtml(finalBubble(body))
+    expect(bubble).toContain('data-status="error"')
+    expect(bubble).toContain('Bedrock refused the request')
+    expect(bubble).toContain('role="alert"')
+    expect(rows().at(-1)).toMatchObject({ outcome: 'error', error_type: 'ValidationException', attempts: 1 })
+  })
+
+  test('a model that needs an inference profile is named with the profile to use', async () => {
+    const you = browser(t.app)
+    const { body } = await you.send(unique('[[profile]] hi'), { modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0' })
+    expect(unescapeHtml(finalBubble(body))).toContain('use its inference profile us.anthropic.claude-sonnet-4-5-20250929-v1:0')
+  })
+
+  test('no access to a model says how to get it, without retrying', async () => {
+    const you = browser(t.app)
+    const text = unique('[[access]] hi')
+    const { body } = await you.send(text)
+    expect(requestsFor(text)).toHaveLength(1)
+    expect(unescapeHtml(finalBubble(body))).toContain('has no access to')
+  })
+
+  test('a mid-stream failure keeps the partial text, says it failed, and is recorded as a failure', async () => {
+    const you = browser(t.app)
+    const text = unique('[[midstream]] Tell me more')
+    const { body, messages } = await you.send(text)
+    const partial = streamedPieces(messages).join('')
+    expect(partial.length).toBeGreaterThan(0)
+    const bubble = unescapeHtml(finalBubble(body))
+    expect(bubble).toContain('data-status="error"')
+    expect(bubble).toContain(partial)
+    expect(bubble).toContain('Bedrock had a service error')
+    // nothing is re-sent once tokens reached the person
+    expect(requestsFor(text)).toHaveLength(1)
+    expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0, error_type: 'ModelStreamErrorException' })
+    expect(rows().at(-1)!['time_to_first_token_ms']).not.toBeNull()
+  })
+
+  test('Stop aborts the upstream Bedrock call, keeps the partial reply and is recorded', async () => {
+    const you = browser(t.app)
+    const text = unique('[[slow:100]] A long story')
+    const res = await t.app.request('http://localhost/messages', {
+      method: 'POST',
+      headers: { Cookie: (await you.get('/'), you.cookie), Origin: 'http://localhost', 'HX-Request': 'true' },
+      body: new URLSearchParams({ message: text }),
+    })
+    const reader = res.body!.getReader()
+    let body = ''
+    const decoder = new TextDecoder()
+    while (streamedPieces(parseAll(body)).length < 3) body += decoder.decode((await reader.read()).value)
+    const turnId = body.match(/\/turns\/([\w-]+)\/stop/)![1]!
+    const stop = await you.post(`/turns/${turnId}/stop`, {}, { htmx: true })
+    expect(stop.status).toBe(204)
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      body += decoder.decode(value)
+    }
+    const bubble = finalBubble(body)
+    expect(bubble).toContain('data-status="stopped"')
+    expect(bubble).toContain('Stopped.')
+    const upstream = await eventually(() => {
+      const [r] = requestsFor(text)
+      expect(r!.outcome).toBe('aborted')
+      return r!
+    })
+    expect(upstream.tokensSent).toBeLessThan(20)
+    expect(rows().at(-1)).toMatchObject({ outcome: 'stopped', success: 0, error_type: 'Stopped' })
+  })
+
+  test('one metrics row per call, whatever the outcome', async () => {
+    const you = browser(t.app)
+    const before = rows().length
+    await you.send(unique('plain'))
+    await you.send(unique('[[validation]] bad'))
+    await you.send(unique('[[midstream]] broken'))
+    await you.send(unique('[[throttle:1]] busy'))
+    const added = rows().slice(before)
+    expect(added.map((r) => r['outcome'])).toEqual(['ok', 'error', 'error', 'ok'])
+    for (const row of added) {
+      expect(row['latency_ms']).toBeGreaterThanOrEqual(0)
+      expect(row['model_id']).toBe(t.config.BEDROCK_MODEL_ID)
+      expect(typeof row['timestamp']).toBe('number')
+    }
+    expect(added[0]).toMatchObject({ success: 1, error_type: null })
+    expect(added[0]!['input_tokens']).toBeGreaterThan(0)
+    expect(added[0]!['output_tokens']).toBeGreaterThan(0)
+  })
+
+  test('model output is escaped: it is text, not HTML', async () => {
+    const you = browser(t.app)
+    const { body } = await you.send(unique('[[echo]] <script>alert(1)</script><img src=x onerror=alert(2)>'))
+    expect(body).not.toContain('<script>alert(1)</script>')
+    expect(body).not.toContain('<img src=x')
+    expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+  })
+
+  test('an empty message is refused with a clear message and changes nothing', async () => {
+    const you = browser(t.app)
+    const before = emulator.requests.length
+    const res = await you.post('/messages', { message: '   ' }, { htmx: true })
+    expect(res.status).toBe(422)
+    const html = await res.text()
+    expect(html).toContain('hx-target="#composer-error"')
+    expect(html).toContain('Type a message first.')
+    expect(emulator.requests.length).toBe(before)
+    const page = await (await you.get('/')).text()
+    expect(page).toContain('id="empty-thread"')
+  })
+
+  test('a second message while a reply streams is refused, not queued twice', async () => {
+    const you = browser(t.app)
+    await you.get('/')
+    const slow = t.app.request('http://localhost/messages', {
+      method: 'POST',
+      headers: { Cookie: you.cookie, Origin: 'http://localhost', 'HX-Request': 'true' },
+      body: new URLSearchParams({ message: unique('[[slow:50]] slow one') }),
+    })
+    const first = await slow
+    const reader = first.body!.getReader()
+    await reader.read()
+    const res = await you.post('/messages', { message: 'another' }, { htmx: true })
+    expect(res.status).toBe(409)
+    expect(await res.text()).toContain('A reply is still streaming')
+    while (!(await reader.read()).done) {}
+  })
+
+  test('without JavaScript, sending posts the form and shows the whole reply on the page', async () => {
+    const you = browser(t.app)
+    const text = unique('No scripts here')
+    const res = await you.post('/messages', { message: text })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toStartWith('/#m-')
+    const page = unescapeHtml(await (await you.get('/')).text())
+    expect(page).toStartWith('<!DOCTYPE html>')
+    expect(page).toContain(`Emulated reply to: "${text}"`)
+    expect(page).toContain('data-status="done"')
+  })
+
+  test('without JavaScript, an empty message comes back as the page with the message, status 422', async () => {
+    const you = browser(t.app)
+    const res = await you.post('/messages', { message: '' })
+    expect(res.status).toBe(422)
+    const page = await res.text()
+    expect(page).toStartWith('<!DOCTYPE html>')
+    expect(page).toContain('Type a message first.')
+  })
+
+  test('New chat empties the thread', async () => {
+    const you = browser(t.app)
+    await you.send(unique('remember me'))
+    const res = await you.post('/new', {})
+    expect(res.status).toBe(303)
+    const page = await (await you.get('/')).text()
+    expect(page).toContain('id="empty-thread"')
+    expect(page).not.toContain('remember me')
+  })
+
+  test('a form posted from another site is refused', async () => {
+    const res = await t.app.request('http://localhost/messages', {
+      method: 'POST',
+      headers: { Origin: 'https://evil.example', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'message=hi',
+    })
+    expect(res.status).toBe(403)
+  })
+})
+
+function parseAll(body: string) {
+  return body
+    .split('\n\n')
+    .filter((b) => b.startsWith('data:'))
+    .map((b) => ({ data: b.split('\n').map((l) => l.replace(/^data: ?/, '')).join('\n') }))
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp, type App, type Deps } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+import { openDatabase } from '../src/db/open.ts'
+import { createDeps, type DepsOptions } from '../src/deps.ts'
+import { configureLogging, LOG_FILE } from '../src/logger.ts'
+import { keepOpenOn, serve } from '../src/server.ts'
+import { startEmulator } from '../src/emulator/server.ts'
+
+export type Emulator = Awaited<ReturnType<typeof startEmulator>>
+
+/** The server's own credentials in tests: static, so nothing is read from the machine. */
+export const SERVER_CREDENTIALS = { accessKeyId: 'AKIASERVERSERVER0001', secretAccessKey: 'serverSecretKeyForTests0000000000000000' }
+
+export type TestApp = Awaited<ReturnType<typeof makeApp>>
+
+/**
+ * The real app on a temporary database and log folder, pointed at an emulator (its own unless
+ * one is passed). Nothing of ours is replaced; `overrides` adjusts the environment or wiring.
+ */
+export async function makeApp(
+  overrides: { env?: Record<string, string>; emulator?: Emulator; deps?: Partial<DepsOptions> } = {},
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'bedrock-chat-test-'))
+  const emulator = overrides.emulator ?? (await startEmulator({ port: 0 }))
+  const config = loadConfig({
+    METRICS_DB_PATH: join(dir, 'metrics', 'metrics.db'),
+    LOG_DIR: join(dir, 'logs'),
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+    ...overrides.env,
+  })
+  const logging = configureLogging({ logDir: config.LOG_DIR, console: false })
+  const database = openDatabase(config.METRICS_DB_PATH)
+  const deps: Deps = createDeps({
+    config,
+    db: database.db,
+    bedrock: { serverCredentials: SERVER_CREDENTIALS },
+    ...overrides.deps,
+  })
+  const app = createApp(deps)
+  return {
+    app,
+    deps,
+    config,
+    dir,
+    emulator,
+    database,
+    logFile: join(config.LOG_DIR, LOG_FILE),
+    /** The log file's text, after the stream has flushed. */
+    async logText() {
+      await Bun.sleep(50)
+      return Bun.file(join(config.LOG_DIR, LOG_FILE)).text()
+    },
+    async close() {
+      deps.sessions.abortAll('shutdown')
+      await logging.close()
+      database.close()
+      if (!overrides.emulator) await emulator.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The same app served over real HTTP on a free port, as src/index.ts serves it. */
+export function listen(app: App, deps: Deps, options: { idleTimeout?: number } = {}) {
+  let server: ReturnType<typeof serve> | undefined
+  deps.keepOpen = keepOpenOn(() => server)
+  server = serve(app, { port: 0, hostname: '127.0.0.1', ...options })
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server!.stop(true) }
+}
+
+export type SseMessage = { event?: string; data: string }
+
+/** Splits an event-stream body into its messages (comments such as heartbeats are counted apart). */
+export function parseSse(body: string): { messages: SseMessage[]; comments: number } {
+  const messages: SseMessage[] = []
+  let comments = 0
+  for (const block of body.split(/\r?\n\r?\n/)) {
+    if (!block.trim()) continue
+    const data: string[] = []
+    let event: string | undefined
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith(':')) comments += 1
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
+      else if (line.startsWith('event:')) event = line.slice(6).trim()
+    }
+    if (data.length) messages.push({ event, data: data.join('\n') })
+  }
+  return { messages, comments }
+}
+
+/** Text appended to one element by the stream's <hx-partial ... hx-swap="beforeend"> pieces. */
+export function streamedPieces(messages: SseMessage[]): string[] {
+  const pieces: string[] = []
+  for (const m of messages) {
+    for (const match of m.data.matchAll(/<hx-partial hx-target="#m-[\w-]+-text" hx-swap="beforeend">([\s\S]*?)<\/hx-partial>/g)) {
+      pieces.push(unescapeHtml(match[1]!))
+    }
+  }
+  return pieces
+}
+
+export function unescapeHtml(html: string): string {
+  return html
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+}
+
+/**
+ * A browser-like client for one session: keeps its cookie, sends the Origin header a browser
+ * sends, and speaks htmx's headers when asked. Works against `app.request` or a real URL.
+ */
+export function browser(target: App | string) {
+  let cookie = ''
+  const origin = typeof target === 'string' ? target : 'http://localhost'
+  async function request(path: string, init: RequestInit & { htmx?: boolean } = {}) {
+    const headers = new Headers(init.headers)
+    if (cookie) headers.set('Cookie', cookie)
+    headers.set('Origin', origin)
+    if (init.htmx) {
+      headers.set('HX-Request', 'true')
+      headers.set('HX-Request-Type', 'partial')
+    }
+    const res = typeof target === 'string'
+      ? await fetch(target + path, { ...init, headers, redirect: 'manual' })
+      : await target.request(origin + path, { ...init, headers, redirect: 'manual' })
+    const set = res.headers.get('set-cookie')
+    if (set) cookie = set.split(';')[0]!
+    return res
+  }
+  return {
+    get cookie() {
+      return cookie
+    },
+    get: (path: string, init: RequestInit & { htmx?: boolean } = {}) => request(path, init),
+    post: (path: string, form: Record<string, string>, init: RequestInit & { htmx?: boolean } = {}) =>
+      request(path, { ...init, method: 'POST', body: new URLSearchParams(form) }),
+    /** Posts a message the way the page's htmx form does, and reads the whole streamed answer. */
+    async send(message: string, extra: Record<string, string> = {}) {
+      const res = await request('/messages', { method: 'POST', body: new URLSearchParams({ message, ...extra }), htmx: true })
+      const body = await res.text()
+      return { res, body, ...parseSse(body) }
+    },
+  }
+}
+
+/** Waits until `check` passes or the time is up (for effects that land asynchronously). */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await Bun.sleep(20)
+    }
+  }
+}
