@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { configureLogging, getLogger, LOG_FILE, registerSecret } from '../src/logger.ts'
+
+const dirs: string[] = []
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'bedrock-chat-log-'))
+  dirs.push(dir)
+  return dir
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+const MB = 1024 * 1024
+
+describe('the log file', () => {
+  test('is created with its folder and holds one JSON entry per line', async () => {
+    const dir = join(tempDir(), 'nested', 'logs')
+    const logging = configureLogging({ logDir: dir, console: false })
+    getLogger('test').info('first line', { n: 1 })
+    getLogger('test').warn('second\nline with a newline')
+    await logging.close()
+    const lines = (await Bun.file(join(dir, LOG_FILE)).text()).trimEnd().split('\n')
+    expect(lines).toHaveLength(2)
+    const entries = lines.map((l) => JSON.parse(l))
+    expect(entries[0]).toMatchObject({ message: 'first line', n: 1, level: 'INFO' })
+    expect(entries[0]._logMeta.name).toBe('test')
+    expect(entries[1]).toMatchObject({ message: 'second\nline with a newline', level: 'WARN' })
+  })
+
+  test('rotates at 5 MB and keeps 3 backups, newest in .1', async () => {
+    const dir = tempDir()
+    const logging = configureLogging({ logDir: dir, console: false })
+    const log = getLogger('volume')
+    const filler = 'x'.repeat(1000)
+    // ~23 MB: enough for four rotations, so the oldest backup must have been dropped
+    for (let i = 0; i < 23_000; i++) {
+      log.info('filler', { i, filler })
+      if (i % 2000 === 0) await Bun.sleep(1)
+    }
+    await logging.close()
+    await Bun.sleep(100)
+    const files = readdirSync(dir).sort()
+    expect(files).toEqual([LOG_FILE, `${LOG_FILE}.1`, `${LOG_FILE}.2`, `${LOG_FILE}.3`])
+    for (const backup of [1, 2, 3]) {
+      const size = statSync(join(dir, `${LOG_FILE}.${backup}`)).size
+      expect(size).toBeGreaterThan(4.5 * MB)
+      expect(size).toBeLessThan(5.2 * MB)
+    }
+    expect(statSync(join(dir, LOG_FILE)).size).toBeLessThan(5.2 * MB)
+    // .1 is newer than .2, which is newer than .3
+    const lastIndex = async (f: string) => {
+      const text = await Bun.file(join(dir, f)).text()
+      const lines = text.trimEnd().split('\n')
+      return JSON.parse(lines.at(-1)!).i as number
+    }
+    const [one, two, three] = [await lastIndex(`${LOG_FILE}.1`), await lastIndex(`${LOG_FILE}.2`), await lastIndex(`${LOG_FILE}.3`)]
+    expect(one).toBeGreaterThan(two)
+    expect(two).toBeGreaterThan(three)
+    expect(existsSync(join(dir, `${LOG_FILE}.4`))).toBe(false)
+  }, 60_000)
+
+  test('secrets never reach a line, whatever object is logged', async () => {
+    const dir = tempDir()
+    const logging = configureLogging({ logDir: dir, console: false })
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    const token = 'IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD'
+    registerSecret(secret)
+    registerSecret(token)
+    const log = getLogger('leaky')
+    log.info('credentials object', { credentials: { accessKeyId: 'AKIAX', secretAccessKey: secret, sessionToken: token } })
+    log.info('nested keys', { deep: { SecretAccessKey: secret, SESSIONTOKEN: token } })
+    log.info('headers', { headers: { Authorization: `AWS4-HMAC-SHA256 Credential=AKIAX/20261127 Signature=abc`, Cookie: 'bc_session=abc', 'x-amz-security-token': token } })
+    log.error('an error that quotes a secret', new Error(`bad key ${secret}`))
+    log.warn(`a plain string with ${secret} and ${token} inside`)
+    log.info('a form', { form: `secretAccessKey=${encodeURIComponent(secret)}&x=1` })
+    await logging.close()
+    const text = await Bun.file(join(dir, LOG_FILE)).text()
+    expect(text.trimEnd().split('\n')).toHaveLength(6)
+    for (const leaked of [secret, token, encodeURIComponent(secret), 'Signature=abc', 'bc_session=abc']) {
+      expect(text.includes(leaked)).toBe(false)
+    }
+    expect(text).toContain('[***]')
+  })
+})

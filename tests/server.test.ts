@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { HEARTBEAT_MS } from '../src/routes/chat.tsx'
+import { IDLE_TIMEOUT_S } from '../src/server.ts'
+import { browser, listen, makeApp, streamedPieces, unescapeHtml, type TestApp } from './helpers.ts'
+
+let t: TestApp
+let server: ReturnType<typeof listen>
+
+beforeAll(async () => {
+  t = await makeApp()
+  // a 2-second idle timeout, so a model slower than that must be survived by design, not by luck
+  server = listen(t.app, t.deps, { idleTimeout: 2 })
+})
+afterAll(async () => {
+  server.stop()
+  await t.close()
+})
+
+describe('over real HTTP', () => {
+  test('the page and its scripts are served, with the doctype and a strict content policy', async () => {
+    const res = await fetch(`${server.url}/`)
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toStartWith('<!DOCTYPE html>')
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+    for (const src of ['/public/vendor/htmx.min.js', '/public/vendor/hx-sse.min.js', '/public/chat.js', '/public/app.css']) {
+      expect(html).toContain(src)
+      const asset = await fetch(server.url + src)
+      expect(asset.status).toBe(200)
+      expect((await asset.text()).length).toBeGreaterThan(100)
+    }
+  })
+
+  test('a reply slower to start than the idle timeout still streams in', async () => {
+    const you = browser(server.url)
+    const { res, messages } = await you.send('[[firstdelay:3500]] take your time')
+    expect(res.status).toBe(200)
+    expect(streamedPieces(messages).join('')).toContain('Emulated reply')
+    expect(messages.at(-1)!.data).toContain('data-status="done"')
+  })
+
+  test('without JavaScript, a reply slower than the idle timeout still completes', async () => {
+    const you = browser(server.url)
+    const res = await you.post('/messages', { message: '[[firstdelay:3500]] no scripts, slow model' })
+    expect(res.status).toBe(303)
+    const page = unescapeHtml(await (await you.get('/')).text())
+    expect(page).toContain('Emulated reply to: "no scripts, slow model"')
+  })
+
+  test('an event stream waiting on the model sends heartbeats well inside the idle timeout', async () => {
+    expect(HEARTBEAT_MS * 2).toBeLessThanOrEqual(IDLE_TIMEOUT_S * 1000)
+    const you = browser(server.url)
+    const { comments, messages } = await you.send(`[[firstdelay:${HEARTBEAT_MS + 1000}]] quiet model`)
+    expect(comments).toBeGreaterThanOrEqual(1)
+    expect(messages.at(-1)!.data).toContain('data-status="done"')
+  }, 20_000)
+
+  test('a browser that goes away mid-reply aborts the upstream call and is recorded as stopped', async () => {
+    const you = browser(server.url)
+    await you.get('/')
+    const controller = new AbortController()
+    const res = await fetch(`${server.url}/messages`, {
+      method: 'POST',
+      headers: { Cookie: you.cookie, Origin: server.url, 'HX-Request': 'true', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ message: '[[slow:100]] leaving early #gone' }),
+      signal: controller.signal,
+    })
+    const reader = res.body!.getReader()
+    await reader.read()
+    await reader.read()
+    controller.abort()
+    const deadline = Date.now() + 5000
+    let upstream
+    while (Date.now() < deadline) {
+      upstream = t.emulator.requests.find((r) => JSON.stringify(r.body).includes('#gone'))
+      if (upstream?.outcome === 'aborted') break
+      await Bun.sleep(50)
+    }
+    expect(upstream?.outcome).toBe('aborted')
+    const row = t.database.sqlite.query("select * from invocations order by id desc limit 1").get() as Record<string, unknown>
+    expect(row).toMatchObject({ outcome: 'stopped', error_type: 'Disconnected' })
+    // and the person can chat again straight away: nothing is left "streaming"
+    const next = await you.send('back again')
+    expect(next.res.status).toBe(200)
+  })
+
+  test('the health check answers', async () => {
+    const res = await fetch(`${server.url}/health`)
+    expect(await res.json()).toEqual({ ok: true })
+  })
+})
