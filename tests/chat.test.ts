@@ -143,6 +143,20 @@ describe('a chat turn', () => {
     expect(rows().at(-1)!['time_to_first_token_ms']).not.toBeNull()
   })
 
+  test('a connection dropped mid-reply keeps the partial text and says the connection broke', async () => {
+    const you = browser(t.app)
+    const text = unique('[[drop]] Tell me more')
+    const { body, messages } = await you.send(text)
+    const partial = streamedPieces(messages).join('')
+    expect(partial.length).toBeGreaterThan(0)
+    const bubble = unescapeHtml(finalBubble(body))
+    expect(bubble).toContain('data-status="error"')
+    expect(bubble).toContain(partial)
+    expect(bubble).toContain('The connection to Bedrock broke off before the reply was complete')
+    expect(requestsFor(text)).toHaveLength(1)
+    expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0 })
+  })
+
   test('Stop aborts the upstream Bedrock call, keeps the partial reply and is recorded', async () => {
     const you = browser(t.app)
     const text = unique('[[slow:100]] A long story')

@@ -12,7 +12,16 @@ export type ModelError = {
   message: string
 }
 
-export type ErrorContext = { modelId: string; region: string; attempts: number; endpoint?: string }
+export type ErrorContext = {
+  modelId: string
+  region: string
+  attempts: number
+  endpoint?: string
+  /** Part of the reply had already arrived when it failed. */
+  midStream?: boolean
+}
+
+const BROKE_OFF = 'The connection to Bedrock broke off before the reply was complete: send again to retry.'
 
 const CREDENTIAL_ERRORS = new Set([
   'UnrecognizedClientException',
@@ -64,7 +73,7 @@ function isNetworkError(err: unknown, name: string): boolean {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return true
   if (name === 'TimeoutError' || name === 'RequestTimeout') return true
-  return /socket hang up|ECONNREFUSED|ECONNRESET|connection (was )?(closed|refused|reset)|network|fetch failed|Unable to connect/i.test(
+  return /^aborted$|socket hang up|ECONNREFUSED|ECONNRESET|connection (was )?(closed|refused|reset)|network|fetch failed|Unable to connect/i.test(
     errorText(err),
   )
 }
@@ -129,7 +138,11 @@ export function classifyError(err: unknown, ctx: ErrorContext): ModelError {
   if (SERVER_ERRORS.has(name)) {
     return { type: name, category: 'server', message: `Bedrock had a service error${tries}: ${text || name}. Try again in a moment.` }
   }
+  if (name === 'IncompleteStreamError') {
+    return { type: name, category: 'network', message: BROKE_OFF }
+  }
   if (isNetworkError(err, name)) {
+    if (ctx.midStream) return { type: 'NetworkError', category: 'network', message: BROKE_OFF }
     const where = ctx.endpoint ?? `Bedrock in ${ctx.region}`
     return { type: 'NetworkError', category: 'network', message: `Could not reach ${where}${tries}: check the network and try again.` }
   }

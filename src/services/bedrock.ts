@@ -144,13 +144,17 @@ export function createBedrock(options: BedrockOptions = {}) {
         throw Object.assign(err as object, { attempts: Math.max(attempts, 1) })
       }
       const calls = response.$metadata.attempts ?? Math.max(attempts, 1)
+      let stopped = false
       try {
         for await (const event of response.stream ?? []) {
           if (opts.signal.aborted) break
           const delta = event.contentBlockDelta?.delta
           if (delta?.text) yield { type: 'text', text: delta.text }
           else if (delta?.reasoningContent?.text) yield { type: 'reasoning', text: delta.reasoningContent.text }
-          else if (event.messageStop) yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' }
+          else if (event.messageStop) {
+            stopped = true
+            yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' }
+          }
           else if (event.metadata?.usage) {
             yield {
               type: 'usage',
@@ -159,6 +163,8 @@ export function createBedrock(options: BedrockOptions = {}) {
             }
           }
         }
+        // A stream that ends without messageStop was cut off (some handlers end quietly on a reset).
+        if (!stopped && !opts.signal.aborted) throw new IncompleteStreamError()
       } catch (err) {
         throw Object.assign(err as object, { attempts: calls })
       }
@@ -168,6 +174,13 @@ export function createBedrock(options: BedrockOptions = {}) {
 }
 
 export type Bedrock = ReturnType<typeof createBedrock>
+
+export class IncompleteStreamError extends Error {
+  override name = 'IncompleteStreamError'
+  constructor() {
+    super('The reply stream ended before the model finished.')
+  }
+}
 
 /** How many attempts a failed call made, as stream() attaches it to the error. */
 export function attemptsOf(err: unknown): number {

@@ -98,7 +98,13 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
           outcome = 'stopped'
         } else {
           outcome = 'error'
-          error = classifyError(err, { modelId: request.modelId, region, attempts, endpoint: bedrock.endpoint })
+          error = classifyError(err, {
+            modelId: request.modelId,
+            region,
+            attempts,
+            endpoint: bedrock.endpoint,
+            midStream: firstTokenAt !== null,
+          })
           log.error('model call failed', { model: request.modelId, errorType: error.type, attempts, err })
         }
       } finally {

@@ -1,0 +1,79 @@
+import { describe, expect, test } from 'bun:test'
+import { classifyError, suggestedProfileId } from '../src/services/bedrock-errors.ts'
+import { historyForModel } from '../src/services/history.ts'
+import type { ThreadMessage } from '../src/services/sessions.ts'
+
+const ctx = { modelId: 'anthropic.claude-x', region: 'eu-west-1', attempts: 1, endpoint: 'http://127.0.0.1:9' }
+const named = (name: string, message = '') => Object.assign(new Error(message), { name })
+
+describe('error messages a person can act on', () => {
+  test.each([
+    ['UnrecognizedClientException', 'credentials', 'AWS rejected these credentials'],
+    ['ExpiredTokenException', 'credentials', 'have expired'],
+    ['AccessDeniedException', 'access', 'no access to anthropic.claude-x in eu-west-1'],
+    ['ResourceNotFoundException', 'validation', "doesn't know the model"],
+    ['ThrottlingException', 'throttled', 'Bedrock is throttling requests'],
+    ['ModelTimeoutException', 'timeout', 'took too long'],
+    ['ServiceUnavailableException', 'server', 'Bedrock had a service error'],
+    ['InternalServerException', 'server', 'Bedrock had a service error'],
+    ['ModelStreamErrorException', 'server', 'Bedrock had a service error'],
+  ])('%s is %s: "%s"', (name, category, text) => {
+    const result = classifyError(named(name, 'upstream words'), ctx)
+    expect(result.type).toBe(name)
+    expect(result.category).toBe(category as never)
+    expect(result.message).toContain(text)
+  })
+
+  test('missing credentials say where to put them', () => {
+    const result = classifyError(named('CredentialsProviderError', 'Could not load credentials from any providers'), ctx)
+    expect(result.category).toBe('credentials')
+    expect(result.message).toContain('enter an access key in the sidebar')
+  })
+
+  test('a model that needs an inference profile names the profile for the region', () => {
+    const err = named('ValidationException', 'Invocation of model ID anthropic.claude-x with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.')
+    expect(classifyError(err, ctx).message).toContain('use its inference profile eu.anthropic.claude-x')
+    expect(suggestedProfileId('anthropic.claude-x', 'ap-northeast-1')).toBe('apac.anthropic.claude-x')
+    expect(suggestedProfileId('us.anthropic.claude-x', 'us-west-2')).toBe('us.anthropic.claude-x')
+  })
+
+  test('network failures before and after the first token read differently', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })
+    expect(classifyError(refused, { ...ctx, attempts: 3 }).message).toBe('Could not reach http://127.0.0.1:9 (tried 3 times): check the network and try again.')
+    expect(classifyError(named('Error', 'aborted'), { ...ctx, midStream: true }).message).toContain('broke off')
+  })
+})
+
+describe('the history sent to the model', () => {
+  const m = (role: 'user' | 'assistant', text: string, status: ThreadMessage['status'] = 'done'): ThreadMessage => ({
+    id: text,
+    role,
+    text,
+    status,
+  })
+
+  test('alternates user and assistant turns and ends with the new message', () => {
+    expect(historyForModel([m('user', 'a'), m('assistant', 'b'), m('user', 'c')])).toEqual([
+      { role: 'user', text: 'a' },
+      { role: 'assistant', text: 'b' },
+      { role: 'user', text: 'c' },
+    ])
+  })
+
+  test('a failed exchange is left out so the question is not sent twice; a stopped reply keeps its partial text', () => {
+    const thread = [
+      m('user', 'failed question'),
+      m('assistant', '', 'error'),
+      m('user', 'stopped question'),
+      m('assistant', 'partial', 'stopped'),
+      m('user', 'empty stop'),
+      m('assistant', '', 'stopped'),
+      m('user', 'new'),
+    ]
+    expect(historyForModel(thread)).toEqual([
+      { role: 'user', text: 'stopped question' },
+      { role: 'assistant', text: 'partial' },
+      { role: 'user', text: 'new' },
+    ])
+  })
+})
