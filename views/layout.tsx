@@ -10,6 +10,7 @@ export function Layout({ title, children, scripts = [] }: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{title}</title>
+        <link rel="icon" href="/public/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/public/app.css" />
         <script src="/public/vendor/htmx.min.js" defer></script>
         <script src="/public/vendor/hx-sse.min.js" defer></script>
