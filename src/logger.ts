@@ -87,6 +87,8 @@ export type LoggingOptions = {
   console?: boolean
   /** Rotation size, for tests; the product always uses 5 MB. */
   maxSize?: string
+  /** Write the log file (default). A second process reading the same folder (the dashboard) says false. */
+  file?: boolean
 }
 
 /**
@@ -95,9 +97,22 @@ export type LoggingOptions = {
  * A failing file (disk full, folder removed) is reported once on the console and never throws into callers.
  */
 export function configureLogging(options: LoggingOptions): { logFile: string; close(): Promise<void> } {
-  mkdirSync(options.logDir, { recursive: true })
   const previous = fileStream
   root = createRootLogger(options.level)
+  if (options.console !== false) {
+    root.attachTransport({
+      name: 'console',
+      minLevel: LEVEL_IDS.warn,
+      format: 'pretty',
+      write: (_record, line) => console.error(redact(line)),
+    })
+  }
+  if (options.file === false) {
+    fileStream = null
+    void previous?.end()
+    return { logFile: `${options.logDir}/${LOG_FILE}`, close: async () => {} }
+  }
+  mkdirSync(options.logDir, { recursive: true })
   const stream = createStream(LOG_FILE, {
     path: options.logDir,
     size: (options.maxSize ?? LOG_MAX_SIZE) as `${number}M`,
@@ -117,14 +132,6 @@ export function configureLogging(options: LoggingOptions): { logFile: string; cl
       if (!stream.destroyed && stream.writable) stream.write(redact(line) + '\n')
     },
   })
-  if (options.console !== false) {
-    root.attachTransport({
-      name: 'console',
-      minLevel: LEVEL_IDS.warn,
-      format: 'pretty',
-      write: (_record, line) => console.error(redact(line)),
-    })
-  }
   void previous?.end()
   return {
     logFile: `${options.logDir}/${LOG_FILE}`,
