@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 
-/** Debian's Chromium (`apt-get install -y chromium`); playwright's own browsers are not downloaded. */
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+/**
+ * Debian's Chromium (`apt-get install -y chromium`); playwright's own browsers are not downloaded.
+ * CHROMIUM_PATH overrides it (e.g. to check the skip and the CI failure without uninstalling).
+ */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -34,7 +37,7 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** One problem a page reported: a console error, an uncaught exception or a CSP violation. */
-export type PageProblem = { test: string; kind: 'console' | 'pageerror' | 'csp'; text: string }
+export type PageProblem = { test: string; kind: 'console' | 'pageerror' | 'csp' | 'http'; text: string }
 
 /**
  * Listens for everything a page should never report: console errors, uncaught exceptions and
@@ -53,6 +56,10 @@ export async function watchProblems(context: BrowserContext, page: Page, test: s
   })
   page.on('console', (msg) => {
     if (msg.type() === 'error') into.push({ test, kind: 'console', text: msg.text() })
+  })
+  // a failed load's console message does not say which URL: record the response too
+  page.on('response', (res) => {
+    if (res.status() >= 400) into.push({ test, kind: 'http', text: `${res.status()} ${res.request().method()} ${res.url()}` })
   })
   page.on('pageerror', (err) => {
     into.push({ test, kind: 'pageerror', text: String(err) })
