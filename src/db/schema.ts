@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
 /** How a model call ended: answered, failed, or stopped (the person pressed Stop or left). */
 export const OUTCOMES = ['ok', 'error', 'stopped'] as const
@@ -23,8 +23,123 @@ export const invocations = sqliteTable(
     attempts: integer().notNull().default(1),
     outcome: text({ enum: OUTCOMES }).notNull(),
   },
-  (t) => [index('invocations_timestamp').on(t.timestamp)],
+  (t) => [
+    index('invocations_timestamp').on(t.timestamp),
+    // The Invocations list: a filter by model and/or outcome, or a sort by another column, within
+    // a time range. Each ends with timestamp so the range is checked on the index entry alone.
+    index('invocations_model_timestamp').on(t.modelId, t.timestamp),
+    index('invocations_outcome_timestamp').on(t.outcome, t.timestamp),
+    index('invocations_latency_timestamp').on(t.latencyMs, t.timestamp),
+    index('invocations_ttft_timestamp').on(t.timeToFirstTokenMs, t.timestamp),
+    index('invocations_input_tokens_timestamp').on(t.inputTokens, t.timestamp),
+    index('invocations_output_tokens_timestamp').on(t.outputTokens, t.timestamp),
+  ],
 )
 
 export type Invocation = typeof invocations.$inferSelect
 export type NewInvocation = typeof invocations.$inferInsert
+
+/**
+ * Inclusive upper bounds (ms) of the latency histogram kept in the rollup: 1, 2, ..., 10 ms one
+ * by one, then each bound is the previous one times 1.2 (rounded down) up to ~11 minutes, plus an
+ * overflow bucket above the last bound: 73 buckets. A bucket (lower, upper] holds whole
+ * milliseconds lower+1..upper, and upper ≤ 1.2 × (lower + 1), so any value read from a bucket is
+ * within 20% (or 1 ms) of every call in it. Changing these needs a new rollup migration: the
+ * triggers and the back-fill spell them out (a test compares them).
+ */
+export const HISTOGRAM_BOUNDS_MS: readonly number[] = histogramBounds(1.2, 600_000)
+
+function histogramBounds(ratio: number, atLeast: number): number[] {
+  const bounds = [1]
+  for (let last = 1; last < atLeast; bounds.push(last)) last = Math.max(last + 1, Math.floor(last * ratio))
+  return bounds
+}
+
+/** Buckets per histogram: one per bound plus the overflow bucket. */
+export const HISTOGRAM_BUCKETS = HISTOGRAM_BOUNDS_MS.length + 1
+
+/**
+ * The rollup's time resolutions (ms), each a multiple of the one before: a range's series reads the
+ * one equal to its bucket size, and its totals read the fewest whole buckets that tile the range.
+ */
+export const ROLLUP_BUCKETS_MS = [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000] as const
+
+/** `bucket_ms` of the all-time rows (t = 0): Prometheus and the model list read them. */
+export const ALL_TIME = 0
+
+/**
+ * `model_id` of the rollup rows that add up every model, so that a panel over all models reads one
+ * row per bucket, not one per model. Not a possible Bedrock model id (those start with a letter
+ * or digit); a call recorded under it would be counted twice there.
+ */
+export const ALL_MODELS = '*'
+
+/** `lat_00`..`lat_72` (latency) or `ttft_00`..`ttft_72` (time to first token): calls per bucket. */
+export function histogramColumnName(prefix: 'lat' | 'ttft', bucket: number): string {
+  return `${prefix}_${String(bucket).padStart(2, '0')}`
+}
+
+const counter = (name: string) => integer(name).notNull().default(0)
+type Counter = ReturnType<typeof counter>
+
+function histogramColumns<P extends 'lat' | 'ttft'>(prefix: P): Record<`${P}_${string}`, Counter> {
+  const columns: Record<string, Counter> = {}
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) columns[histogramColumnName(prefix, i)] = counter(histogramColumnName(prefix, i))
+  return columns
+}
+
+/**
+ * Pre-aggregated invocations: one row per resolution (`bucket_ms`), bucket start `t` (ms, UTC,
+ * aligned to the resolution) and model, plus one all-time row per model (bucket_ms = 0, t = 0);
+ * each also for ALL_MODELS, the sum over every model.
+ * Kept current by triggers on `invocations` (every writer maintains it, no app code) and
+ * rebuildable from `invocations` (see src/services/rollup-sql.ts). The dashboard reads at most
+ * a few hundred rows of it per panel, whatever the size of `invocations`.
+ */
+export const invocationRollup = sqliteTable(
+  'invocation_rollup',
+  {
+    bucketMs: integer('bucket_ms').notNull(),
+    t: integer().notNull(),
+    modelId: text('model_id').notNull(),
+    requests: counter('requests'),
+    ok: counter('ok'),
+    errors: counter('errors'),
+    stopped: counter('stopped'),
+    latencySum: counter('latency_sum'),
+    /** Largest latency seen (an upper bound once rows have been deleted). */
+    latencyMax: counter('latency_max'),
+    ttftCount: counter('ttft_count'),
+    ttftSum: counter('ttft_sum'),
+    /** Calls that reported input (output) tokens: the rest sort last in the Invocations list. */
+    inputCalls: counter('input_calls'),
+    outputCalls: counter('output_calls'),
+    inputTokens: counter('input_tokens'),
+    outputTokens: counter('output_tokens'),
+    /** Summed latency of the calls that reported output tokens: the divisor of tokens per second. */
+    outputLatencyMs: counter('output_latency_ms'),
+    ...histogramColumns('lat'),
+    ...histogramColumns('ttft'),
+  },
+  (t) => [primaryKey({ columns: [t.bucketMs, t.t, t.modelId] })],
+)
+
+/**
+ * Failed and stopped calls by type, at the same resolutions as `invocation_rollup`: one row per
+ * resolution, bucket, model (and ALL_MODELS), outcome and error type ('Unknown' when none was
+ * recorded).
+ */
+export const invocationErrorRollup = sqliteTable(
+  'invocation_error_rollup',
+  {
+    bucketMs: integer('bucket_ms').notNull(),
+    t: integer().notNull(),
+    modelId: text('model_id').notNull(),
+    outcome: text({ enum: OUTCOMES }).notNull(),
+    errorType: text('error_type').notNull(),
+    count: counter('count'),
+  },
+  (t) => [primaryKey({ columns: [t.bucketMs, t.t, t.modelId, t.outcome, t.errorType] })],
+)
+
+export type InvocationRollup = typeof invocationRollup.$inferSelect

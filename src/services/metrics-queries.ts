@@ -1,0 +1,363 @@
+import type { Db } from '../db/open.ts'
+import { ALL_MODELS, ALL_TIME, HISTOGRAM_BUCKETS, histogramColumnName, type Outcome } from '../db/schema.ts'
+import { errorCategory, type ErrorCategory } from './error-categories.ts'
+import { createInvocationList, type InvocationQuery } from './invocation-list.ts'
+import { coverWindow, rangeWindow, segmentsSql, type RangeKey, type TimeWindow } from './metrics-ranges.ts'
+import { costFor } from './model-prices.ts'
+import { histogramPercentile } from './percentiles.ts'
+import { prometheusText, type ErrorTotals, type ModelTotals } from './prometheus-text.ts'
+
+export { RANGES, RANGE_KEYS, rangeWindow, type RangeKey, type TimeWindow } from './metrics-ranges.ts'
+export { invocationQuerySchema, SORTS, type InvocationPage, type InvocationQuery, type SortKey } from './invocation-list.ts'
+export { ERROR_CATEGORIES, type ErrorCategory } from './error-categories.ts'
+
+/**
+ * The dashboard's figures, all read from SQL for the chosen range. The panels read the rollup
+ * (`invocation_rollup`, `invocation_error_rollup`, kept by triggers): a series reads one
+ * ALL_MODELS row per bucket of the range; a total reads the fewest whole buckets that tile the
+ * range (coverWindow). That is at most a few hundred rows, whatever the number of calls. Only
+ * the Invocations list reads `invocations`, a page at a time.
+ *
+ * Latency figures cover every call (ok, error and stopped), as the original dashboard's average
+ * did; percentiles come from the rollup's histogram, with the method and error bound given in
+ * ./percentiles.ts. Queries go through the raw client (`db.$client`) as cached prepared
+ * statements: the panels' SQL is generated from the histogram's columns, and a refresh has a
+ * budget of a few milliseconds.
+ *
+ * Works on a read-only connection (the dashboard's own process): nothing here writes.
+ */
+
+export type Summary = {
+  /** The window the figures cover: [from, to), whole buckets of `bucketMs`. */
+  from: number
+  to: number
+  bucketMs: number
+  requests: number
+  successes: number
+  errors: number
+  /** Validation and access errors (CloudWatch InvocationClientErrors). */
+  clientErrors: number
+  /** Bedrock's and the model's own failures (InvocationServerErrors). */
+  serverErrors: number
+  /** Failed throttled (InvocationThrottles). */
+  throttles: number
+  /** Failed otherwise: network, a cut-off stream, an unknown error. */
+  otherErrors: number
+  stopped: number
+  /** errors / requests; null with no requests. */
+  errorRate: number | null
+  avgLatencyMs: number | null
+  p50LatencyMs: number | null
+  p95LatencyMs: number | null
+  p99LatencyMs: number | null
+  avgTtftMs: number | null
+  inputTokens: number
+  outputTokens: number
+  /** Output tokens over the summed latency of the calls that reported them. */
+  outputTokensPerSecond: number | null
+  /** Σ tokens × on-demand price per model; null when no model with tokens has a known price. */
+  estimatedCostUsd: number | null
+  /** Some calls' tokens are left out of the cost: their model has no known price. */
+  costIsPartial: boolean
+}
+
+export type SeriesPoint = {
+  /** Bucket start (ms since the epoch, UTC). */
+  t: number
+  requests: number
+  successes: number
+  errors: number
+  stopped: number
+  errorRate: number | null
+  avgLatencyMs: number | null
+  p95LatencyMs: number | null
+  avgTtftMs: number | null
+  inputTokens: number
+  outputTokens: number
+  /** Per minute, whatever the bucket size (a 5-minute bucket's count divided by 5). */
+  requestsPerMinute: number
+  inputTokensPerMinute: number
+  outputTokensPerMinute: number
+  outputTokensPerSecond: number | null
+}
+
+export type ErrorTypeCount = { category: ErrorCategory; type: string; count: number }
+
+export type ModelBreakdown = {
+  modelId: string
+  requests: number
+  successes: number
+  errors: number
+  stopped: number
+  errorRate: number | null
+  avgLatencyMs: number | null
+  p50LatencyMs: number | null
+  p95LatencyMs: number | null
+  avgTtftMs: number | null
+  inputTokens: number
+  outputTokens: number
+  estimatedCostUsd: number | null
+}
+
+const LAT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('lat', i))
+const TTFT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('ttft', i))
+/** The rollup counters the panels read (besides the latency histogram and latency_max). */
+const SUMS = ['requests', 'ok', 'errors', 'stopped', 'latency_sum', 'ttft_count', 'ttft_sum', 'input_tokens', 'output_tokens', 'output_latency_ms']
+
+type Aggregate = {
+  requests: number
+  ok: number
+  errors: number
+  stopped: number
+  latency_sum: number
+  latency_max: number | null
+  ttft_count: number
+  ttft_sum: number
+  input_tokens: number
+  output_tokens: number
+  output_latency_ms: number
+  [histogramColumn: string]: number | string | null
+}
+
+type Param = string | number
+
+/**
+ * Sums of the rollup's counters and latency histogram over the rows `where` selects, grouped by
+ * `groupBy` (empty groups left out).
+ */
+function aggregateSql(where: string, groupBy: 'model_id' | null): string {
+  const key = groupBy ? `${groupBy}, ` : ''
+  const sums = [...SUMS, ...LAT].map((c) => `coalesce(sum(${c}), 0) AS ${c}`).join(', ')
+  const group = groupBy ? ` GROUP BY ${groupBy} HAVING sum(requests) > 0 ORDER BY sum(requests) DESC, ${groupBy}` : ''
+  return `SELECT ${key}${sums}, max(latency_max) AS latency_max FROM invocation_rollup WHERE ${where}${group}`
+}
+
+function buckets(row: Aggregate, columns: readonly string[]): number[] {
+  return columns.map((c) => Number(row[c] ?? 0))
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null
+}
+
+/** The figures every panel shares, from one aggregated row (percentiles apart: see `latency`). */
+function figures(row: Aggregate) {
+  return {
+    requests: row.requests,
+    successes: row.ok,
+    errors: row.errors,
+    stopped: row.stopped,
+    errorRate: ratio(row.errors, row.requests),
+    avgLatencyMs: ratio(row.latency_sum, row.requests),
+    avgTtftMs: ratio(row.ttft_sum, row.ttft_count),
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    outputTokensPerSecond: row.output_tokens > 0 && row.output_latency_ms > 0 ? (row.output_tokens * 1000) / row.output_latency_ms : null,
+  }
+}
+
+/** A latency percentile of an aggregated row, read from its histogram (./percentiles.ts). */
+function latency(row: Aggregate, q: number): number | null {
+  return histogramPercentile(buckets(row, LAT), q, row.latency_max)
+}
+
+const EMPTY: Aggregate = {
+  requests: 0,
+  ok: 0,
+  errors: 0,
+  stopped: 0,
+  latency_sum: 0,
+  latency_max: null,
+  ttft_count: 0,
+  ttft_sum: 0,
+  input_tokens: 0,
+  output_tokens: 0,
+  output_latency_ms: 0,
+}
+
+/** Cost over models: unknown prices are left out and flagged, never counted as 0. */
+function totalCost(models: readonly { modelId: string; inputTokens: number; outputTokens: number }[]) {
+  let known = 0
+  let priced = false
+  let partial = false
+  for (const m of models) {
+    if (m.inputTokens + m.outputTokens === 0) continue
+    const cost = costFor(m.modelId, m.inputTokens, m.outputTokens)
+    if (cost === null) partial = true
+    else {
+      known += cost
+      priced = true
+    }
+  }
+  return { estimatedCostUsd: priced || !partial ? known : null, costIsPartial: partial }
+}
+
+export function createMetricsQueries(db: Db) {
+  const client = db.$client
+  const list = createInvocationList(client)
+
+  function all<T>(sql: string, params: readonly Param[]): T[] {
+    return client.query<T, Param[]>(sql).all(...params)
+  }
+
+  /** The window's tiling, as a WHERE clause on the rollup's (bucket_ms, t). */
+  function covered(win: TimeWindow) {
+    const { sql, params } = segmentsSql(coverWindow(win))
+    return { sql: `(${sql})`, params }
+  }
+
+  function errorsByType(win: TimeWindow): ErrorTypeCount[] {
+    const cover = covered(win)
+    return all<{ outcome: Outcome; type: string; count: number }>(
+      `SELECT outcome, error_type AS type, sum(count) AS count FROM invocation_error_rollup WHERE model_id = ? AND ${cover.sql}` +
+        ' GROUP BY outcome, error_type HAVING sum(count) > 0 ORDER BY count DESC, type',
+      [ALL_MODELS, ...cover.params],
+    ).map((r) => ({ category: errorCategory(r.outcome, r.type), type: r.type, count: r.count }))
+  }
+
+  function tokensByModel(win: TimeWindow) {
+    const cover = covered(win)
+    return all<{ modelId: string; inputTokens: number; outputTokens: number }>(
+      'SELECT model_id AS modelId, sum(input_tokens) AS inputTokens, sum(output_tokens) AS outputTokens FROM invocation_rollup' +
+        ` WHERE model_id <> ? AND ${cover.sql} GROUP BY model_id`,
+      [ALL_MODELS, ...cover.params],
+    )
+  }
+
+  function countCategories(types: readonly ErrorTypeCount[]): Record<ErrorCategory, number> {
+    const counts: Record<ErrorCategory, number> = { throttled: 0, validation: 0, access: 0, server: 0, stopped: 0, other: 0 }
+    for (const t of types) counts[t.category] += t.count
+    return counts
+  }
+
+  return {
+    summary(range: RangeKey, now?: number): Summary {
+      const win = rangeWindow(range, now)
+      return client.transaction(() => {
+        const cover = covered(win)
+        const [row] = all<Aggregate>(aggregateSql(`model_id = ? AND ${cover.sql}`, null), [ALL_MODELS, ...cover.params])
+        const categories = countCategories(errorsByType(win))
+        return {
+          from: win.from,
+          to: win.to,
+          bucketMs: win.bucketMs,
+          ...figures(row ?? EMPTY),
+          p50LatencyMs: latency(row ?? EMPTY, 0.5),
+          p95LatencyMs: latency(row ?? EMPTY, 0.95),
+          p99LatencyMs: latency(row ?? EMPTY, 0.99),
+          clientErrors: categories.validation + categories.access,
+          serverErrors: categories.server,
+          throttles: categories.throttled,
+          otherErrors: categories.other,
+          ...totalCost(tokensByModel(win)),
+        }
+      })()
+    },
+
+    /**
+     * One point per bucket, oldest first, empty buckets included (zeros and nulls). Each bucket
+     * of the range is one ALL_MODELS row of the rollup at the range's resolution: no GROUP BY.
+     */
+    series(range: RangeKey, now?: number): SeriesPoint[] {
+      const win = rangeWindow(range, now)
+      const rows = all<Aggregate & { t: number }>(
+        `SELECT t, ${[...SUMS, ...LAT].join(', ')}, latency_max FROM invocation_rollup` +
+          ' WHERE bucket_ms = ? AND t >= ? AND t < ? AND model_id = ? AND requests > 0',
+        [win.bucketMs, win.from, win.to, ALL_MODELS],
+      )
+      const byStart = new Map(rows.map((r) => [r.t, r]))
+      const minutes = win.bucketMs / 60_000
+      return Array.from({ length: win.buckets }, (_, i) => {
+        const t = win.from + i * win.bucketMs
+        const row = byStart.get(t) ?? EMPTY
+        const f = figures(row)
+        return {
+          t,
+          ...f,
+          p95LatencyMs: latency(row, 0.95),
+          requestsPerMinute: f.requests / minutes,
+          inputTokensPerMinute: f.inputTokens / minutes,
+          outputTokensPerMinute: f.outputTokens / minutes,
+        }
+      })
+    },
+
+    /** Failed and stopped calls by error type, most frequent first, each with its category. */
+    errorsByType(range: RangeKey, now?: number): ErrorTypeCount[] {
+      return errorsByType(rangeWindow(range, now))
+    },
+
+    /** One row per model seen in the range, busiest first. */
+    perModel(range: RangeKey, now?: number): ModelBreakdown[] {
+      const win = rangeWindow(range, now)
+      const cover = covered(win)
+      const sql = aggregateSql(`model_id <> ? AND ${cover.sql}`, 'model_id')
+      return all<Aggregate & { model_id: string }>(sql, [ALL_MODELS, ...cover.params]).map((row) => {
+        const { outputTokensPerSecond: _perSecond, ...f } = figures(row)
+        return {
+          modelId: row.model_id,
+          ...f,
+          p50LatencyMs: latency(row, 0.5),
+          p95LatencyMs: latency(row, 0.95),
+          estimatedCostUsd: costFor(row.model_id, f.inputTokens, f.outputTokens),
+        }
+      })
+    },
+
+    invocations(query: InvocationQuery, now?: number) {
+      return list.page(query, now)
+    },
+
+    invocationsCsv(query: InvocationQuery, now?: number): Iterable<string> {
+      return list.csv(query, now)
+    },
+
+    /** Every model id ever recorded, for the filter's select: the rollup's all-time rows. */
+    models(): string[] {
+      return all<{ model_id: string }>(
+        'SELECT model_id FROM invocation_rollup WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND requests > 0 ORDER BY model_id',
+        [ALL_TIME, ALL_MODELS],
+      ).map((r) => r.model_id)
+    },
+
+    /**
+     * Changes whenever a call is recorded, by this connection or another process: SQLite's
+     * data_version moves on every commit by another connection, max(id) on our own.
+     */
+    changeToken(): string {
+      const [version] = all<{ data_version: number }>('PRAGMA data_version', [])
+      const [newest] = all<{ id: number | null }>('SELECT max(id) AS id FROM invocations', [])
+      return `${version?.data_version ?? 0}:${newest?.id ?? 0}`
+    },
+
+    prometheus(): string {
+      return client.transaction(() => {
+        const models = all<Aggregate & { model_id: string }>(
+          `SELECT model_id, ${[...SUMS, ...LAT, ...TTFT].join(', ')}, latency_max FROM invocation_rollup` +
+            ' WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND requests > 0 ORDER BY model_id',
+          [ALL_TIME, ALL_MODELS],
+        ).map(
+          (row): ModelTotals => ({
+            modelId: row.model_id,
+            byOutcome: { ok: row.ok, error: row.errors, stopped: row.stopped },
+            latencySumMs: row.latency_sum,
+            latencyBuckets: buckets(row, LAT),
+            ttftCount: row.ttft_count,
+            ttftSumMs: row.ttft_sum,
+            ttftBuckets: buckets(row, TTFT),
+            inputTokens: row.input_tokens,
+            outputTokens: row.output_tokens,
+          }),
+        )
+        const errors = all<ErrorTotals>(
+          'SELECT model_id AS modelId, outcome, error_type AS type, count FROM invocation_error_rollup' +
+            ' WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND count > 0',
+          [ALL_TIME, ALL_MODELS],
+        )
+        return prometheusText(models, errors)
+      })()
+    },
+  }
+}
+
+export type MetricsQueries = ReturnType<typeof createMetricsQueries>

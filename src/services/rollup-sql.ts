@@ -1,0 +1,281 @@
+import type { Db } from '../db/open.ts'
+import { ALL_MODELS, ALL_TIME, HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS, ROLLUP_BUCKETS_MS, histogramColumnName } from '../db/schema.ts'
+
+/**
+ * The SQL that keeps `invocation_rollup` and `invocation_error_rollup` equal to a GROUP BY over
+ * `invocations`: the triggers every writer runs, and the rebuild (the migration's back-fill, the
+ * bench's bulk load). Both are generated here from the schema's resolutions and histogram bounds;
+ * migration 0002 holds the generated text and a test checks that it still matches.
+ */
+
+const FINEST = ROLLUP_BUCKETS_MS[0]
+/** Every resolution, finest first, ending with the all-time rows. */
+const LEVELS = [...ROLLUP_BUCKETS_MS, ALL_TIME]
+
+const LAT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('lat', i))
+const TTFT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('ttft', i))
+
+/** Summed counters of `invocation_rollup`, in column order (latency_max is kept apart: a max). */
+const SUMS = [
+  'requests',
+  'ok',
+  'errors',
+  'stopped',
+  'latency_sum',
+  'ttft_count',
+  'ttft_sum',
+  'input_calls',
+  'output_calls',
+  'input_tokens',
+  'output_tokens',
+  'output_latency_ms',
+]
+const KEY = ['bucket_ms', 't', 'model_id']
+const ROLLUP_COLUMNS = [...KEY, ...SUMS, 'latency_max', ...LAT, ...TTFT]
+const ERROR_KEY = ['bucket_ms', 't', 'model_id', 'outcome', 'error_type']
+
+/** The error type stored for a failed or stopped call that recorded none. */
+export const UNKNOWN_ERROR_TYPE = 'Unknown'
+
+function levelsSql(): string {
+  return `(${LEVELS.map((ms) => `SELECT ${ms} AS bucket_ms`).join(' UNION ALL ')})`
+}
+
+/** The call's own model and ALL_MODELS: every call is counted under both. */
+function modelsSql(row: 'NEW' | 'OLD'): string {
+  return `(SELECT ${row}.model_id AS model_id UNION ALL SELECT '${ALL_MODELS}')`
+}
+
+/** Start of the bucket of resolution `level` holding `ts`; 0 for the all-time level. */
+function bucketStartSql(level: string, ts: string): string {
+  return `CASE ${level} WHEN ${ALL_TIME} THEN 0 ELSE ${ts} - ${ts} % ${level} END`
+}
+
+/**
+ * The histogram bucket of `expr` (ms) as a CASE expression, by binary search over the bounds
+ * (7 comparisons, not 72); −1 for NULL so that no bucket column counts it.
+ */
+export function bucketIndexSql(expr: string): string {
+  const search = (lo: number, hi: number): string => {
+    if (lo === hi) return String(lo)
+    const mid = Math.floor((lo + hi) / 2)
+    return `CASE WHEN ${expr} <= ${HISTOGRAM_BOUNDS_MS[mid]} THEN ${search(lo, mid)} ELSE ${search(mid + 1, hi)} END`
+  }
+  return `CASE WHEN ${expr} IS NULL THEN -1 ELSE ${search(0, HISTOGRAM_BUCKETS - 1)} END`
+}
+
+/**
+ * Adds (sign 1) or takes away (sign −1) the trigger row `row` (NEW or OLD): 12 upserts, one per
+ * resolution for its model and for ALL_MODELS.
+ */
+function rollupUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
+  const r = (column: string) => `${row}.${column}`
+  const s = (expr: string) => (sign === 1 ? expr : `-(${expr})`)
+  const values = [
+    'l.bucket_ms',
+    bucketStartSql('l.bucket_ms', r('timestamp')),
+    'm.model_id',
+    s('1'),
+    s(`${r('outcome')} = 'ok'`),
+    s(`${r('outcome')} = 'error'`),
+    s(`${r('outcome')} = 'stopped'`),
+    s(r('latency_ms')),
+    s(`${r('time_to_first_token_ms')} IS NOT NULL`),
+    s(`coalesce(${r('time_to_first_token_ms')}, 0)`),
+    s(`${r('input_tokens')} IS NOT NULL`),
+    s(`${r('output_tokens')} IS NOT NULL`),
+    s(`coalesce(${r('input_tokens')}, 0)`),
+    s(`coalesce(${r('output_tokens')}, 0)`),
+    s(`CASE WHEN ${r('output_tokens')} IS NOT NULL THEN ${r('latency_ms')} ELSE 0 END`),
+    // a removed call cannot lower the max: after a delete it is an upper bound
+    sign === 1 ? r('latency_ms') : '0',
+    ...LAT.map((_, i) => s(`b.lat = ${i}`)),
+    ...TTFT.map((_, i) => s(`b.ttft = ${i}`)),
+  ]
+  const updates = [
+    ...SUMS.map((c) => `${c} = ${c} + excluded.${c}`),
+    'latency_max = max(latency_max, excluded.latency_max)',
+    ...[...LAT, ...TTFT].map((c) => `${c} = ${c} + excluded.${c}`),
+  ]
+  return [
+    `INSERT INTO invocation_rollup (${ROLLUP_COLUMNS.join(', ')})`,
+    `SELECT ${values.join(',\n  ')}`,
+    `FROM ${levelsSql()} AS l, ${modelsSql(row)} AS m,`,
+    `  (SELECT ${bucketIndexSql(r('latency_ms'))} AS lat, ${bucketIndexSql(r('time_to_first_token_ms'))} AS ttft) AS b`,
+    'WHERE true',
+    `ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+  ].join('\n')
+}
+
+function errorUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
+  return [
+    `INSERT INTO invocation_error_rollup (${[...ERROR_KEY, 'count'].join(', ')})`,
+    `SELECT l.bucket_ms, ${bucketStartSql('l.bucket_ms', `${row}.timestamp`)}, m.model_id, ${row}.outcome,`,
+    `  coalesce(${row}.error_type, '${UNKNOWN_ERROR_TYPE}'), ${sign}`,
+    `FROM ${levelsSql()} AS l, ${modelsSql(row)} AS m`,
+    `WHERE ${row}.outcome <> 'ok'`,
+    `ON CONFLICT (${ERROR_KEY.join(', ')}) DO UPDATE SET count = count + excluded.count`,
+  ].join('\n')
+}
+
+function triggerSql(name: string, event: string, body: string[]): string {
+  return `CREATE TRIGGER ${name} AFTER ${event} ON invocations BEGIN\n${body.map((s) => `${s};`).join('\n')}\nEND`
+}
+
+/**
+ * AFTER INSERT adds the call to its bucket at every resolution; AFTER DELETE takes it away (so a
+ * retention DELETE keeps the rollup true); AFTER UPDATE does both. Each runs in the writer's
+ * transaction, so a reader never sees the rollup and `invocations` disagree.
+ */
+export function rollupTriggersSql(): string[] {
+  return [
+    triggerSql('invocations_rollup_insert', 'INSERT', [rollupUpsertSql('NEW', 1), errorUpsertSql('NEW', 1)]),
+    triggerSql('invocations_rollup_delete', 'DELETE', [rollupUpsertSql('OLD', -1), errorUpsertSql('OLD', -1)]),
+    triggerSql('invocations_rollup_update', 'UPDATE', [
+      rollupUpsertSql('OLD', -1),
+      errorUpsertSql('OLD', -1),
+      rollupUpsertSql('NEW', 1),
+      errorUpsertSql('NEW', 1),
+    ]),
+  ]
+}
+
+/** Pivots grouped counts (`n` calls in bucket `b`) into histogram columns; FILTER skips the misses. */
+function pivotSql(columns: readonly string[]): string {
+  return columns.map((c, i) => `coalesce(sum(n) FILTER (WHERE b = ${i}), 0) AS ${c}`).join(',\n  ')
+}
+
+/**
+ * The finest resolution per model straight from `invocations`: the inner query counts calls per
+ * minute, model and latency bucket (one sort of the calls, the expensive part, with every other
+ * figure summed on the way), and the outer one pivots those groups into histogram columns.
+ * Summing 73 columns for every call instead costs several times more.
+ */
+function rebuildFinestSql(): string {
+  const scalars = [
+    'count(*) AS n',
+    "sum(outcome = 'ok') AS ok",
+    "sum(outcome = 'error') AS errors",
+    "sum(outcome = 'stopped') AS stopped",
+    'sum(latency_ms) AS latency_sum',
+    'count(time_to_first_token_ms) AS ttft_count',
+    'coalesce(sum(time_to_first_token_ms), 0) AS ttft_sum',
+    'count(input_tokens) AS input_calls',
+    'count(output_tokens) AS output_calls',
+    'coalesce(sum(input_tokens), 0) AS input_tokens',
+    'coalesce(sum(output_tokens), 0) AS output_tokens',
+    'coalesce(sum(CASE WHEN output_tokens IS NOT NULL THEN latency_ms END), 0) AS output_latency_ms',
+    'max(latency_ms) AS latency_max',
+  ]
+  const sums = SUMS.map((c) => (c === 'requests' ? 'sum(n)' : `sum(${c})`))
+  return [
+    `INSERT INTO invocation_rollup (${[...KEY, ...SUMS, 'latency_max', ...LAT].join(', ')})`,
+    `SELECT ${FINEST}, t, model_id, ${sums.join(', ')}, max(latency_max),`,
+    `  ${pivotSql(LAT)}`,
+    'FROM (',
+    `  SELECT timestamp - timestamp % ${FINEST} AS t, model_id, ${bucketIndexSql('latency_ms')} AS b,`,
+    `    ${scalars.join(',\n    ')}`,
+    '  FROM invocations',
+    '  GROUP BY 1, 2, 3',
+    ')',
+    'GROUP BY t, model_id',
+  ].join('\n')
+}
+
+/** The time-to-first-token histogram of the rows written above, the same way. */
+function rebuildFinestTtftSql(): string {
+  return [
+    `INSERT INTO invocation_rollup (${[...KEY, ...TTFT].join(', ')})`,
+    `SELECT ${FINEST}, t, model_id,`,
+    `  ${pivotSql(TTFT)}`,
+    'FROM (',
+    `  SELECT timestamp - timestamp % ${FINEST} AS t, model_id, ${bucketIndexSql('time_to_first_token_ms')} AS b, count(*) AS n`,
+    '  FROM invocations',
+    '  WHERE time_to_first_token_ms IS NOT NULL',
+    '  GROUP BY 1, 2, 3',
+    ')',
+    'WHERE true',
+    'GROUP BY t, model_id',
+    `ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${TTFT.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  ].join('\n')
+}
+
+/** Sums of every rollup column, for GROUP BY statements over the rollup itself. */
+function rollupSumsSql(): string {
+  return [...SUMS.map((c) => `sum(${c})`), 'max(latency_max)', ...[...LAT, ...TTFT].map((c) => `sum(${c})`)].join(', ')
+}
+
+/** The finest resolution's ALL_MODELS rows: the sum of its model rows, minute by minute. */
+function rebuildAllModelsSql(): string {
+  return [
+    `INSERT INTO invocation_rollup (${ROLLUP_COLUMNS.join(', ')})`,
+    `SELECT ${FINEST}, t, '${ALL_MODELS}', ${rollupSumsSql()}`,
+    'FROM invocation_rollup',
+    `WHERE bucket_ms = ${FINEST}`,
+    'GROUP BY t',
+  ].join('\n')
+}
+
+/**
+ * A coarser resolution (and ALL_MODELS alike) summed from the one before it: 5 minutes from
+ * minutes, 15 from 5, …, all time from days. Each reads a fraction of the rows the finest has.
+ */
+function rebuildCoarserSql(from: number, to: number): string {
+  return [
+    `INSERT INTO invocation_rollup (${ROLLUP_COLUMNS.join(', ')})`,
+    `SELECT ${to}, ${to === ALL_TIME ? '0' : `t - t % ${to}`}, model_id, ${rollupSumsSql()}`,
+    'FROM invocation_rollup',
+    `WHERE bucket_ms = ${from}`,
+    'GROUP BY 2, 3',
+  ].join('\n')
+}
+
+/** Failed and stopped calls per model at every resolution, then their ALL_MODELS sums. */
+function rebuildErrorsSql(): string[] {
+  return [
+    [
+      `INSERT INTO invocation_error_rollup (${[...ERROR_KEY, 'count'].join(', ')})`,
+      `SELECT l.bucket_ms, ${bucketStartSql('l.bucket_ms', 'i.timestamp')}, i.model_id, i.outcome,`,
+      `  coalesce(i.error_type, '${UNKNOWN_ERROR_TYPE}'), count(*)`,
+      `FROM invocations AS i, ${levelsSql()} AS l`,
+      "WHERE i.outcome IN ('error', 'stopped')",
+      'GROUP BY 1, 2, 3, 4, 5',
+    ].join('\n'),
+    [
+      `INSERT INTO invocation_error_rollup (${[...ERROR_KEY, 'count'].join(', ')})`,
+      `SELECT bucket_ms, t, '${ALL_MODELS}', outcome, error_type, sum(count)`,
+      'FROM invocation_error_rollup',
+      'GROUP BY bucket_ms, t, outcome, error_type',
+    ].join('\n'),
+  ]
+}
+
+/**
+ * Recomputes both rollups from `invocations`: two deletes, then INSERT…SELECT…GROUP BY statements
+ * (the finest resolution from the calls and its time-to-first-token histogram, its ALL_MODELS
+ * rows, each coarser resolution from the one before, the error types from the calls).
+ */
+export function rebuildRollupSql(): string[] {
+  return [
+    'DELETE FROM invocation_rollup',
+    'DELETE FROM invocation_error_rollup',
+    rebuildFinestSql(),
+    rebuildFinestTtftSql(),
+    rebuildAllModelsSql(),
+    ...LEVELS.slice(1).map((to, i) => rebuildCoarserSql(LEVELS[i]!, to)),
+    ...rebuildErrorsSql(),
+  ]
+}
+
+/** Migration 0002's statements: back-fill the calls already recorded, then keep it current. */
+export function rollupMigrationSql(): string[] {
+  return [...rebuildRollupSql(), ...rollupTriggersSql()]
+}
+
+/** Rebuilds the rollups in one transaction (a writer connection; readers see old or new, never half). */
+export function rebuildRollup(db: Db): void {
+  const client = db.$client
+  client.transaction(() => {
+    for (const statement of rebuildRollupSql()) client.run(statement)
+  })()
+}

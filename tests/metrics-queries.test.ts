@@ -1,0 +1,624 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openDatabase } from '../src/db/open.ts'
+import { invocations, type Invocation, type NewInvocation } from '../src/db/schema.ts'
+import {
+  createMetricsQueries,
+  invocationQuerySchema,
+  RANGES,
+  RANGE_KEYS,
+  rangeWindow,
+  SORTS,
+  type InvocationQuery,
+  type RangeKey,
+} from '../src/services/metrics-queries.ts'
+import { costFor, priceFor } from '../src/services/model-prices.ts'
+import { percentileErrorBoundMs } from '../src/services/percentiles.ts'
+
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+/** 12:00:30 UTC: half a minute into the current bucket. */
+const NOW = Date.UTC(2026, 10, 27, 12, 0, 30)
+const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+const CLAUDE4 = 'anthropic.claude-sonnet-4-20250514-v1:0'
+const NOVA = 'us.amazon.nova-lite-v1:0'
+const ODD = 'weird,"model"\\x'
+
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+})
+
+function tempDatabase() {
+  const dir = mkdtempSync(join(tmpdir(), 'metrics-queries-'))
+  const path = join(dir, 'metrics.db')
+  const opened = openDatabase(path)
+  cleanups.push(() => {
+    opened.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { ...opened, path, q: createMetricsQueries(opened.db) }
+}
+
+type Call = Partial<Omit<NewInvocation, 'timestamp'>> & { at: number }
+
+function call({ at, ...rest }: Call): NewInvocation {
+  const outcome = rest.outcome ?? 'ok'
+  return {
+    timestamp: new Date(at),
+    latencyMs: 1000,
+    success: outcome === 'ok',
+    modelId: SONNET,
+    outcome,
+    timeToFirstTokenMs: outcome === 'ok' ? 200 : null,
+    inputTokens: outcome === 'ok' ? 100 : null,
+    outputTokens: outcome === 'ok' ? 50 : null,
+    errorType: null,
+    attempts: 1,
+    ...rest,
+  }
+}
+
+/** Inserts through drizzle, as the app does, so the triggers run. */
+function insert(db: ReturnType<typeof tempDatabase>['db'], calls: Call[]) {
+  for (let i = 0; i < calls.length; i += 200) db.insert(invocations).values(calls.slice(i, i + 200).map(call)).run()
+}
+
+function query(input: Partial<Record<keyof InvocationQuery, string | number>>): InvocationQuery {
+  return invocationQuerySchema.parse(input)
+}
+
+/** A small seeded generator, so a failing case can be replayed. */
+function random(seed: number) {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('an empty table', () => {
+  test('gives zeros, nulls, no error rate, and every bucket of every range empty', () => {
+    const { q } = tempDatabase()
+    for (const range of RANGE_KEYS) {
+      const s = q.summary(range, NOW)
+      expect(s).toMatchObject({
+        requests: 0,
+        errors: 0,
+        clientErrors: 0,
+        serverErrors: 0,
+        throttles: 0,
+        stopped: 0,
+        errorRate: null,
+        avgLatencyMs: null,
+        p50LatencyMs: null,
+        p95LatencyMs: null,
+        p99LatencyMs: null,
+        avgTtftMs: null,
+        inputTokens: 0,
+        outputTokens: 0,
+        outputTokensPerSecond: null,
+        estimatedCostUsd: 0,
+        costIsPartial: false,
+      })
+      const series = q.series(range, NOW)
+      expect(series).toHaveLength(RANGES[range].ms / RANGES[range].bucketMs)
+      for (const p of series) {
+        expect(p).toMatchObject({ requests: 0, successes: 0, errors: 0, errorRate: null, avgLatencyMs: null, p95LatencyMs: null })
+        expect(p).toMatchObject({ inputTokens: 0, outputTokens: 0 })
+      }
+      expect(series.map((p) => p.t)).toEqual(series.map((_, i) => series[0]!.t + i * RANGES[range].bucketMs))
+      expect(q.errorsByType(range, NOW)).toEqual([])
+      expect(q.perModel(range, NOW)).toEqual([])
+      expect(q.invocations(query({ range }), NOW)).toEqual({ rows: [], total: 0, page: 1, pageSize: 50, pages: 0 })
+    }
+    expect(q.models()).toEqual([])
+    expect([...q.invocationsCsv(query({}), NOW)].join('')).toBe(
+      'id,timestamp,model_id,outcome,latency_ms,time_to_first_token_ms,input_tokens,output_tokens,error_type,attempts\r\n',
+    )
+  })
+
+  test('the series ends with the bucket holding now, oldest first, aligned to UTC', () => {
+    const { q } = tempDatabase()
+    const series = q.series('6h', NOW)
+    expect(series).toHaveLength(72)
+    expect(series.at(-1)!.t).toBe(Date.UTC(2026, 10, 27, 12, 0, 0))
+    expect(series[0]!.t).toBe(Date.UTC(2026, 10, 27, 6, 5, 0))
+    expect(q.series('7d', NOW).at(-1)!.t).toBe(Date.UTC(2026, 10, 27, 12))
+  })
+})
+
+describe('figures for a range', () => {
+  test('all failures: error rate 1, no successes, latency still averaged', () => {
+    const { db, q } = tempDatabase()
+    insert(db, [
+      { at: NOW - 10_000, outcome: 'error', errorType: 'ThrottlingException', latencyMs: 100 },
+      { at: NOW - 20_000, outcome: 'error', errorType: 'ValidationException', latencyMs: 300 },
+    ])
+    const s = q.summary('15m', NOW)
+    expect(s).toMatchObject({ requests: 2, successes: 0, errors: 2, errorRate: 1, avgLatencyMs: 200, throttles: 1, clientErrors: 1, serverErrors: 0 })
+    expect(s.avgTtftMs).toBeNull()
+    expect(s.outputTokensPerSecond).toBeNull()
+    const last = q.series('15m', NOW).at(-1)!
+    expect(last).toMatchObject({ requests: 2, successes: 0, errors: 2, errorRate: 1 })
+  })
+
+  test('a call at 12:00:59.999 and one at 12:01:00.000 land in different minutes', () => {
+    const { db, q } = tempDatabase()
+    const now = Date.UTC(2026, 10, 27, 12, 3, 0)
+    insert(db, [
+      { at: Date.UTC(2026, 10, 27, 11, 59, 59, 999), latencyMs: 10 },
+      { at: Date.UTC(2026, 10, 27, 12, 0, 0, 0), latencyMs: 20 },
+      { at: Date.UTC(2026, 10, 27, 12, 0, 59, 999), latencyMs: 30 },
+      { at: Date.UTC(2026, 10, 27, 12, 1, 0, 0), latencyMs: 40 },
+    ])
+    const byMinute = new Map(q.series('15m', now).map((p) => [p.t, p]))
+    expect(byMinute.get(Date.UTC(2026, 10, 27, 11, 59))).toMatchObject({ requests: 1, avgLatencyMs: 10 })
+    expect(byMinute.get(Date.UTC(2026, 10, 27, 12, 0))).toMatchObject({ requests: 2, avgLatencyMs: 25 })
+    expect(byMinute.get(Date.UTC(2026, 10, 27, 12, 1))).toMatchObject({ requests: 1, avgLatencyMs: 40 })
+  })
+
+  test('a range crossing midnight UTC keeps its buckets and totals', () => {
+    const { db, q } = tempDatabase()
+    const now = Date.UTC(2026, 10, 28, 0, 10, 30)
+    insert(db, [
+      { at: Date.UTC(2026, 10, 27, 23, 44, 59, 999) },
+      { at: Date.UTC(2026, 10, 27, 23, 45) },
+      { at: Date.UTC(2026, 10, 27, 23, 59, 59, 999) },
+      { at: Date.UTC(2026, 10, 28, 0, 0) },
+      { at: Date.UTC(2026, 10, 28, 0, 10) },
+    ])
+    const quarter = new Map(q.series('24h', now).map((p) => [p.t, p.requests]))
+    expect(quarter.get(Date.UTC(2026, 10, 27, 23, 30))).toBe(1)
+    expect(quarter.get(Date.UTC(2026, 10, 27, 23, 45))).toBe(2)
+    expect(quarter.get(Date.UTC(2026, 10, 28, 0, 0))).toBe(2)
+    expect(q.summary('1h', now).requests).toBe(5)
+    // 15 whole minutes ending with the current one: 23:56:00 to 00:11:00
+    expect(q.summary('15m', now)).toMatchObject({ requests: 3, from: Date.UTC(2026, 10, 27, 23, 56), to: Date.UTC(2026, 10, 28, 0, 11) })
+    expect(q.summary('24h', now).requests).toBe(5)
+    expect(q.summary('7d', now).requests).toBe(5)
+  })
+
+  test('every total equals the sum of its series, whatever mix of resolutions tiles the range', () => {
+    const { db, q } = tempDatabase()
+    const rand = random(7)
+    const models = [SONNET, NOVA, CLAUDE4]
+    insert(
+      db,
+      Array.from({ length: 1500 }, () => ({
+        at: NOW - Math.floor(rand() * 9 * DAY),
+        modelId: models[Math.floor(rand() * 3)]!,
+        latencyMs: Math.floor(rand() * 5000),
+        outcome: rand() < 0.1 ? ('error' as const) : ('ok' as const),
+      })),
+    )
+    for (const now of [NOW, NOW + 7 * HOUR + 13 * MINUTE, NOW + 2 * DAY + 59 * MINUTE]) {
+      for (const range of RANGE_KEYS) {
+        const s = q.summary(range, now)
+        const series = q.series(range, now)
+        const sum = (key: 'requests' | 'errors' | 'inputTokens') => series.reduce((n, p) => n + p[key], 0)
+        expect({ range, requests: s.requests, errors: s.errors, input: s.inputTokens }).toEqual({
+          range,
+          requests: sum('requests'),
+          errors: sum('errors'),
+          input: sum('inputTokens'),
+        })
+        expect(q.perModel(range, now).reduce((n, m) => n + m.requests, 0)).toBe(s.requests)
+        expect(q.errorsByType(range, now).reduce((n, e) => n + e.count, 0)).toBe(s.errors + s.stopped)
+        expect(q.invocations(query({ range }), now).total).toBe(s.requests)
+      }
+    }
+  })
+
+  test('percentiles of 1..1000 ms: p50 ≈ 500, p95 ≈ 950, p99 ≈ 990, within the stated bound', () => {
+    const { db, q } = tempDatabase()
+    insert(
+      db,
+      Array.from({ length: 1000 }, (_, i) => ({ at: NOW - 1000 - i * 100, latencyMs: i + 1 })),
+    )
+    const s = q.summary('15m', NOW)
+    for (const [value, exact] of [
+      [s.p50LatencyMs, 500],
+      [s.p95LatencyMs, 950],
+      [s.p99LatencyMs, 990],
+    ] as const) {
+      expect(value).not.toBeNull()
+      expect(Math.abs(value! - exact)).toBeLessThanOrEqual(percentileErrorBoundMs(exact))
+      expect(Math.abs(value! - exact)).toBeLessThanOrEqual(1)
+    }
+    expect(s.avgLatencyMs).toBe(500.5)
+  })
+
+  test('percentiles of a skewed distribution stay within 20% (or 1 ms) of the exact nearest rank', () => {
+    const { db, q } = tempDatabase()
+    const rand = random(3)
+    const latencies = Array.from({ length: 3000 }, () => Math.round(Math.exp(3 + 6 * rand())))
+    insert(
+      db,
+      latencies.map((latencyMs, i) => ({ at: NOW - 1000 - i * 200, latencyMs })),
+    )
+    const sorted = [...latencies].sort((a, b) => a - b)
+    const exact = (p: number) => sorted[Math.ceil(p * sorted.length) - 1]!
+    const s = q.summary('15m', NOW)
+    for (const [value, p] of [
+      [s.p50LatencyMs, 0.5],
+      [s.p95LatencyMs, 0.95],
+      [s.p99LatencyMs, 0.99],
+    ] as const) {
+      expect(Math.abs(value! - exact(p))).toBeLessThanOrEqual(percentileErrorBoundMs(exact(p)))
+    }
+  })
+
+  test('errors are grouped by category, stopped calls apart', () => {
+    const { db, q } = tempDatabase()
+    const types: [string, 'error' | 'stopped', number][] = [
+      ['ThrottlingException', 'error', 3],
+      ['ValidationException', 'error', 2],
+      ['ResourceNotFoundException', 'error', 1],
+      ['AccessDeniedException', 'error', 1],
+      ['UnrecognizedClientException', 'error', 1],
+      ['CredentialsProviderError', 'error', 1],
+      ['InternalServerException', 'error', 2],
+      ['ServiceUnavailableException', 'error', 1],
+      ['ModelTimeoutException', 'error', 1],
+      ['ModelStreamErrorException', 'error', 1],
+      ['NetworkError', 'error', 2],
+      ['IncompleteStreamError', 'error', 1],
+      ['Stopped', 'stopped', 2],
+      ['Disconnected', 'stopped', 1],
+      ['Shutdown', 'stopped', 1],
+    ]
+    insert(
+      db,
+      types.flatMap(([errorType, outcome, n]) => Array.from({ length: n }, (_, i) => ({ at: NOW - 5000 - i, outcome, errorType }))),
+    )
+    insert(db, [{ at: NOW - 1000, outcome: 'error', errorType: null }])
+    const byType = new Map(q.errorsByType('1h', NOW).map((e) => [e.type, e]))
+    expect(byType.get('ThrottlingException')).toEqual({ category: 'throttled', type: 'ThrottlingException', count: 3 })
+    expect(byType.get('ValidationException')?.category).toBe('validation')
+    expect(byType.get('ResourceNotFoundException')?.category).toBe('validation')
+    expect(byType.get('AccessDeniedException')?.category).toBe('access')
+    expect(byType.get('UnrecognizedClientException')?.category).toBe('access')
+    expect(byType.get('CredentialsProviderError')?.category).toBe('access')
+    for (const t of ['InternalServerException', 'ServiceUnavailableException', 'ModelTimeoutException', 'ModelStreamErrorException']) {
+      expect(byType.get(t)?.category).toBe('server')
+    }
+    expect(byType.get('NetworkError')?.category).toBe('other')
+    expect(byType.get('IncompleteStreamError')?.category).toBe('other')
+    expect(byType.get('Unknown')).toEqual({ category: 'other', type: 'Unknown', count: 1 })
+    for (const t of ['Stopped', 'Disconnected', 'Shutdown']) expect(byType.get(t)?.category).toBe('stopped')
+    expect(q.errorsByType('1h', NOW)[0]?.type).toBe('ThrottlingException')
+    expect(q.summary('1h', NOW)).toMatchObject({
+      errors: 18,
+      stopped: 4,
+      throttles: 3,
+      clientErrors: 6,
+      serverErrors: 5,
+      otherErrors: 4,
+      requests: 22,
+    })
+  })
+})
+
+describe('per model, with cost', () => {
+  test('prices: with or without a profile prefix, as an ARN, unknown as null', () => {
+    expect(priceFor('anthropic.claude-sonnet-4-20250514-v1:0')).toEqual({ inputPer1k: 0.003, outputPer1k: 0.015 })
+    expect(priceFor('us.anthropic.claude-sonnet-4-20250514-v1:0')).toEqual(priceFor('anthropic.claude-sonnet-4-20250514-v1:0'))
+    expect(priceFor('arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0')).toEqual(priceFor('amazon.nova-pro-v1:0'))
+    expect(priceFor('arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-3-70b-instruct-v1:0')).not.toBeNull()
+    expect(priceFor('global.anthropic.claude-haiku-4-5-20251001-v1:0')).toEqual({ inputPer1k: 0.001, outputPer1k: 0.005 })
+    // a geographic profile of the 4.5 generation is billed 10% above the global one
+    expect(priceFor('eu.anthropic.claude-haiku-4-5-20251001-v1:0')!.inputPer1k).toBeCloseTo(0.0011, 10)
+    expect(priceFor('apac.anthropic.claude-3-5-haiku-20241022-v1:0')).toEqual({ inputPer1k: 0.0008, outputPer1k: 0.004 })
+    expect(priceFor('some.unknown-model-v1:0')).toBeNull()
+    expect(costFor('some.unknown-model-v1:0', 1000, 1000)).toBeNull()
+  })
+
+  test('each model gets its figures and cost; an unknown price makes the total partial, never 0', () => {
+    const { db, q } = tempDatabase()
+    insert(db, [
+      { at: NOW - 1000, modelId: CLAUDE4, inputTokens: 1000, outputTokens: 1000, latencyMs: 400 },
+      { at: NOW - 2000, modelId: CLAUDE4, inputTokens: 2000, outputTokens: 0, latencyMs: 600 },
+      { at: NOW - 3000, modelId: CLAUDE4, outcome: 'error', errorType: 'ThrottlingException', latencyMs: 50 },
+      { at: NOW - 4000, modelId: 'mystery.model-v1:0', inputTokens: 500, outputTokens: 500 },
+    ])
+    const rows = q.perModel('1h', NOW)
+    expect(rows.map((m) => m.modelId)).toEqual([CLAUDE4, 'mystery.model-v1:0'])
+    const claude = rows[0]!
+    expect(claude).toMatchObject({ requests: 3, errors: 1, inputTokens: 3000, outputTokens: 1000, avgLatencyMs: 350 })
+    expect(claude.errorRate).toBeCloseTo(1 / 3, 10)
+    expect(claude.estimatedCostUsd).toBeCloseTo(3 * 0.003 + 1 * 0.015, 10)
+    expect(claude.p95LatencyMs).not.toBeNull()
+    expect(rows[1]!.estimatedCostUsd).toBeNull()
+    const s = q.summary('1h', NOW)
+    expect(s.estimatedCostUsd).toBeCloseTo(0.024, 10)
+    expect(s.costIsPartial).toBe(true)
+    expect(s.outputTokensPerSecond).toBeCloseTo((1500 * 1000) / (400 + 600 + 1000), 6)
+  })
+
+  test('only unknown prices: the cost is unknown, not 0', () => {
+    const { db, q } = tempDatabase()
+    insert(db, [{ at: NOW - 1000, modelId: 'mystery.model-v1:0', inputTokens: 500, outputTokens: 500 }])
+    expect(q.summary('1h', NOW)).toMatchObject({ estimatedCostUsd: null, costIsPartial: true })
+  })
+})
+
+/** The list's order, computed here from the rows themselves: what SQL must reproduce. */
+function expectedOrder(rows: Invocation[], q: InvocationQuery, from: number, to: number): number[] {
+  const sign = q.dir === 'asc' ? 1 : -1
+  const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0)
+  const time = (a: Invocation, b: Invocation) => cmp(a.timestamp.getTime(), b.timestamp.getTime()) || cmp(a.id, b.id)
+  const numeric = { latency: 'latencyMs', ttft: 'timeToFirstTokenMs', input_tokens: 'inputTokens', output_tokens: 'outputTokens' } as const
+  const key = (r: Invocation): (string | number)[] => {
+    if (q.sort === 'timestamp') return []
+    if (q.sort === 'model') return [r.modelId]
+    if (q.sort === 'outcome') return [r.outcome]
+    return [r[numeric[q.sort]] ?? Number.NaN]
+  }
+  return rows
+    .filter((r) => r.timestamp.getTime() >= from && r.timestamp.getTime() < to)
+    .filter((r) => (!q.model || r.modelId === q.model) && (!q.outcome || r.outcome === q.outcome))
+    .sort((a, b) => {
+      const [ka] = key(a)
+      const [kb] = key(b)
+      if (ka !== undefined && kb !== undefined) {
+        // calls without the value come last, whichever the direction
+        const aNull = typeof ka === 'number' && Number.isNaN(ka)
+        const bNull = typeof kb === 'number' && Number.isNaN(kb)
+        if (aNull !== bNull) return aNull ? 1 : -1
+        if (!aNull && ka !== kb) return sign * cmp(ka, kb)
+      }
+      return sign * time(a, b)
+    })
+    .map((r) => r.id)
+}
+
+describe('the Invocations list', () => {
+  function seeded() {
+    const database = tempDatabase()
+    const rand = random(11)
+    const models = [SONNET, NOVA, CLAUDE4, ODD]
+    const calls: Call[] = Array.from({ length: 1200 }, (_, i) => {
+      const r = rand()
+      const outcome = r < 0.15 ? ('error' as const) : r < 0.2 ? ('stopped' as const) : ('ok' as const)
+      // dense in the last hour, sparse over the week before; some calls share a timestamp
+      const at = i < 700 ? NOW - Math.floor(rand() * HOUR) : NOW - Math.floor(rand() * 7.5 * DAY)
+      return {
+        at: i % 50 === 0 ? NOW - 5 * MINUTE : at,
+        modelId: models[Math.floor(rand() * models.length)]!,
+        outcome,
+        errorType: outcome === 'error' ? 'ThrottlingException' : outcome === 'stopped' ? 'Stopped' : null,
+        latencyMs: Math.floor(rand() * 300),
+        timeToFirstTokenMs: rand() < 0.3 ? null : Math.floor(rand() * 100),
+        inputTokens: rand() < 0.1 ? null : Math.floor(rand() * 50),
+        outputTokens: outcome === 'ok' ? Math.floor(rand() * 40) : null,
+      }
+    })
+    insert(database.db, calls)
+    const all = database.db.select().from(invocations).all()
+    return { ...database, all }
+  }
+
+  test('pages, sorts and filters exactly as the rows themselves say, at every depth', () => {
+    const { q, all } = seeded()
+    const cases: Partial<Record<keyof InvocationQuery, string | number>>[] = []
+    for (const range of ['1h', '7d'] as RangeKey[]) {
+      for (const sort of SORTS) for (const dir of ['asc', 'desc']) cases.push({ range, sort, dir, pageSize: 37 })
+      cases.push({ range, outcome: 'error', pageSize: 10 }, { range, model: ODD, pageSize: 10 }, { range, model: NOVA, outcome: 'stopped', pageSize: 10 })
+      cases.push({ range, model: NOVA, sort: 'latency', dir: 'asc', pageSize: 10 }, { range, outcome: 'ok', sort: 'ttft', pageSize: 25 })
+      cases.push({ range, outcome: 'error', sort: 'output_tokens', dir: 'asc', pageSize: 10 }, { range, outcome: 'stopped', sort: 'model', pageSize: 10 })
+      // few matching calls: these read the range's calls and sort them instead of walking an index
+      for (const dir of ['asc', 'desc']) cases.push({ range, model: ODD, outcome: 'stopped', sort: 'ttft', dir, pageSize: 10 })
+      cases.push({ range, model: ODD, outcome: 'error', sort: 'input_tokens', pageSize: 10 })
+    }
+    for (const input of cases) {
+      const first = q.invocations(query(input), NOW)
+      const { from, to } = rangeWindow(query(input).range, NOW)
+      const expected = expectedOrder(all, query(input), from, to)
+      expect({ input, total: first.total }).toEqual({ input, total: expected.length })
+      expect(first.pages).toBe(Math.ceil(expected.length / first.pageSize))
+      const seen: number[] = []
+      for (let page = 1; page <= first.pages; page++) {
+        const result = q.invocations(query({ ...input, page }), NOW)
+        seen.push(...result.rows.map((r) => r.id))
+      }
+      expect({ input, ids: seen }).toEqual({ input, ids: expected })
+    }
+  })
+
+  test('rows come back whole and typed', () => {
+    const { q, all } = seeded()
+    const [row] = q.invocations(query({ range: '7d', pageSize: 10 }), NOW).rows
+    expect(row).toEqual(all.find((r) => r.id === row!.id)!)
+    expect(row!.timestamp).toBeInstanceOf(Date)
+    expect(typeof row!.success).toBe('boolean')
+  })
+
+  test('a page past the end is empty, not an error', () => {
+    const { q } = seeded()
+    const result = q.invocations(query({ range: '1h', page: 999, pageSize: 50 }), NOW)
+    expect(result.rows).toEqual([])
+    expect(result.page).toBe(999)
+    expect(result.total).toBeGreaterThan(0)
+    expect(q.invocations(query({ range: '1h', sort: 'latency', page: 999 }), NOW).rows).toEqual([])
+    expect(q.invocations(query({ range: '1h', sort: 'model', page: 999 }), NOW).rows).toEqual([])
+    expect(q.invocations(query({ range: '1h', model: 'never-seen-model', page: 1 }), NOW)).toMatchObject({ rows: [], total: 0, pages: 0 })
+  })
+
+  test('the model filter list comes from the rollup, sorted', () => {
+    const { q } = seeded()
+    expect(q.models()).toEqual([CLAUDE4, SONNET, NOVA, ODD].sort())
+  })
+
+  test('CSV: a header, the filtered rows in the list order, RFC 4180 quoting, in chunks', () => {
+    const { q, all } = seeded()
+    const input = { range: '7d', sort: 'latency', dir: 'asc' }
+    const chunks = [...q.invocationsCsv(query(input), NOW)]
+    expect(chunks.length).toBeGreaterThan(2)
+    for (const chunk of chunks) expect(chunk.endsWith('\r\n')).toBe(true)
+    const text = chunks.join('')
+    const lines = text.split('\r\n').slice(0, -1)
+    expect(lines[0]).toBe('id,timestamp,model_id,outcome,latency_ms,time_to_first_token_ms,input_tokens,output_tokens,error_type,attempts')
+    const { from, to } = rangeWindow('7d', NOW)
+    expect(lines.slice(1).map((l) => Number(l.split(',')[0]))).toEqual(expectedOrder(all, query(input), from, to))
+    const odd = all.find((r) => r.modelId === ODD && r.timestamp.getTime() >= from)!
+    const line = lines.find((l) => l.startsWith(`${odd.id},`))!
+    expect(line).toContain(',"weird,""model""\\x",')
+    expect(line.startsWith(`${odd.id},${odd.timestamp.toISOString()},`)).toBe(true)
+    const filtered = [...q.invocationsCsv(query({ range: '1h', model: ODD, outcome: 'ok' }), NOW)].join('').split('\r\n').slice(1, -1)
+    expect(filtered.length).toBe(q.invocations(query({ range: '1h', model: ODD, outcome: 'ok' }), NOW).total)
+    expect(filtered.every((l) => l.includes(',"weird,""model""\\x",ok,'))).toBe(true)
+  })
+})
+
+describe('invocationQuerySchema', () => {
+  test('fills in defaults and reads numbers from the query string', () => {
+    expect(invocationQuerySchema.parse({})).toEqual({ range: '1h', page: 1, pageSize: 50, sort: 'timestamp', dir: 'desc', outcome: '', model: '' })
+    expect(invocationQuerySchema.parse({ range: '7d', page: '3', pageSize: '10', sort: 'ttft', dir: 'asc', outcome: 'error', model: ` ${NOVA} ` })).toEqual({
+      range: '7d',
+      page: 3,
+      pageSize: 10,
+      sort: 'ttft',
+      dir: 'asc',
+      outcome: 'error',
+      model: NOVA,
+    })
+  })
+
+  test('refuses bad values with a message a person can act on', () => {
+    const message = (input: Record<string, string>) => {
+      const result = invocationQuerySchema.safeParse(input)
+      expect(result.success).toBe(false)
+      return result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+    }
+    expect(message({ range: '2h' })).toBe('range: Time range must be one of 15m, 1h, 6h, 24h, 7d.')
+    expect(message({ page: '0' })).toBe('page: Page must be a whole number, 1 or more.')
+    expect(message({ page: 'two' })).toBe('page: Page must be a whole number, 1 or more.')
+    expect(message({ page: '1.5' })).toBe('page: Page must be a whole number, 1 or more.')
+    expect(message({ pageSize: '5' })).toBe('pageSize: Page size must be a whole number from 10 to 200.')
+    expect(message({ pageSize: '500' })).toBe('pageSize: Page size must be a whole number from 10 to 200.')
+    expect(message({ sort: 'cost' })).toBe('sort: Sort must be one of timestamp, latency, ttft, input_tokens, output_tokens, model, outcome.')
+    expect(message({ dir: 'up' })).toBe('dir: Direction must be asc or desc.')
+    expect(message({ outcome: 'failed' })).toBe('outcome: Outcome must be ok, error, stopped, or empty for all.')
+    expect(message({ model: 'x'.repeat(3000) })).toBe('model: Model must be 2,048 characters or fewer.')
+  })
+})
+
+describe('Prometheus exposition', () => {
+  const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/
+
+  test('every line parses; histograms are cumulative and end at +Inf = _count; labels are escaped', () => {
+    const { db, q } = tempDatabase()
+    insert(db, [
+      ...Array.from({ length: 30 }, (_, i) => ({ at: NOW - i * 1000, latencyMs: 10 * i + 1, modelId: ODD })),
+      { at: NOW - 1, outcome: 'error', errorType: 'ThrottlingException', modelId: ODD },
+      { at: NOW - 2, outcome: 'error', errorType: 'InternalServerException' },
+      { at: NOW - 3, outcome: 'stopped', errorType: 'Stopped' },
+    ])
+    const text = q.prometheus()
+    expect(text.endsWith('\n')).toBe(true)
+    const lines = text.trimEnd().split('\n')
+    const declared = new Map<string, string>()
+    const buckets = new Map<string, { le: string; value: number }[]>()
+    const counts = new Map<string, number>()
+    for (const line of lines) {
+      const type = /^# TYPE (\S+) (counter|histogram)$/.exec(line)
+      if (type) {
+        declared.set(type[1]!, type[2]!)
+        continue
+      }
+      if (line.startsWith('# HELP ')) continue
+      const m = SAMPLE.exec(line)
+      expect({ line, parses: Boolean(m) }).toEqual({ line, parses: true })
+      const name = m![1]!
+      const base = name.replace(/_(bucket|sum|count)$/, '')
+      expect(declared.has(name) || declared.get(base) === 'histogram').toBe(true)
+      const labels = m![2] ?? ''
+      const model = /model="((?:[^"\\]|\\.)*)"/.exec(labels)?.[1] ?? ''
+      if (name.endsWith('_bucket')) {
+        const key = `${base}|${model}`
+        const le = /le="([^"]*)"/.exec(labels)?.[1] ?? ''
+        buckets.set(key, [...(buckets.get(key) ?? []), { le, value: Number(m![3]) }])
+      }
+      if (name.endsWith('_count') && declared.get(base) === 'histogram') counts.set(`${base}|${model}`, Number(m![3]))
+    }
+    expect(buckets.size).toBe(4)
+    for (const [key, values] of buckets) {
+      for (let i = 1; i < values.length; i++) {
+        expect(values[i]!.value).toBeGreaterThanOrEqual(values[i - 1]!.value)
+        if (i < values.length - 1) expect(Number(values[i]!.le)).toBeGreaterThan(Number(values[i - 1]!.le))
+      }
+      expect(values.at(-1)).toEqual({ le: '+Inf', value: counts.get(key)! })
+    }
+    expect(text).toContain('bedrock_invocations_total{model="weird,\\"model\\"\\\\x",outcome="ok"} 30')
+    expect(text).toContain('bedrock_invocation_throttles_total{model="weird,\\"model\\"\\\\x"} 1')
+    expect(text).toContain(`bedrock_invocation_errors_total{model="${SONNET}",category="server"} 1`)
+    expect(text).toContain(`bedrock_invocations_total{model="${SONNET}",outcome="stopped"} 1`)
+    expect(text).toContain(`bedrock_invocation_latency_ms_count{model="${SONNET}"} 2`)
+    expect(text).toMatch(/bedrock_invocation_latency_ms_bucket\{model="weird,\\"model\\"\\\\x",le="\+Inf"\} 31\n/)
+    const counters = ['bedrock_invocations_total', 'bedrock_invocation_errors_total', 'bedrock_invocation_throttles_total']
+    for (const metric of [...counters, 'bedrock_input_tokens_total', 'bedrock_output_tokens_total']) {
+      expect(declared.get(metric)).toBe('counter')
+    }
+    expect(declared.get('bedrock_invocation_latency_ms')).toBe('histogram')
+    expect(declared.get('bedrock_time_to_first_token_ms')).toBe('histogram')
+  })
+})
+
+describe('another process', () => {
+  test('changeToken moves when a second connection records a call, and only then', () => {
+    const { q, path } = tempDatabase()
+    const before = q.changeToken()
+    expect(q.changeToken()).toBe(before)
+    const other = openDatabase(path)
+    try {
+      insert(other.db, [{ at: NOW }])
+      const after = q.changeToken()
+      expect(after).not.toBe(before)
+      expect(q.changeToken()).toBe(after)
+    } finally {
+      other.close()
+    }
+  })
+
+  test('changeToken moves on this connection’s own insert too', () => {
+    const { db, q } = tempDatabase()
+    const before = q.changeToken()
+    insert(db, [{ at: NOW }])
+    expect(q.changeToken()).not.toBe(before)
+  })
+
+  test('a read-only connection runs every query and sees the writer’s calls', () => {
+    const { db, path } = tempDatabase()
+    insert(db, [
+      { at: NOW - 1000, modelId: ODD },
+      { at: NOW - 2000, outcome: 'error', errorType: 'ThrottlingException' },
+    ])
+    const reader = openDatabase(path, { readonly: true })
+    try {
+      const q = createMetricsQueries(reader.db)
+      for (const range of RANGE_KEYS) {
+        expect(q.summary(range, NOW).requests).toBe(2)
+        expect(q.series(range, NOW).reduce((n, p) => n + p.requests, 0)).toBe(2)
+        expect(q.errorsByType(range, NOW)).toHaveLength(1)
+        expect(q.perModel(range, NOW)).toHaveLength(2)
+        for (const sort of SORTS) expect(q.invocations(query({ range, sort }), NOW).rows).toHaveLength(2)
+        expect([...q.invocationsCsv(query({ range, sort: 'output_tokens' }), NOW)].join('').split('\r\n')).toHaveLength(4)
+      }
+      expect(q.models()).toEqual([SONNET, ODD].sort())
+      expect(q.prometheus()).toContain('bedrock_invocations_total')
+      const token = q.changeToken()
+      insert(db, [{ at: NOW }])
+      expect(q.changeToken()).not.toBe(token)
+      expect(() => reader.sqlite.run('DELETE FROM invocations')).toThrow()
+    } finally {
+      reader.close()
+    }
+  })
+})

@@ -1,0 +1,277 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Database } from 'bun:sqlite'
+import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { eq, inArray } from 'drizzle-orm'
+import { openDatabase } from '../src/db/open.ts'
+import * as schema from '../src/db/schema.ts'
+import {
+  ALL_MODELS,
+  ALL_TIME,
+  HISTOGRAM_BOUNDS_MS,
+  HISTOGRAM_BUCKETS,
+  ROLLUP_BUCKETS_MS,
+  histogramColumnName,
+  invocations,
+  type NewInvocation,
+} from '../src/db/schema.ts'
+import { coverWindow, RANGES, RANGE_KEYS, rangeWindow } from '../src/services/metrics-ranges.ts'
+import { rebuildRollup, rollupMigrationSql, UNKNOWN_ERROR_TYPE } from '../src/services/rollup-sql.ts'
+
+const MIGRATIONS = join(import.meta.dir, '..', 'src', 'db', 'migrations')
+const NOW = Date.UTC(2026, 10, 27, 12, 0, 30)
+const DAY = 86_400_000
+const MODELS = ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'us.amazon.nova-pro-v1:0', 'odd,"model"']
+const LEVELS = [...ROLLUP_BUCKETS_MS, ALL_TIME]
+
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+})
+
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'metrics-rollup-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+function random(seed: number) {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function randomCalls(n: number, seed: number): NewInvocation[] {
+  const rand = random(seed)
+  const types = ['ThrottlingException', 'ValidationException', 'NetworkError', null]
+  return Array.from({ length: n }, () => {
+    const r = rand()
+    const outcome = r < 0.2 ? 'error' : r < 0.3 ? 'stopped' : 'ok'
+    return {
+      timestamp: new Date(NOW - Math.floor(rand() * 9 * DAY)),
+      latencyMs: Math.floor(Math.exp(rand() * 14)),
+      success: outcome === 'ok',
+      modelId: MODELS[Math.floor(rand() * MODELS.length)]!,
+      timeToFirstTokenMs: rand() < 0.3 ? null : Math.floor(Math.exp(rand() * 10)),
+      inputTokens: rand() < 0.2 ? null : Math.floor(rand() * 5000),
+      outputTokens: rand() < 0.3 ? null : Math.floor(rand() * 2000),
+      errorType: outcome === 'ok' ? null : outcome === 'stopped' ? 'Stopped' : types[Math.floor(rand() * types.length)]!,
+      attempts: 1,
+      outcome,
+    }
+  })
+}
+
+/** The bucket of a latency, straight from the bounds (independent of the SQL CASE). */
+function bucketOf(ms: number): number {
+  const i = HISTOGRAM_BOUNDS_MS.findIndex((bound) => ms <= bound)
+  return i === -1 ? HISTOGRAM_BUCKETS - 1 : i
+}
+
+type Expected = Record<string, number | string>
+
+/**
+ * The rollup as it should be, computed here from the calls one by one: every resolution, every
+ * model and ALL_MODELS. The oracle the triggers and the rebuild are checked against.
+ */
+function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; errors: Map<string, number> } {
+  const calls = sqlite
+    .query<
+      {
+        timestamp: number
+        latency_ms: number
+        model_id: string
+        time_to_first_token_ms: number | null
+        input_tokens: number | null
+        output_tokens: number | null
+        outcome: string
+        error_type: string | null
+      },
+      []
+    >('SELECT timestamp, latency_ms, model_id, time_to_first_token_ms, input_tokens, output_tokens, outcome, error_type FROM invocations')
+    .all()
+  const rollup = new Map<string, Expected>()
+  const errors = new Map<string, number>()
+  for (const c of calls) {
+    for (const level of LEVELS) {
+      const t = level === ALL_TIME ? 0 : c.timestamp - (c.timestamp % level)
+      for (const model of [c.model_id, ALL_MODELS]) {
+        const key = `${level}|${t}|${model}`
+        const row = rollup.get(key) ?? emptyRow(level, t, model)
+        const add = (column: string, n: number) => (row[column] = Number(row[column]) + n)
+        add('requests', 1)
+        add(c.outcome === 'ok' ? 'ok' : c.outcome === 'error' ? 'errors' : 'stopped', 1)
+        add('latency_sum', c.latency_ms)
+        row.latency_max = Math.max(Number(row.latency_max), c.latency_ms)
+        if (c.time_to_first_token_ms !== null) {
+          add('ttft_count', 1)
+          add('ttft_sum', c.time_to_first_token_ms)
+          add(histogramColumnName('ttft', bucketOf(c.time_to_first_token_ms)), 1)
+        }
+        if (c.input_tokens !== null) {
+          add('input_calls', 1)
+          add('input_tokens', c.input_tokens)
+        }
+        if (c.output_tokens !== null) {
+          add('output_calls', 1)
+          add('output_tokens', c.output_tokens)
+          add('output_latency_ms', c.latency_ms)
+        }
+        add(histogramColumnName('lat', bucketOf(c.latency_ms)), 1)
+        rollup.set(key, row)
+        if (c.outcome !== 'ok') {
+          const errorKey = `${level}|${t}|${model}|${c.outcome}|${c.error_type ?? UNKNOWN_ERROR_TYPE}`
+          errors.set(errorKey, (errors.get(errorKey) ?? 0) + 1)
+        }
+      }
+    }
+  }
+  return { rollup, errors }
+}
+
+function emptyRow(level: number, t: number, model: string): Expected {
+  const row: Expected = { bucket_ms: level, t, model_id: model }
+  const counters = ['requests', 'ok', 'errors', 'stopped', 'latency_sum', 'latency_max', 'ttft_count', 'ttft_sum']
+  for (const c of [...counters, 'input_calls', 'output_calls', 'input_tokens', 'output_tokens', 'output_latency_ms']) row[c] = 0
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) row[histogramColumnName('lat', i)] = row[histogramColumnName('ttft', i)] = 0
+  return row
+}
+
+function actualRollup(sqlite: Database) {
+  const rollup = new Map<string, Expected>()
+  for (const row of sqlite.query<Expected, []>('SELECT * FROM invocation_rollup WHERE requests <> 0').all()) {
+    rollup.set(`${row.bucket_ms}|${row.t}|${row.model_id}`, row)
+  }
+  const errors = new Map<string, number>()
+  for (const row of sqlite.query<Expected & { count: number }, []>('SELECT * FROM invocation_error_rollup WHERE count <> 0').all()) {
+    errors.set(`${row.bucket_ms}|${row.t}|${row.model_id}|${row.outcome}|${row.error_type}`, row.count)
+  }
+  return { rollup, errors }
+}
+
+/** Compares as sorted entries, so a difference names its bucket. */
+function expectRollupMatchesCalls(sqlite: Database, { exactMax = true } = {}) {
+  const expected = expectedRollup(sqlite)
+  const actual = actualRollup(sqlite)
+  const strip = (m: Map<string, Expected>) =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, exactMax ? v : { ...v, latency_max: 0 }])
+  expect(strip(actual.rollup)).toEqual(strip(expected.rollup))
+  expect([...actual.errors.entries()].sort()).toEqual([...expected.errors.entries()].sort())
+}
+
+describe('the rollup', () => {
+  test('equals a GROUP BY over the calls after random inserts through the triggers', () => {
+    const { db, sqlite } = openDatabase(join(tempDir(), 'metrics.db'))
+    cleanups.push(() => sqlite.close())
+    const calls = randomCalls(2000, 5)
+    for (let i = 0; i < calls.length; i += 150) db.insert(invocations).values(calls.slice(i, i + 150)).run()
+    for (const c of calls.slice(0, 40)) db.insert(invocations).values(c).run()
+    expectRollupMatchesCalls(sqlite)
+  })
+
+  test('follows deletes and updates (the maximum then stays an upper bound)', () => {
+    const { db, sqlite } = openDatabase(join(tempDir(), 'metrics.db'))
+    cleanups.push(() => sqlite.close())
+    db.insert(invocations).values(randomCalls(600, 9)).run()
+    const ids = sqlite.query<{ id: number }, []>('SELECT id FROM invocations WHERE id % 7 = 0').all().map((r) => r.id)
+    db.delete(invocations).where(inArray(invocations.id, ids)).run()
+    db.update(invocations).set({ outcome: 'error', success: false, errorType: 'ThrottlingException', latencyMs: 5 }).where(eq(invocations.id, 3)).run()
+    db.update(invocations).set({ timestamp: new Date(NOW - 3 * DAY), modelId: MODELS[2]! }).where(eq(invocations.id, 4)).run()
+    expectRollupMatchesCalls(sqlite, { exactMax: false })
+  })
+
+  test('the rebuild statements give exactly what the triggers kept', () => {
+    const { db, sqlite } = openDatabase(join(tempDir(), 'metrics.db'))
+    cleanups.push(() => sqlite.close())
+    db.insert(invocations).values(randomCalls(1500, 13)).run()
+    const kept = actualRollup(sqlite)
+    rebuildRollup(db)
+    const rebuilt = actualRollup(sqlite)
+    expect([...rebuilt.rollup.entries()].sort()).toEqual([...kept.rollup.entries()].sort())
+    expect([...rebuilt.errors.entries()].sort()).toEqual([...kept.errors.entries()].sort())
+  })
+
+  test('the migration back-fills calls recorded before it', () => {
+    const dir = tempDir()
+    // the migrations folder as it was before the rollup: only 0000
+    const before = join(dir, 'migrations-0000')
+    mkdirSync(join(before, 'meta'), { recursive: true })
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
+    writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, 1) }))
+    copyFileSync(join(MIGRATIONS, `${journal.entries[0]!.tag}.sql`), join(before, `${journal.entries[0]!.tag}.sql`))
+
+    const path = join(dir, 'metrics.db')
+    const sqlite = new Database(path, { create: true, strict: true })
+    const db = drizzle({ client: sqlite, schema })
+    migrate(db, { migrationsFolder: before })
+    db.insert(invocations).values(randomCalls(800, 21)).run()
+    expect(sqlite.query('SELECT name FROM sqlite_master WHERE name = ?').all('invocation_rollup')).toEqual([])
+    sqlite.close()
+
+    const upgraded = openDatabase(path)
+    cleanups.push(() => upgraded.close())
+    expectRollupMatchesCalls(upgraded.sqlite)
+    upgraded.db.insert(invocations).values(randomCalls(100, 22)).run()
+    expectRollupMatchesCalls(upgraded.sqlite)
+  })
+
+  test('migration 0002 is exactly what rollupMigrationSql() generates', () => {
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
+    const tag = journal.entries.find((e) => e.tag.startsWith('0002_'))!.tag
+    const statements = readFileSync(join(MIGRATIONS, `${tag}.sql`), 'utf8')
+      .split('--> statement-breakpoint')
+      .map((s) => s.replace(/^--.*$/gm, '').trim())
+    // when this fails after a change to the bounds, resolutions or SQL: write rollupMigrationSql()
+    // into a new custom migration (bunx --bun drizzle-kit generate --custom), don't edit 0002
+    expect(statements).toEqual(rollupMigrationSql())
+  })
+})
+
+describe('resolutions and histogram', () => {
+  test('each range reads a resolution the rollup keeps, and each resolution divides the next', () => {
+    for (const range of RANGE_KEYS) {
+      expect(ROLLUP_BUCKETS_MS as readonly number[]).toContain(RANGES[range].bucketMs)
+      expect(RANGES[range].ms % RANGES[range].bucketMs).toBe(0)
+    }
+    for (let i = 1; i < ROLLUP_BUCKETS_MS.length; i++) expect(ROLLUP_BUCKETS_MS[i]! % ROLLUP_BUCKETS_MS[i - 1]!).toBe(0)
+  })
+
+  test('every histogram bucket spans at most 20% of its lower edge, or 1 ms, up to 10 minutes', () => {
+    expect(HISTOGRAM_BOUNDS_MS[0]).toBe(1)
+    expect(HISTOGRAM_BOUNDS_MS.at(-1)!).toBeGreaterThanOrEqual(600_000)
+    for (let i = 1; i < HISTOGRAM_BOUNDS_MS.length; i++) {
+      const lower = HISTOGRAM_BOUNDS_MS[i - 1]!
+      const upper = HISTOGRAM_BOUNDS_MS[i]!
+      expect(upper).toBeGreaterThan(lower)
+      expect(upper - lower === 1 || upper <= 1.2 * lower).toBe(true)
+    }
+  })
+
+  test('the buckets that tile a range are aligned, contiguous and exact', () => {
+    const rand = random(17)
+    for (let i = 0; i < 300; i++) {
+      const now = NOW + Math.floor(rand() * 30 * DAY)
+      for (const range of RANGE_KEYS) {
+        const win = rangeWindow(range, now)
+        const segments = coverWindow(win)
+        expect(segments[0]!.from).toBe(win.from)
+        expect(segments.at(-1)!.to).toBe(win.to)
+        for (const [j, s] of segments.entries()) {
+          expect(s.from % s.level).toBe(0)
+          expect(s.to % s.level).toBe(0)
+          expect(s.to).toBeGreaterThan(s.from)
+          if (j > 0) expect(s.from).toBe(segments[j - 1]!.to)
+        }
+        expect(segments.length).toBeLessThanOrEqual(2 * ROLLUP_BUCKETS_MS.length)
+      }
+    }
+  })
+})
