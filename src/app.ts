@@ -6,6 +6,8 @@ import type { Config } from './config.ts'
 import type { Log } from './logger.ts'
 import type { ChatTurns } from './services/chat-turn.ts'
 import type { Metrics } from './services/metrics.ts'
+import type { MetricsQueries } from './services/metrics-queries.ts'
+import type { Dashboard } from './services/dashboard.ts'
 import type { Session, Sessions } from './services/sessions.ts'
 import { htmxRequest } from './middleware/htmx.ts'
 import { requestLog } from './middleware/request-log.ts'
@@ -13,7 +15,9 @@ import { securityHeaders } from './middleware/security-headers.ts'
 import { session } from './middleware/session.ts'
 import chat from './routes/chat.tsx'
 import credentials from './routes/credentials.tsx'
+import dashboard from './routes/dashboard.tsx'
 import health from './routes/health.ts'
+import prometheus from './routes/prometheus.ts'
 import { renderErrorPage } from './routes/render.tsx'
 
 /** Everything the routes use, wired once by src/index.ts (or a test's makeApp). */
@@ -23,20 +27,31 @@ export type Deps = {
   turns: ChatTurns
   metrics: Metrics
   log: Log
+  /** The dashboard's queries; throws with a readable reason when the database is unavailable. */
+  metricsQueries: () => MetricsQueries
+  dashboard: Dashboard
+  /** Where the chat lives, for the dashboard's link back (absent in the standalone dashboard). */
+  chatUrl?: string
   /** Lifts Bun's idle timeout for one long request (a streamed reply); absent outside Bun.serve. */
   keepOpen?: (request: Request) => void
 }
+
+/** What the standalone dashboard process has: no chat, no sessions. */
+export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl' | 'keepOpen'>
 
 export type AppEnv = {
   Variables: { deps: Deps; session: Session; partial: boolean }
 }
 
+export type DashboardEnv = {
+  Variables: { deps: DashboardDeps; partial: boolean }
+}
+
 const PUBLIC_ROOT = new URL('../public/', import.meta.url).pathname
 
-/** Builds the app: middleware order, sub-apps, error pages. No I/O of its own. */
-export function createApp(deps: Deps) {
-  const app = new Hono<AppEnv>()
-
+/** What every server shares: deps on the context, request log, strict headers, static files, health. */
+function baseApp<E extends { Variables: { deps: DashboardDeps; partial: boolean } }>(deps: E['Variables']['deps']) {
+  const app = new Hono<E>()
   app.use(async (c, next) => {
     c.set('deps', deps)
     await next()
@@ -45,12 +60,8 @@ export function createApp(deps: Deps) {
   app.use(securityHeaders())
   app.use('/public/*', serveStatic({ root: PUBLIC_ROOT, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.route('/health', health)
-  app.use(csrf())
+  app.route('/metrics', prometheus)
   app.use(htmxRequest())
-  app.use(session())
-  app.route('/', chat)
-  app.route('/credentials', credentials)
-
   app.notFound((c) => renderErrorPage(c, 404, 'Page not found', 'There is nothing at this address.'))
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {
@@ -63,4 +74,23 @@ export function createApp(deps: Deps) {
   return app
 }
 
-export type App = ReturnType<typeof createApp>
+/** Builds the app: middleware order, sub-apps, error pages. No I/O of its own. */
+export function createApp(deps: Deps) {
+  const app = baseApp<AppEnv>(deps)
+  app.use(csrf())
+  app.use(session())
+  app.route('/', chat)
+  app.route('/credentials', credentials)
+  app.route('/dashboard', dashboard)
+  return app
+}
+
+/** The dashboard as its own server (`bun run dashboard`): the dashboard, /metrics and health. */
+export function createDashboardApp(deps: DashboardDeps) {
+  const app = baseApp<DashboardEnv>(deps)
+  app.get('/', (c) => c.redirect('/dashboard', 302))
+  app.route('/dashboard', dashboard)
+  return app
+}
+
+export type App = ReturnType<typeof createApp> | ReturnType<typeof createDashboardApp>

@@ -58,3 +58,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const name = String(issue.path[0] ?? 'environment')
   throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: expected ${issue.message}`)
 }
+
+/** For start-up scripts: the config, or one line on stderr naming the bad variable and exit code 2. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+}

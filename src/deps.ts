@@ -6,6 +6,9 @@ import { createBedrock, type BedrockOptions } from './services/bedrock.ts'
 import { createChatTurns } from './services/chat-turn.ts'
 import { createMetrics } from './services/metrics.ts'
 import { createSessions, type SessionsOptions } from './services/sessions.ts'
+import { createDashboard } from './services/dashboard.ts'
+import { createLogTail } from './services/log-tail.ts'
+import { createMetricsQueries } from './services/metrics-queries.ts'
 
 export type DepsOptions = {
   config: Config
@@ -18,9 +21,14 @@ export type DepsOptions = {
 export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sessionsOptions }: DepsOptions): Deps {
   const metrics = createMetrics({ db, log: getLogger('metrics') })
   const bedrock = createBedrock({ endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...bedrockOptions })
+  const queries = createMetricsQueries(db)
+  const metricsQueries = () => queries
   return {
     config,
     metrics,
+    metricsQueries,
+    dashboard: createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') }),
+    chatUrl: '/',
     sessions: createSessions(sessionsOptions),
     turns: createChatTurns({ bedrock, metrics, log: getLogger('chat') }),
     log: getLogger('app'),

@@ -1,21 +1,12 @@
 import { createApp } from './app.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { loadConfigOrExit } from './config.ts'
 import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { keepOpenOn, serve } from './server.ts'
 
 function start() {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
+  const config = loadConfigOrExit()
 
   const logging = configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL })
   const log = getLogger('startup')
@@ -39,6 +30,7 @@ function start() {
     stopping = true
     log.info('shutting down', { signal })
     clearInterval(sweep)
+    deps.dashboard.stop()
     deps.sessions.abortAll('shutdown')
     await server?.stop()
     // give aborted turns a moment to write their metrics row

@@ -466,5 +466,5 @@ describe.skipIf(skipBrowserTests)('in Chromium', () => {
 
     expect({ dialogs, foreign, problems }).toEqual({ dialogs: [], foreign: [], problems: [] })
     await context.close()
-  })
+  }, 20_000)
 })

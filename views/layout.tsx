@@ -1,9 +1,9 @@
 import type { Child } from 'hono/jsx'
 
-export type LayoutProps = { title: string; children?: Child; scripts?: string[] }
+export type LayoutProps = { title: string; children?: Child; scripts?: string[]; styles?: string[] }
 
 /** The page shell. Hono's JSX emits no doctype: the route prepends it (see renderPage). */
-export function Layout({ title, children, scripts = [] }: LayoutProps) {
+export function Layout({ title, children, scripts = [], styles = [] }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -11,6 +11,9 @@ export function Layout({ title, children, scripts = [] }: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{title}</title>
         <link rel="icon" href="/public/favicon.svg" type="image/svg+xml" />
+        {styles.map((href) => (
+          <link rel="stylesheet" href={href} />
+        ))}
         <link rel="stylesheet" href="/public/app.css" />
         <script src="/public/vendor/htmx.min.js" defer></script>
         <script src="/public/vendor/hx-sse.min.js" defer></script>

@@ -105,7 +105,12 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
             endpoint: bedrock.endpoint,
             midStream: firstTokenAt !== null,
           })
-          log.error('model call failed', { model: request.modelId, errorType: error.type, attempts, err })
+          log.warn('model call failed', {
+            model: request.modelId,
+            errorType: error.type,
+            attempts,
+            detail: err instanceof Error ? err.message : String(err),
+          })
         }
       } finally {
         latencyMs = performance.now() - started

@@ -1,0 +1,57 @@
+// `bun run dashboard`: the dashboard as its own process (the original design's second terminal).
+// It opens the metrics database read-only, never migrates or writes it, and tails the same log;
+// both stay live while the chat runs in another process.
+import { createDashboardApp, type DashboardDeps } from './app.ts'
+import { loadConfigOrExit } from './config.ts'
+import { openDatabase, type OpenedDatabase } from './db/open.ts'
+import { configureLogging, getLogger } from './logger.ts'
+import { createDashboard } from './services/dashboard.ts'
+import { createLogTail } from './services/log-tail.ts'
+import { createMetricsQueries, type MetricsQueries } from './services/metrics-queries.ts'
+import { keepOpenOn, serve } from './server.ts'
+
+function start() {
+  const config = loadConfigOrExit()
+  // Console only: the chat app owns the log file and its rotation.
+  configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL, file: false })
+  const log = getLogger('dashboard')
+
+  // The database may not exist yet (the chat has not started): retry on each use, say why meanwhile.
+  let opened: { db: OpenedDatabase; queries: MetricsQueries } | undefined
+  const metricsQueries = (): MetricsQueries => {
+    if (opened) return opened.queries
+    try {
+      const db = openDatabase(config.METRICS_DB_PATH, { readonly: true })
+      opened = { db, queries: createMetricsQueries(db.db) }
+      log.info('metrics database opened read-only', { path: config.METRICS_DB_PATH })
+      return opened.queries
+    } catch (err) {
+      throw new Error(
+        `No readable metrics database at ${config.METRICS_DB_PATH} yet (${(err as Error).message}): start the chat with bun start and it appears.`,
+      )
+    }
+  }
+
+  const logTail = createLogTail(config.LOG_DIR)
+  const deps: DashboardDeps = {
+    config,
+    log,
+    metricsQueries,
+    dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed') }),
+  }
+  let server: ReturnType<typeof serve> | undefined
+  deps.keepOpen = keepOpenOn(() => server)
+  server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })
+  process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)
+
+  const shutdown = async () => {
+    deps.dashboard.stop()
+    await server?.stop(true)
+    opened?.db.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown())
+  process.on('SIGTERM', () => void shutdown())
+}
+
+start()

@@ -1,0 +1,162 @@
+import { Hono, type Context } from 'hono'
+import { stream as streamBody, streamSSE } from 'hono/streaming'
+import { z } from 'zod'
+import type { DashboardEnv } from '../app.ts'
+import type { DashboardData } from '../services/dashboard.ts'
+import { invocationQuerySchema, RANGES, type InvocationQuery, type RangeKey } from '../services/metrics-queries.ts'
+import {
+  DashboardPage,
+  DashboardUpdate,
+  InvocationsTable,
+  invocationsQueryString,
+  type InvocationsView,
+  type RangeOption,
+} from '../../views/dashboard.tsx'
+import { renderErrorPage, renderFragment, renderPage } from './render.tsx'
+import { HEARTBEAT_MS } from './chat.tsx'
+
+const RANGE_OPTIONS: RangeOption[] = Object.entries(RANGES).map(([key, r]) => ({
+  key: key as RangeKey,
+  label: r.label,
+  bucketMs: r.bucketMs,
+}))
+
+const rangeOnly = z.object({ range: invocationQuerySchema.shape.range })
+
+/** Live updates rendered once per computed result, shared by every stream watching that range. */
+const renderedUpdates = new WeakMap<DashboardData, string>()
+function updateHtml(data: DashboardData): string {
+  let html = renderedUpdates.get(data)
+  if (!html) {
+    html = renderFragment(<DashboardUpdate data={data} bucketMs={RANGES[data.range].bucketMs} />)
+    renderedUpdates.set(data, html)
+  }
+  return html
+}
+
+/** The query string, parsed; a bad value is answered with a 400 that says which and why. */
+function parseQuery<S extends z.ZodType>(c: Context<DashboardEnv>, schema: S): { ok: true; value: z.infer<S> } | { ok: false; response: Response } {
+  const parsed = schema.safeParse(c.req.query())
+  if (parsed.success) return { ok: true, value: parsed.data }
+  const issue = parsed.error.issues[0]
+  const message = `${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'not understood'}`
+  if (c.var.partial) return { ok: false, response: c.html(`<p class="panel-error" role="alert">${escapeText(message)}</p>`, 400) }
+  return { ok: false, response: renderErrorPage(c, 400, 'That dashboard address is not valid', message) }
+}
+
+function escapeText(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+}
+
+function invocationsView(c: Context<DashboardEnv>, query: InvocationQuery): InvocationsView {
+  try {
+    const q = c.var.deps.metricsQueries()
+    return { ok: true, ...q.invocations(query), query, models: q.models() }
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err), query }
+  }
+}
+
+const dashboard = new Hono<DashboardEnv>()
+
+dashboard.get('/', (c) => {
+  const parsed = parseQuery(c, invocationQuerySchema)
+  if (!parsed.ok) return parsed.response
+  const query = parsed.value
+  const { deps } = c.var
+  return renderPage(
+    c,
+    <DashboardPage
+      data={deps.dashboard.snapshot(query.range)}
+      ranges={RANGE_OPTIONS}
+      invocations={invocationsView(c, query)}
+      chatUrl={deps.chatUrl}
+    />,
+  )
+})
+
+/** The Invocations table alone (filters, sorting, pages, live refresh); a page load gets the dashboard. */
+dashboard.get('/invocations', (c) => {
+  const parsed = parseQuery(c, invocationQuerySchema)
+  if (!parsed.ok) return parsed.response
+  if (!c.var.partial) return c.redirect(`/dashboard?${invocationsQueryString(parsed.value)}#panel-invocations`, 303)
+  return c.html(renderFragment(<InvocationsTable view={invocationsView(c, parsed.value)} />))
+})
+
+/** The current filter as CSV, streamed row by row (a 10-million-row export never sits in memory). */
+dashboard.get('/invocations.csv', (c) => {
+  const parsed = parseQuery(c, invocationQuerySchema)
+  if (!parsed.ok) return parsed.response
+  let chunks: Iterable<string> | AsyncIterable<string>
+  try {
+    chunks = c.var.deps.metricsQueries().invocationsCsv(parsed.value)
+  } catch (err) {
+    return renderErrorPage(c, 503, 'No data to export', err instanceof Error ? err.message : String(err))
+  }
+  const q = parsed.value
+  const name = `invocations-${q.range}${q.outcome ? `-${q.outcome}` : ''}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}.csv`
+  c.header('Content-Type', 'text/csv; charset=utf-8')
+  c.header('Content-Disposition', `attachment; filename="${name}"`)
+  c.var.deps.keepOpen?.(c.req.raw)
+  return streamBody(c, async (out) => {
+    for await (const chunk of chunks) {
+      if (out.aborted) break
+      await out.write(chunk)
+    }
+  })
+})
+
+/**
+ * The page's one event stream: the current panels at once (so a reconnect is never stale), then
+ * a fresh set whenever something changed, and a named `invocations` event that makes the table
+ * reload itself with its own filter. Heartbeats keep the idle connection open.
+ */
+dashboard.get('/stream', (c) => {
+  const parsed = parseQuery(c, rangeOnly)
+  if (!parsed.ok) return parsed.response
+  const range = parsed.value.range
+  const { deps } = c.var
+  deps.keepOpen?.(c.req.raw)
+  return streamSSE(c, async (stream) => {
+    let closed = false
+    let unsubscribe = () => {}
+    const done = new Promise<void>((resolve) => {
+      const close = () => {
+        if (closed) return
+        closed = true
+        unsubscribe()
+        resolve()
+      }
+      stream.onAbort(close)
+      c.req.raw.signal.addEventListener('abort', close)
+    })
+    let tableVersion: string | undefined
+    const send = async (data: DashboardData) => {
+      if (closed) return
+      try {
+        await stream.writeSSE({ data: updateHtml(data) })
+        // the table reloads itself (with its own filter and page) when calls were recorded since it
+        // was drawn, including while a dropped connection was reconnecting
+        if (tableVersion !== data.metricsVersion) {
+          await stream.writeSSE({ event: 'invocations', data: data.metricsVersion })
+        }
+        tableVersion = data.metricsVersion
+      } catch {
+        closed = true
+        unsubscribe()
+      }
+    }
+    await send(deps.dashboard.snapshot(range))
+    unsubscribe = deps.dashboard.subscribe(range, (data) => void send(data))
+    const heartbeat = setInterval(() => {
+      if (!closed) stream.write(': keep-alive\n\n').catch(() => {})
+    }, HEARTBEAT_MS)
+    try {
+      await done
+    } finally {
+      clearInterval(heartbeat)
+    }
+  })
+})
+
+export default dashboard

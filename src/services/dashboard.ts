@@ -1,0 +1,154 @@
+import type { Log } from '../logger.ts'
+import type { LogTail, LogTailService } from './log-tail.ts'
+import type { MetricsQueries, RangeKey } from './metrics-queries.ts'
+
+export type MetricsPanels =
+  | {
+      ok: true
+      summary: ReturnType<MetricsQueries['summary']>
+      series: ReturnType<MetricsQueries['series']>
+      errorsByType: ReturnType<MetricsQueries['errorsByType']>
+      perModel: ReturnType<MetricsQueries['perModel']>
+    }
+  | { ok: false; error: string }
+
+/** Everything the dashboard's live panels show for one time range, computed once per change. */
+export type DashboardData = {
+  range: RangeKey
+  generatedAt: number
+  /** Changes only when the metrics changed (not the log, not the clock): the table reloads on it. */
+  metricsVersion: string
+  metrics: MetricsPanels
+  log: LogTail
+}
+
+export type DashboardOptions = {
+  /** The metrics queries, or a throw whose message says why they are unavailable (no database yet). */
+  metrics: () => MetricsQueries
+  logTail: LogTailService
+  log: Log
+  /** How often the change tokens are compared (cheap: PRAGMA data_version, a stat). */
+  pollMs?: number
+  now?: () => number
+}
+
+type Listener = (data: DashboardData) => void
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/**
+ * The dashboard's data and its live feed. One timer per process compares cheap change tokens
+ * (the database's data_version and newest id, the log file's size and time, the current minute);
+ * only when one moves is each watched range recomputed, once, and the same result handed to
+ * every open dashboard watching that range.
+ */
+export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Date.now }: DashboardOptions) {
+  const listeners = new Map<RangeKey, Set<Listener>>()
+  const latest = new Map<RangeKey, DashboardData>()
+  let lastToken = ''
+  let timer: ReturnType<typeof setInterval> | undefined
+
+  function metricsPanels(range: RangeKey, at: number): MetricsPanels {
+    try {
+      const q = metrics()
+      return {
+        ok: true,
+        summary: q.summary(range, at),
+        series: q.series(range, at),
+        errorsByType: q.errorsByType(range, at),
+        perModel: q.perModel(range, at),
+      }
+    } catch (err) {
+      return { ok: false, error: describe(err) }
+    }
+  }
+
+  function metricsToken(): string {
+    try {
+      return metrics().changeToken()
+    } catch (err) {
+      return `unavailable:${describe(err)}`
+    }
+  }
+
+  function compute(range: RangeKey): DashboardData {
+    const at = now()
+    const metricsVersion = metricsToken()
+    let tail: LogTail
+    try {
+      tail = logTail.tail(20)
+    } catch (err) {
+      tail = { lines: [], error: `The log cannot be read: ${describe(err)}` }
+    }
+    const data = { range, generatedAt: at, metricsVersion, metrics: metricsPanels(range, at), log: tail }
+    latest.set(range, data)
+    return data
+  }
+
+  function token(): string {
+    return `${metricsToken()}|${logTail.changeToken()}|${Math.floor(now() / 60_000)}`
+  }
+
+  function tick() {
+    let current: string
+    try {
+      current = token()
+    } catch (err) {
+      log.warn('dashboard change check failed', { err })
+      return
+    }
+    if (current === lastToken) return
+    lastToken = current
+    for (const [range, set] of listeners) {
+      if (set.size === 0) continue
+      const data = compute(range)
+      for (const listener of set) {
+        try {
+          listener(data)
+        } catch (err) {
+          log.warn('a dashboard listener failed', { err })
+        }
+      }
+    }
+  }
+
+  return {
+    /** The panels for a range right now (a page load): the shared result when it is current. */
+    snapshot(range: RangeKey): DashboardData {
+      const cached = latest.get(range)
+      if (cached && lastToken && token() === lastToken) return cached
+      return compute(range)
+    },
+
+    /** Calls `listener` with fresh panels whenever something changed; returns the unsubscribe. */
+    subscribe(range: RangeKey, listener: Listener): () => void {
+      const set = listeners.get(range) ?? new Set()
+      set.add(listener)
+      listeners.set(range, set)
+      timer ??= setInterval(tick, pollMs)
+      return () => {
+        set.delete(listener)
+        const watching = [...listeners.values()].some((s) => s.size > 0)
+        if (!watching && timer) {
+          clearInterval(timer)
+          timer = undefined
+          lastToken = ''
+        }
+      }
+    },
+
+    get watchers(): number {
+      return [...listeners.values()].reduce((n, s) => n + s.size, 0)
+    },
+
+    stop() {
+      if (timer) clearInterval(timer)
+      timer = undefined
+      listeners.clear()
+    },
+  }
+}
+
+export type Dashboard = ReturnType<typeof createDashboard>

@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { browser, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
+
+const ROOT = join(import.meta.dir, '..')
+
+let t: TestApp
+let server: ReturnType<typeof listen>
+beforeAll(async () => {
+  t = await makeApp()
+  server = listen(t.app, t.deps)
+})
+afterAll(async () => {
+  server.stop()
+  await t.close()
+})
+
+const PANELS = ['Requests per minute', 'Average latency', 'Error rate', 'Recent log', 'Invocations']
+
+/** Reads an event stream until `until` matches what has arrived, or the time is up. */
+async function readStream(res: Response, until: (text: string) => boolean, timeoutMs = 4000) {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && !until(text)) {
+    const next = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)])
+    if (!next || next.done) break
+    text += decoder.decode(next.value)
+  }
+  await reader.cancel().catch(() => {})
+  return text
+}
+
+/** Inserts a call the way another process would: its own connection to the same file. */
+async function insertFromAnotherProcess(dbPath: string, model: string) {
+  const script = `
+    import { Database } from 'bun:sqlite'
+    const db = new Database(${JSON.stringify(dbPath)})
+    db.exec('PRAGMA busy_timeout = 5000')
+    db.query("insert into invocations (timestamp, latency_ms, success, model_id, attempts, outcome) values (?, 321, 1, ?, 1, 'ok')").run(Date.now(), ${JSON.stringify(model)})
+  `
+  const proc = Bun.spawn(['bun', '-e', script], { cwd: ROOT, stderr: 'pipe' })
+  expect(await proc.exited).toBe(0)
+}
+
+describe('the dashboard', () => {
+  test('before the first call it shows every panel and a clear empty state', async () => {
+    const res = await fetch(`${server.url}/dashboard`)
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toStartWith('<!DOCTYPE html>')
+    for (const heading of PANELS) expect(html).toContain(`>${heading}</h2>`)
+    expect(html).toContain('<label for="range">Time range</label>')
+    expect(html).toContain('No model calls in this time range yet')
+    expect(html).toContain('hx-sse:connect="/dashboard/stream?range=1h"')
+  })
+
+  test('after chatting, the figures, the per-model table and the raw calls show them', async () => {
+    const you = browser(server.url)
+    await you.send('dashboard one')
+    await you.send('[[validation]] dashboard two')
+    const html = unescapeHtml(await (await fetch(`${server.url}/dashboard?range=15m`)).text())
+    expect(html).toMatch(/<dt>Invocations<\/dt><dd><span class="value">2<\/span>/)
+    expect(html).toContain('50.0%')
+    expect(html).toContain('ValidationException')
+    expect(html).toContain(t.config.BEDROCK_MODEL_ID)
+    expect(html).toContain('2 calls · page 1 of 1')
+  })
+
+  test('bad query parameters get a clear 400, never a crash', async () => {
+    for (const [query, words] of [
+      ['range=2y', 'range'],
+      ['page=0', 'page'],
+      ['sort=password', 'sort'],
+      ['pageSize=100000', 'pageSize'],
+    ] as const) {
+      const res = await fetch(`${server.url}/dashboard?${query}`)
+      expect(res.status).toBe(400)
+      const html = await res.text()
+      expect(html).toContain('That dashboard address is not valid')
+      expect(html).toContain(words)
+    }
+    expect((await fetch(`${server.url}/dashboard/stream?range=forever`)).status).toBe(400)
+  })
+
+  test('the Invocations table answers fragments to htmx and a whole page to a person', async () => {
+    const fragment = await fetch(`${server.url}/dashboard/invocations?range=1h&outcome=error`, {
+      headers: { 'HX-Request': 'true', 'HX-Request-Type': 'partial' },
+    })
+    const html = await fragment.text()
+    expect(html).toStartWith('<div id="invocations-table"')
+    expect(html).toContain('ValidationException')
+    expect(html).not.toContain('>ok</td>')
+    const page = await fetch(`${server.url}/dashboard/invocations?range=1h`, { redirect: 'manual' })
+    expect(page.status).toBe(303)
+    expect(page.headers.get('location')).toStartWith('/dashboard?')
+  })
+
+  test('the CSV export downloads the current filter', async () => {
+    const res = await fetch(`${server.url}/dashboard/invocations.csv?range=1h&outcome=ok`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/csv')
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="invocations-1h-ok-.*\.csv"$/)
+    const lines = (await res.text()).trimEnd().split(/\r?\n/)
+    expect(lines[0]).toContain('timestamp')
+    expect(lines.length).toBeGreaterThanOrEqual(2)
+    expect(lines.slice(1).every((l) => l.includes(',ok,'))).toBe(true)
+  })
+
+  test('the live stream sends the panels at once, then an update within 2 s of a call written by another process', async () => {
+    const res = await fetch(`${server.url}/dashboard/stream?range=15m`)
+    expect(res.headers.get('content-type')).toContain('text/event-stream')
+    const model = `other.process.model-${crypto.randomUUID().slice(0, 6)}`
+    const started = Date.now()
+    let inserted = false
+    const text = await readStream(res, (sofar) => {
+      if (!inserted && sofar.includes('hx-target="#panel-summary"')) {
+        inserted = true
+        void insertFromAnotherProcess(t.config.METRICS_DB_PATH, model)
+      }
+      return sofar.includes(model) && sofar.includes('event: invocations')
+    }, 6000)
+    expect(text).toContain('hx-target="#panel-summary"')
+    expect(text).toContain('hx-target="#chart-data"')
+    expect(text).toContain('hx-target="#panel-log"')
+    expect(text).toContain(model)
+    expect(Date.now() - started).toBeLessThan(4000)
+  })
+
+  test('every open dashboard shares one computation per change', async () => {
+    const streams = await Promise.all([1, 2, 3].map(() => fetch(`${server.url}/dashboard/stream?range=6h`)))
+    await Bun.sleep(200)
+    expect(t.deps.dashboard.watchers).toBeGreaterThanOrEqual(3)
+    const model = `shared-${crypto.randomUUID().slice(0, 6)}`
+    const reads = streams.map((res) => readStream(res, (s) => s.includes(model), 5000))
+    await insertFromAnotherProcess(t.config.METRICS_DB_PATH, model)
+    const texts = await Promise.all(reads)
+    for (const text of texts) expect(text).toContain(model)
+    await Bun.sleep(100)
+    expect(t.deps.dashboard.watchers).toBe(0)
+  })
+
+  test('/metrics answers Prometheus text', async () => {
+    const res = await fetch(`${server.url}/metrics`)
+    expect(res.headers.get('content-type')).toStartWith('text/plain; version=0.0.4')
+    const text = await res.text()
+    expect(text).toContain('# TYPE bedrock_invocations_total counter')
+    expect(text).toMatch(/bedrock_invocations_total\{model="[^"]+",outcome="ok"\} [1-9]/)
+  })
+})
+
+describe('the dashboard as its own process', () => {
+  async function startDashboard(env: Record<string, string>) {
+    const proc = Bun.spawn(['bun', 'src/dashboard.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, DASHBOARD_PORT: '0', ...env },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const reader = proc.stdout.getReader()
+    let out = ''
+    while (!out.includes('\n')) {
+      const { value, done } = await reader.read()
+      if (done) break
+      out += new TextDecoder().decode(value)
+    }
+    const url = out.match(/(http:\/\/[\d.]+:\d+)\/dashboard/)?.[1]
+    if (!url) {
+      proc.kill()
+      throw new Error(`dashboard did not start: ${out} ${await new Response(proc.stderr).text()}`)
+    }
+    return { url, stop: async () => (proc.kill('SIGTERM'), await proc.exited) }
+  }
+
+  test('reads the same database read-only and tails the same log while the chat runs', async () => {
+    const dash = await startDashboard({ METRICS_DB_PATH: t.config.METRICS_DB_PATH, LOG_DIR: t.config.LOG_DIR })
+    try {
+      const html = unescapeHtml(await (await fetch(`${dash.url}/dashboard?range=1h`)).text())
+      for (const heading of PANELS) expect(html).toContain(`>${heading}</h2>`)
+      expect(html).toContain(t.config.BEDROCK_MODEL_ID)
+      expect(html).toContain('invocation recorded')
+      expect(html).not.toContain('Back to the chat')
+      // a call made in the chat process now shows up in the dashboard process's stream
+      const res = await fetch(`${dash.url}/dashboard/stream?range=1h`)
+      const you = browser(server.url)
+      const marker = `from-the-chat-${crypto.randomUUID().slice(0, 6)}`
+      const pending = readStream(res, (s) => (s.match(/event: invocations/g) ?? []).length >= 2, 5000)
+      await Bun.sleep(300)
+      await you.send(marker)
+      expect((await pending).match(/event: invocations/g)?.length).toBeGreaterThanOrEqual(2)
+    } finally {
+      await dash.stop()
+    }
+  })
+
+  test('a missing database and log are shown as such while the rest keeps working', async () => {
+    const dir = `/tmp/bedrock-chat-missing-${crypto.randomUUID()}`
+    const dash = await startDashboard({ METRICS_DB_PATH: `${dir}/metrics.db`, LOG_DIR: `${dir}/logs` })
+    try {
+      const res = await fetch(`${dash.url}/dashboard`)
+      expect(res.status).toBe(200)
+      const html = unescapeHtml(await res.text())
+      expect(html).toContain(`No readable metrics database at ${dir}/metrics.db yet`)
+      expect(html).toContain('No log yet')
+      for (const heading of PANELS) expect(html).toContain(`>${heading}</h2>`)
+      expect(await Bun.file(`${dir}/metrics.db`).exists()).toBe(false)
+      expect((await fetch(`${dash.url}/metrics`)).status).toBe(503)
+    } finally {
+      await dash.stop()
+    }
+  })
+})
