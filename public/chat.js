@@ -50,5 +50,33 @@
     idle()
     if (error && !error.textContent) error.textContent = 'The server could not be reached. Your message is still here: try again.'
   })
+  // A new chat gets its own address once its first message is stored: the page follows it.
+  const followConversation = () => {
+    const meta = document.getElementById('conversation-meta')
+    if (!meta) return
+    const { url, post } = meta.dataset
+    if (url && location.pathname !== url) history.replaceState(null, '', url)
+    if (post && form.getAttribute('hx-post') !== post) {
+      form.setAttribute('hx-post', post)
+      form.setAttribute('action', post)
+    }
+  }
+  document.addEventListener('htmx:after:swap', followConversation)
+
+  // "Custom model ID…" shows its field; a listed model hides it.
+  const model = document.getElementById('model')
+  const custom = document.querySelector('[data-show-when-custom]')
+  const showCustom = () => custom?.toggleAttribute('hidden', model?.value !== 'custom')
+  model?.addEventListener('change', () => {
+    showCustom()
+    if (model.value === 'custom') document.getElementById('custom-model-id')?.focus()
+  })
+  showCustom()
+
+  // Regenerate, Retry and Edit stream into the thread too: keep the newest text in view.
+  document.addEventListener('htmx:sse:after:message', (event) => {
+    if (event.target !== form && nearBottom()) toBottom()
+  })
+
   toBottom()
 })()

@@ -6,6 +6,7 @@ import type { Config } from './config.ts'
 import type { Log } from './logger.ts'
 import type { ChatTurns } from './services/chat-turn.ts'
 import type { Metrics } from './services/metrics.ts'
+import type { Conversations } from './services/conversations.ts'
 import type { MetricsQueries } from './services/metrics-queries.ts'
 import type { Dashboard } from './services/dashboard.ts'
 import type { Session, Sessions } from './services/sessions.ts'
@@ -14,6 +15,7 @@ import { requestLog } from './middleware/request-log.ts'
 import { securityHeaders } from './middleware/security-headers.ts'
 import { session } from './middleware/session.ts'
 import chat from './routes/chat.tsx'
+import conversations from './routes/conversations.tsx'
 import credentials from './routes/credentials.tsx'
 import dashboard from './routes/dashboard.tsx'
 import health from './routes/health.ts'
@@ -26,6 +28,7 @@ export type Deps = {
   sessions: Sessions
   turns: ChatTurns
   metrics: Metrics
+  conversations: Conversations
   log: Log
   /** The dashboard's queries; throws with a readable reason when the database is unavailable. */
   metricsQueries: () => MetricsQueries
@@ -80,6 +83,7 @@ export function createApp(deps: Deps) {
   app.use(csrf())
   app.use(session())
   app.route('/', chat)
+  app.route('/', conversations)
   app.route('/credentials', credentials)
   app.route('/dashboard', dashboard)
   return app

@@ -4,6 +4,7 @@ import type { Db } from './db/open.ts'
 import { getLogger } from './logger.ts'
 import { createBedrock, type BedrockOptions } from './services/bedrock.ts'
 import { createChatTurns } from './services/chat-turn.ts'
+import { createConversations } from './services/conversations.ts'
 import { createMetrics } from './services/metrics.ts'
 import { createSessions, type SessionsOptions } from './services/sessions.ts'
 import { createDashboard } from './services/dashboard.ts'
@@ -27,6 +28,7 @@ export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sess
     config,
     metrics,
     metricsQueries,
+    conversations: createConversations({ db }),
     dashboard: createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') }),
     chatUrl: '/',
     sessions: createSessions(sessionsOptions),

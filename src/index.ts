@@ -12,6 +12,8 @@ function start() {
   const log = getLogger('startup')
   const database = openDatabase(config.METRICS_DB_PATH)
   const deps = createDeps({ config, db: database.db })
+  const interrupted = deps.conversations.recoverInterrupted()
+  if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
   let server: ReturnType<typeof serve> | undefined
   deps.keepOpen = keepOpenOn(() => server)
   server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })

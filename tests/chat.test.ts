@@ -48,8 +48,9 @@ describe('a chat turn', () => {
     expect(last).toContain('data-status="done"')
     expect(last).not.toContain('>Stop</button>')
     expect(unescapeHtml(last)).toContain(full)
-    // and the page, reloaded, shows the same thread
-    const page = await (await you.get('/')).text()
+    // and the conversation's page, reloaded, shows the same thread
+    expect(you.conversation).toMatch(/^\/c\/[\w-]+$/)
+    const page = await (await you.get(you.conversation!)).text()
     expect(unescapeHtml(page)).toContain(full)
   })
 
@@ -135,7 +136,7 @@ describe('a chat turn', () => {
     expect(partial.length).toBeGreaterThan(0)
     const bubble = unescapeHtml(finalBubble(body))
     expect(bubble).toContain('data-status="error"')
-    expect(bubble).toContain(partial)
+    expect(bubble).toContain(partial.trim())
     expect(bubble).toContain('Bedrock had a service error')
     // nothing is re-sent once tokens reached the person
     expect(requestsFor(text)).toHaveLength(1)
@@ -151,7 +152,7 @@ describe('a chat turn', () => {
     expect(partial.length).toBeGreaterThan(0)
     const bubble = unescapeHtml(finalBubble(body))
     expect(bubble).toContain('data-status="error"')
-    expect(bubble).toContain(partial)
+    expect(bubble).toContain(partial.trim())
     expect(bubble).toContain('The connection to Bedrock broke off before the reply was complete')
     expect(requestsFor(text)).toHaveLength(1)
     expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0 })
@@ -160,7 +161,7 @@ describe('a chat turn', () => {
   test('Stop aborts the upstream Bedrock call, keeps the partial reply and is recorded', async () => {
     const you = browser(t.app)
     const text = unique('[[slow:100]] A long story')
-    const res = await t.app.request('http://localhost/messages', {
+    const res = await t.app.request('http://localhost/c/new/messages', {
       method: 'POST',
       headers: { Cookie: (await you.get('/'), you.cookie), Origin: 'http://localhost', 'HX-Request': 'true' },
       body: new URLSearchParams({ message: text }),
@@ -219,7 +220,7 @@ describe('a chat turn', () => {
   test('an empty message is refused with a clear message and changes nothing', async () => {
     const you = browser(t.app)
     const before = emulator.requests.length
-    const res = await you.post('/messages', { message: '   ' }, { htmx: true })
+    const res = await you.post('/c/new/messages', { message: '   ' }, { htmx: true })
     expect(res.status).toBe(422)
     const html = await res.text()
     expect(html).toContain('hx-target="#composer-error"')
@@ -232,7 +233,7 @@ describe('a chat turn', () => {
   test('a second message while a reply streams is refused, not queued twice', async () => {
     const you = browser(t.app)
     await you.get('/')
-    const slow = t.app.request('http://localhost/messages', {
+    const slow = t.app.request('http://localhost/c/new/messages', {
       method: 'POST',
       headers: { Cookie: you.cookie, Origin: 'http://localhost', 'HX-Request': 'true' },
       body: new URLSearchParams({ message: unique('[[slow:50]] slow one') }),
@@ -240,7 +241,7 @@ describe('a chat turn', () => {
     const first = await slow
     const reader = first.body!.getReader()
     await reader.read()
-    const res = await you.post('/messages', { message: 'another' }, { htmx: true })
+    const res = await you.post('/c/new/messages', { message: 'another' }, { htmx: true })
     expect(res.status).toBe(409)
     expect(await res.text()).toContain('A reply is still streaming')
     while (!(await reader.read()).done) {}
@@ -249,10 +250,10 @@ describe('a chat turn', () => {
   test('without JavaScript, sending posts the form and shows the whole reply on the page', async () => {
     const you = browser(t.app)
     const text = unique('No scripts here')
-    const res = await you.post('/messages', { message: text })
+    const res = await you.sendWithoutScripts(text)
     expect(res.status).toBe(303)
-    expect(res.headers.get('location')).toStartWith('/#m-')
-    const page = unescapeHtml(await (await you.get('/')).text())
+    expect(res.headers.get('location')).toMatch(/^\/c\/[\w-]+#m-/)
+    const page = unescapeHtml(await (await you.get(you.conversation!)).text())
     expect(page).toStartWith('<!DOCTYPE html>')
     expect(page).toContain(`Emulated reply to: "${text}"`)
     expect(page).toContain('data-status="done"')
@@ -260,25 +261,26 @@ describe('a chat turn', () => {
 
   test('without JavaScript, an empty message comes back as the page with the message, status 422', async () => {
     const you = browser(t.app)
-    const res = await you.post('/messages', { message: '' })
+    const res = await you.post('/c/new/messages', { message: '' })
     expect(res.status).toBe(422)
     const page = await res.text()
     expect(page).toStartWith('<!DOCTYPE html>')
     expect(page).toContain('Type a message first.')
   })
 
-  test('New chat empties the thread', async () => {
+  test('New chat opens an empty thread and keeps the earlier conversation in the list', async () => {
     const you = browser(t.app)
     await you.send(unique('remember me'))
-    const res = await you.post('/new', {})
-    expect(res.status).toBe(303)
+    const earlier = you.conversation!
     const page = await (await you.get('/')).text()
     expect(page).toContain('id="empty-thread"')
-    expect(page).not.toContain('remember me')
+    expect(page).toContain('>New chat</a>')
+    expect(page).toContain(`href="${earlier}"`)
+    expect(page).toContain('remember me')
   })
 
   test('a form posted from another site is refused', async () => {
-    const res = await t.app.request('http://localhost/messages', {
+    const res = await t.app.request('http://localhost/c/new/messages', {
       method: 'POST',
       headers: { Origin: 'https://evil.example', 'Content-Type': 'application/x-www-form-urlencoded' },
       body: 'message=hi',

@@ -133,18 +133,41 @@ export function browser(target: App | string) {
     if (set) cookie = set.split(';')[0]!
     return res
   }
+  /** Where the next message goes: a new chat until the first reply names its conversation. */
+  let messagesPath = '/c/new/messages'
   return {
     get cookie() {
       return cookie
+    },
+    /** The open conversation's address (/c/ID), once there is one. */
+    get conversation() {
+      return messagesPath === '/c/new/messages' ? undefined : messagesPath.replace(/\/messages$/, '')
+    },
+    /** Starts a new chat: the next message creates a conversation. */
+    newChat() {
+      messagesPath = '/c/new/messages'
+    },
+    open(conversationPath: string) {
+      messagesPath = `${conversationPath}/messages`
     },
     get: (path: string, init: RequestInit & { htmx?: boolean } = {}) => request(path, init),
     post: (path: string, form: Record<string, string>, init: RequestInit & { htmx?: boolean } = {}) =>
       request(path, { ...init, method: 'POST', body: new URLSearchParams(form) }),
     /** Posts a message the way the page's htmx form does, and reads the whole streamed answer. */
     async send(message: string, extra: Record<string, string> = {}) {
-      const res = await request('/messages', { method: 'POST', body: new URLSearchParams({ message, ...extra }), htmx: true })
+      const res = await request(messagesPath, { method: 'POST', body: new URLSearchParams({ message, ...extra }), htmx: true })
       const body = await res.text()
+      const post = body.match(/id="conversation-meta" hidden="" data-url="[^"]*" data-post="([^"]+)"/)?.[1]
+      if (post) messagesPath = post
       return { res, body, ...parseSse(body) }
+    },
+    /** Posts the composer as a browser without JavaScript does (a normal form post). */
+    async sendWithoutScripts(message: string) {
+      const res = await request(messagesPath, { method: 'POST', body: new URLSearchParams({ message }) })
+      const location = res.headers.get('location') ?? ''
+      const path = location.match(/^\/c\/[\w-]+/)?.[0]
+      if (path) messagesPath = `${path}/messages`
+      return res
     },
   }
 }

@@ -41,9 +41,9 @@ describe('over real HTTP', () => {
 
   test('without JavaScript, a reply slower than the idle timeout still completes', async () => {
     const you = browser(server.url)
-    const res = await you.post('/messages', { message: '[[firstdelay:3500]] no scripts, slow model' })
+    const res = await you.sendWithoutScripts('[[firstdelay:3500]] no scripts, slow model')
     expect(res.status).toBe(303)
-    const page = unescapeHtml(await (await you.get('/')).text())
+    const page = unescapeHtml(await (await you.get(you.conversation!)).text())
     expect(page).toContain('Emulated reply to: "no scripts, slow model"')
   })
 
@@ -59,7 +59,7 @@ describe('over real HTTP', () => {
     const you = browser(server.url)
     await you.get('/')
     const controller = new AbortController()
-    const res = await fetch(`${server.url}/messages`, {
+    const res = await fetch(`${server.url}/c/new/messages`, {
       method: 'POST',
       headers: { Cookie: you.cookie, Origin: server.url, 'HX-Request': 'true', 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ message: '[[slow:100]] leaving early #gone' }),

@@ -1,14 +1,35 @@
 import type { Child } from 'hono/jsx'
+import { raw } from 'hono/html'
 import { Layout } from './layout.tsx'
+import { Partial } from './partial.tsx'
 
-/** What the chat page shows; built by the route from the session, with no secret in it. */
+/** A message as the page shows it; built by the route, with no secret in it. */
 export type ThreadMessageView = {
   id: string
   role: 'user' | 'assistant'
   text: string
   status: 'streaming' | 'done' | 'error' | 'stopped'
-  error?: string
-  modelId?: string
+  error?: string | null
+  modelId?: string | null
+  /** The reply rendered from Markdown and sanitized (src/services/markdown.ts, sanitize-html last). */
+  html?: string
+  reasoning?: string | null
+  attachments?: AttachmentView[]
+  details?: ReplyDetails
+  /** Earlier messages left out of what was sent (the context window was full). */
+  droppedTurns?: number | null
+}
+
+export type AttachmentView = { id: string; kind: 'image' | 'document'; name: string; size: number; url: string; note?: string }
+
+export type ReplyDetails = {
+  model: string
+  latencyMs: number
+  timeToFirstTokenMs: number | null
+  inputTokens: number | null
+  outputTokens: number | null
+  costUsd: number | null
+  attempts: number
 }
 
 export type ModelOption = { id: string; name: string }
@@ -24,59 +45,198 @@ export type CredentialsView = {
   values?: { accessKeyId?: string; region?: string }
 }
 
+export type ConversationListItem = { id: string; title: string }
+export type SearchView = { query: string; hits: { conversationId: string; title: string; snippet: string }[] }
+
+export type SettingsView = {
+  conversationId: string
+  systemPrompt: string
+  temperature: number
+  maxTokens: number
+  thinking: boolean
+  thinkingBudget: number
+  thinkingAvailable: boolean
+  maxOutput: number
+  notice?: { kind: 'ok' | 'error'; text: string }
+}
+
 export type ChatPageProps = {
   credentials: CredentialsView
   models: ModelOption[]
   modelId: string
+  conversations: ConversationListItem[]
+  /** The open conversation; absent on a new chat. */
+  conversation?: { id: string; title: string }
+  settings?: SettingsView
   messages: ThreadMessageView[]
   streaming: boolean
   composer?: { text?: string; error?: string }
+  attachments: { accept: string; hint: string }
+  search?: SearchView
+  chatTitle: string
 }
 
 export const MESSAGE_MAX_LENGTH = 100_000
 
+/** Where a conversation's messages are posted: a new chat creates its conversation on the first one. */
+export const postUrl = (conversationId?: string) => `/c/${conversationId ?? 'new'}/messages`
+
 export function ChatPage(props: ChatPageProps) {
   return (
-    <Layout title="Bedrock Chat" scripts={['/public/chat.js']}>
+    <Layout
+      title={props.conversation ? `${props.conversation.title} · Bedrock Chat` : 'Bedrock Chat'}
+      styles={['/public/markdown.css']}
+      scripts={['/public/chat.js', '/public/copy.js']}
+    >
       <div class="app">
-        <aside class="sidebar" aria-label="Settings">
+        <aside class="sidebar" aria-label="Conversations and settings">
           <header class="brand">
             <h1>Bedrock Chat</h1>
-            <form method="post" action="/new">
-              <button type="submit" class="secondary">
-                New chat
-              </button>
-            </form>
+            <a href="/" class="button secondary" id="new-chat">
+              New chat
+            </a>
           </header>
+          <SearchBox query={props.search?.query} />
+          <ConversationList conversations={props.conversations} currentId={props.conversation?.id} search={props.search} />
           <ModelSelect models={props.models} modelId={props.modelId} />
+          {props.settings && <SettingsPanel {...props.settings} />}
           <CredentialsPanel {...props.credentials} />
+          <p class="hint">
+            <a href="/dashboard">Monitoring dashboard</a>
+          </p>
         </aside>
         <main class="chat">
+          <ChatHeader conversation={props.conversation} title={props.chatTitle} />
           <Thread messages={props.messages} />
-          <Composer {...props.composer} streaming={props.streaming} />
+          <ThreadActions conversationId={props.conversation?.id} messages={props.messages} streaming={props.streaming} />
+          <Composer {...props.composer} streaming={props.streaming} conversationId={props.conversation?.id} attachments={props.attachments} />
+          <div id="conversation-meta" hidden data-url={props.conversation ? `/c/${props.conversation.id}` : '/'} data-post={postUrl(props.conversation?.id)}></div>
         </main>
       </div>
     </Layout>
   )
 }
 
+export function SearchBox({ query }: { query?: string }) {
+  return (
+    <form method="get" action="/search" role="search" class="search" hx-get="/search" hx-target="#conversation-list" hx-swap="outerHTML" hx-trigger="input changed delay:250ms from:find input, submit">
+      <label for="search">Search conversations</label>
+      <input id="search" name="q" type="search" value={query ?? ''} placeholder="Words in your messages" autocomplete="off" />
+    </form>
+  )
+}
+
+/** A snippet with the matched words marked: the text is escaped, only the <mark> is markup. */
+function Snippet({ text }: { text: string }) {
+  const parts = text.split(/\[\[|\]\]/)
+  return <span class="snippet">{parts.map((part, i) => (i % 2 === 1 ? <mark>{part}</mark> : part))}</span>
+}
+
+export function ConversationList({ conversations, currentId, search }: { conversations: ConversationListItem[]; currentId?: string; search?: SearchView }) {
+  if (search && search.query.trim() !== '') {
+    return (
+      <nav id="conversation-list" class="conversations" aria-label="Search results">
+        <p class="list-heading">
+          {search.hits.length === 0 ? `Nothing found for “${search.query}”.` : `Found in ${search.hits.length} conversation${search.hits.length === 1 ? '' : 's'}:`}
+        </p>
+        <ul>
+          {search.hits.map((hit) => (
+            <li>
+              <a href={`/c/${hit.conversationId}`} aria-current={hit.conversationId === currentId ? 'page' : undefined}>
+                <span class="title">{hit.title}</span>
+                <Snippet text={hit.snippet} />
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+    )
+  }
+  return (
+    <nav id="conversation-list" class="conversations" aria-label="Conversations">
+      {conversations.length === 0 ? (
+        <p class="list-heading">Your conversations will be listed here.</p>
+      ) : (
+        <ul>
+          {conversations.map((c) => (
+            <li>
+              <a href={`/c/${c.id}`} aria-current={c.id === currentId ? 'page' : undefined}>
+                <span class="title">{c.title}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </nav>
+  )
+}
+
 export function ModelSelect({ models, modelId }: { models: ModelOption[]; modelId: string }) {
   const known = models.some((m) => m.id === modelId)
   return (
-    <section class="panel">
+    <section class="panel" id="model-panel">
       <label for="model">Model</label>
       <select id="model" name="modelId" form="composer">
-        {!known && (
-          <option value={modelId} selected>
-            {modelId}
-          </option>
-        )}
         {models.map((m) => (
           <option value={m.id} selected={m.id === modelId}>
             {m.name}
           </option>
         ))}
+        <option value="custom" selected={!known}>
+          Custom model ID…
+        </option>
       </select>
+      <div class="custom-model" data-show-when-custom>
+        <label for="custom-model-id">Custom model ID</label>
+        <input
+          id="custom-model-id"
+          name="customModelId"
+          form="composer"
+          value={known ? '' : modelId}
+          placeholder="model id, inference profile id or ARN"
+          spellcheck={false}
+          autocapitalize="off"
+        />
+      </div>
+    </section>
+  )
+}
+
+export function SettingsPanel(props: SettingsView) {
+  const action = `/c/${props.conversationId}/settings`
+  return (
+    <section class="panel" id="settings" aria-labelledby="settings-heading">
+      <details open={props.notice?.kind === 'error'}>
+        <summary id="settings-heading">Settings for this conversation</summary>
+        {props.notice && (
+          <p class={`notice ${props.notice.kind}`} role={props.notice.kind === 'error' ? 'alert' : 'status'}>
+            {props.notice.text}
+          </p>
+        )}
+        <form method="post" action={action} hx-post={action} hx-target="#settings" hx-swap="outerHTML">
+          <label for="system-prompt">System prompt</label>
+          <textarea id="system-prompt" name="systemPrompt" rows={3} maxlength={20000} placeholder="How the assistant should behave">
+            {props.systemPrompt}
+          </textarea>
+          <label for="temperature">Temperature</label>
+          <input id="temperature" name="temperature" type="number" min="0" max="1" step="0.1" value={String(props.temperature)} />
+          <label for="max-tokens">Max tokens</label>
+          <input id="max-tokens" name="maxTokens" type="number" min="1" max={String(props.maxOutput)} step="1" value={String(props.maxTokens)} />
+          {props.thinkingAvailable && (
+            <fieldset class="thinking-settings">
+              <legend>Thinking</legend>
+              <label class="inline">
+                <input type="checkbox" name="thinking" value="on" checked={props.thinking} /> Let the model think before answering
+              </label>
+              <label for="thinking-budget">Thinking budget (tokens)</label>
+              <input id="thinking-budget" name="thinkingBudget" type="number" min="1024" step="256" value={String(props.thinkingBudget)} />
+            </fieldset>
+          )}
+          <div class="row">
+            <button type="submit">Save settings</button>
+          </div>
+        </form>
+      </details>
     </section>
   )
 }
@@ -94,23 +254,9 @@ export function CredentialsPanel(props: CredentialsView) {
           {props.notice.text}
         </p>
       )}
-      <form
-        method="post"
-        action="/credentials"
-        hx-post="/credentials"
-        hx-target="#credentials"
-        hx-swap="outerHTML"
-        autocomplete="off"
-      >
+      <form method="post" action="/credentials" hx-post="/credentials" hx-target="#credentials" hx-swap="outerHTML" autocomplete="off">
         <label for="access-key-id">AWS Access Key ID</label>
-        <input
-          id="access-key-id"
-          name="accessKeyId"
-          value={props.values?.accessKeyId ?? ''}
-          spellcheck={false}
-          autocapitalize="off"
-          placeholder="AKIA…"
-        />
+        <input id="access-key-id" name="accessKeyId" value={props.values?.accessKeyId ?? ''} spellcheck={false} autocapitalize="off" placeholder="AKIA…" />
         <label for="secret-access-key">AWS Secret Access Key</label>
         <input id="secret-access-key" name="secretAccessKey" type="password" autocomplete="off" />
         <label for="session-token">AWS Session Token</label>
@@ -133,6 +279,29 @@ export function CredentialsPanel(props: CredentialsView) {
   )
 }
 
+export function ChatHeader({ conversation, title }: { conversation?: { id: string; title: string }; title: string }) {
+  return (
+    <header class="chat-header" id="chat-header">
+      <h2 id="chat-title">{title}</h2>
+      {conversation && (
+        <div class="chat-tools">
+          <details class="rename">
+            <summary>Rename</summary>
+            <form method="post" action={`/c/${conversation.id}/rename`} hx-post={`/c/${conversation.id}/rename`} hx-swap="none">
+              <label for="rename-title">New title</label>
+              <input id="rename-title" name="title" value={conversation.title} required maxlength={80} />
+              <button type="submit">Save title</button>
+            </form>
+          </details>
+          <a href={`/c/${conversation.id}/delete`} class="button danger" hx-post={`/c/${conversation.id}/delete`} hx-confirm="Delete this conversation and its messages? This cannot be undone." hx-swap="none">
+            Delete
+          </a>
+        </div>
+      )}
+    </header>
+  )
+}
+
 export function Thread({ messages }: { messages: ThreadMessageView[] }) {
   return (
     <div id="thread" class="thread" role="log" aria-live="polite" aria-label="Conversation">
@@ -150,13 +319,40 @@ function EmptyThread() {
   )
 }
 
-export function Message({ message }: { message: ThreadMessageView }) {
-  return message.role === 'user' ? <UserMessage message={message} /> : <AssistantMessage message={message} />
+export function Message({ message, turnId }: { message: ThreadMessageView; turnId?: string }) {
+  return message.role === 'user' ? <UserMessage message={message} /> : <AssistantMessage message={message} turnId={turnId} />
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1000))} KB`
+}
+
+function Attachments({ files }: { files: AttachmentView[] }) {
+  return (
+    <ul class="attachments" aria-label="Attachments">
+      {files.map((f) => (
+        <li>
+          {f.kind === 'image' ? (
+            <a href={f.url} target="_blank" rel="noopener">
+              <img src={f.url} alt={f.name} loading="lazy" />
+            </a>
+          ) : (
+            <a href={f.url} download={f.name}>
+              📄 {f.name}
+            </a>
+          )}
+          <span class="size">{formatSize(f.size)}</span>
+          {f.note && <span class="note">{f.note}</span>}
+        </li>
+      ))}
+    </ul>
+  )
 }
 
 export function UserMessage({ message }: { message: ThreadMessageView }) {
   return (
     <article class="msg user" id={`m-${message.id}`} aria-label="You">
+      {message.attachments && message.attachments.length > 0 && <Attachments files={message.attachments} />}
       <div class="msg-text">{message.text}</div>
     </article>
   )
@@ -169,6 +365,22 @@ const STATUS_TEXT: Record<ThreadMessageView['status'], string> = {
   stopped: 'Stopped.',
 }
 
+function money(usd: number): string {
+  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(3)}`
+}
+
+export function Details({ details }: { details: ReplyDetails }) {
+  const parts = [
+    details.model,
+    `${Math.round(details.latencyMs).toLocaleString('en-US')} ms`,
+    details.timeToFirstTokenMs === null ? null : `first token ${details.timeToFirstTokenMs.toLocaleString('en-US')} ms`,
+    details.inputTokens === null ? null : `${details.inputTokens.toLocaleString('en-US')} in / ${(details.outputTokens ?? 0).toLocaleString('en-US')} out tokens`,
+    details.inputTokens === null ? null : details.costUsd === null ? 'cost unknown' : `≈ ${money(details.costUsd)}`,
+    details.attempts > 1 ? `${details.attempts} attempts` : null,
+  ].filter(Boolean)
+  return <p class="msg-meta">{parts.join(' · ')}</p>
+}
+
 export function AssistantMessage({ message, turnId }: { message: ThreadMessageView; turnId?: string }) {
   const streaming = message.status === 'streaming'
   return (
@@ -179,9 +391,31 @@ export function AssistantMessage({ message, turnId }: { message: ThreadMessageVi
       aria-busy={streaming ? 'true' : 'false'}
       data-status={message.status}
     >
-      <div class="msg-text" id={`m-${message.id}-text`}>
-        {message.text}
-      </div>
+      {message.droppedTurns ? (
+        <p class="msg-warning">
+          {message.droppedTurns} earlier message{message.droppedTurns === 1 ? ' was' : 's were'} left out: the conversation no longer fits the model's context window.
+        </p>
+      ) : null}
+      {message.reasoning ? (
+        <details class="thinking" id={`m-${message.id}-thinking-box`}>
+          <summary>Thinking</summary>
+          <div class="thinking-text" id={`m-${message.id}-thinking`}>
+            {message.reasoning}
+          </div>
+        </details>
+      ) : streaming ? (
+        <div id={`m-${message.id}-thinking-box`} hidden></div>
+      ) : null}
+      {message.html !== undefined ? (
+        // sanitized by src/services/markdown.ts (sanitize-html with an allowlist, the last step)
+        <div class="msg-text md-reply" id={`m-${message.id}-text`}>
+          {raw(message.html)}
+        </div>
+      ) : (
+        <div class="msg-text md-streaming" id={`m-${message.id}-text`}>
+          {message.text}
+        </div>
+      )}
       {message.status === 'error' && message.error && (
         <p class="msg-error" role="alert">
           {message.error}
@@ -198,22 +432,71 @@ export function AssistantMessage({ message, turnId }: { message: ThreadMessageVi
           </button>
         </div>
       )}
-      {message.modelId && !streaming && <p class="msg-meta">{message.modelId}</p>}
+      {!streaming && (
+        <div class="msg-actions">
+          {message.text !== '' && (
+            <button type="button" class="secondary small" data-copy-text-of={`#m-${message.id}-text`}>
+              Copy
+            </button>
+          )}
+          {message.details && <Details details={message.details} />}
+        </div>
+      )}
     </article>
   )
 }
 
-export function Composer({ text, error, streaming }: { text?: string; error?: string; streaming?: boolean }) {
+/**
+ * Regenerate, Retry and Edit act on the last exchange. They live outside the thread so they stay
+ * on the page while a new reply streams in (htmx ends a stream whose source element is removed).
+ */
+export function ThreadActions({ conversationId, messages, streaming }: { conversationId?: string; messages: ThreadMessageView[]; streaming: boolean }) {
+  const last = messages.at(-1)
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user')
+  if (!conversationId || !last || last.role !== 'assistant' || streaming || last.status === 'streaming') {
+    return <div id="thread-actions" class="thread-actions"></div>
+  }
+  const base = `/c/${conversationId}`
+  const stream = { 'hx-target': '#thread', 'hx-swap': 'beforeend' }
   return (
-    <form
-      id="composer"
-      class="composer"
-      method="post"
-      action="/messages"
-      hx-post="/messages"
-      hx-target="#thread"
-      hx-swap="beforeend"
-    >
+    <div id="thread-actions" class="thread-actions">
+      <form method="post" action={`${base}/regenerate`} hx-post={`${base}/regenerate`} {...stream}>
+        <button type="submit" class="secondary">
+          {last.status === 'error' ? 'Retry' : 'Regenerate'}
+        </button>
+      </form>
+      {lastUser && (
+        <details class="edit">
+          <summary>Edit</summary>
+          <form method="post" action={`${base}/edit`} hx-post={`${base}/edit`} {...stream}>
+            <label for="edit-message">Edit your last message</label>
+            <textarea id="edit-message" name="message" rows={3} required maxlength={MESSAGE_MAX_LENGTH}>
+              {lastUser.text}
+            </textarea>
+            <button type="submit">Send edited message</button>
+          </form>
+        </details>
+      )}
+    </div>
+  )
+}
+
+export function Composer({
+  text,
+  error,
+  streaming,
+  conversationId,
+  attachments,
+}: {
+  text?: string
+  error?: string
+  streaming?: boolean
+  conversationId?: string
+  attachments: { accept: string; hint: string }
+}) {
+  const url = postUrl(conversationId)
+  return (
+    <form id="composer" class="composer" method="post" action={url} hx-post={url} hx-target="#thread" hx-swap="beforeend" enctype="multipart/form-data">
       <label for="message">Message</label>
       <p id="composer-error" class="form-error" role="alert">
         {error}
@@ -223,7 +506,6 @@ export function Composer({ text, error, streaming }: { text?: string; error?: st
           id="message"
           name="message"
           rows={3}
-          required
           maxlength={MESSAGE_MAX_LENGTH}
           placeholder="Message the model (Enter to send, Shift+Enter for a new line)"
           autofocus
@@ -233,6 +515,13 @@ export function Composer({ text, error, streaming }: { text?: string; error?: st
         <button type="submit" id="send" disabled={streaming}>
           Send
         </button>
+      </div>
+      <div class="composer-files">
+        <label for="files" class="inline">
+          Attach files
+        </label>
+        <input id="files" name="files" type="file" multiple accept={attachments.accept} />
+        <span class="hint">{attachments.hint}</span>
       </div>
     </form>
   )
@@ -244,5 +533,48 @@ export function ThreadNotice({ children }: { children?: Child }) {
     <p class="thread-notice" role="alert">
       {children}
     </p>
+  )
+}
+
+/** The first message of a streamed reply: the person's message, the empty reply, and the page catching up. */
+export function StreamStart({
+  user,
+  reply,
+  replaced,
+  conversation,
+  conversations,
+  isNew,
+}: {
+  user?: ThreadMessageView
+  reply: ThreadMessageView
+  /** Messages this turn replaces (Regenerate, Edit): removed from the thread first. */
+  replaced: string[]
+  conversation: { id: string; title: string }
+  conversations: ConversationListItem[]
+  isNew: boolean
+}) {
+  return (
+    <>
+      {replaced.map((id) => (
+        <Partial target={`#m-${id}`} swap="delete"></Partial>
+      ))}
+      {user && <UserMessage message={user} />}
+      <AssistantMessage message={reply} turnId={reply.id} />
+      <Partial target="#empty-thread" swap="delete"></Partial>
+      <Partial target="#thread-actions" swap="innerHTML"></Partial>
+      {isNew && (
+        <>
+          <Partial target="#conversation-list" swap="outerHTML">
+            <ConversationList conversations={conversations} currentId={conversation.id} />
+          </Partial>
+          <Partial target="#chat-title" swap="innerHTML">
+            {conversation.title}
+          </Partial>
+          <Partial target="#conversation-meta" swap="outerHTML">
+            <div id="conversation-meta" hidden data-url={`/c/${conversation.id}`} data-post={postUrl(conversation.id)}></div>
+          </Partial>
+        </>
+      )}
+    </>
   )
 }

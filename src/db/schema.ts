@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 /** How a model call ended: answered, failed, or stopped (the person pressed Stop or left). */
 export const OUTCOMES = ['ok', 'error', 'stopped'] as const
@@ -143,3 +143,82 @@ export const invocationErrorRollup = sqliteTable(
 )
 
 export type InvocationRollup = typeof invocationRollup.$inferSelect
+
+/**
+ * A conversation belongs to the browser that started it: `owner` is a SHA-256 of that browser's
+ * session cookie (never the cookie itself), so the same browser finds its conversations again
+ * after a restart and nobody can list another's by guessing ids.
+ */
+export const conversations = sqliteTable(
+  'conversations',
+  {
+    id: text().primaryKey(),
+    owner: text().notNull(),
+    title: text().notNull(),
+    modelId: text('model_id'),
+    systemPrompt: text('system_prompt'),
+    temperature: real(),
+    maxTokens: integer('max_tokens'),
+    /** Extended thinking budget in tokens; null means thinking is off. */
+    thinkingBudget: integer('thinking_budget'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('conversations_owner_updated').on(t.owner, t.updatedAt)],
+)
+
+export const MESSAGE_ROLES = ['user', 'assistant'] as const
+export const MESSAGE_STATUSES = ['streaming', 'done', 'error', 'stopped'] as const
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number]
+
+export const messages = sqliteTable(
+  'messages',
+  {
+    id: text().primaryKey(),
+    conversationId: text('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    /** Order within the conversation. */
+    seq: integer().notNull(),
+    role: text({ enum: MESSAGE_ROLES }).notNull(),
+    text: text().notNull(),
+    /** The model's reasoning (extended thinking), shown apart from the answer. */
+    reasoning: text(),
+    status: text({ enum: MESSAGE_STATUSES }).notNull(),
+    /** A readable explanation when the reply failed, stopped short or was cut off. */
+    error: text(),
+    modelId: text('model_id'),
+    /** The recorded model call behind a reply (latency, tokens, cost). */
+    invocationId: integer('invocation_id'),
+    /** Earlier turns left out of what was sent because the context window was full. */
+    droppedTurns: integer('dropped_turns'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('messages_conversation_seq').on(t.conversationId, t.seq)],
+)
+
+export const attachments = sqliteTable(
+  'attachments',
+  {
+    id: text().primaryKey(),
+    messageId: text('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    kind: text({ enum: ['image', 'document'] }).notNull(),
+    format: text().notNull(),
+    /** The Converse-safe document name; the person's own file name is `originalName`. */
+    name: text().notNull(),
+    originalName: text('original_name').notNull(),
+    mediaType: text('media_type').notNull(),
+    size: integer().notNull(),
+    width: integer(),
+    height: integer(),
+    pages: integer(),
+    bytes: blob({ mode: 'buffer' }).notNull(),
+  },
+  (t) => [index('attachments_message').on(t.messageId)],
+)
+
+export type Conversation = typeof conversations.$inferSelect
+export type Message = typeof messages.$inferSelect
+export type Attachment = typeof attachments.$inferSelect

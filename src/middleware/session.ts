@@ -16,6 +16,8 @@ export function session() {
         httpOnly: true,
         sameSite: 'Lax',
         path: '/',
+        // conversations are found again by this cookie, so it outlives the browser session
+        maxAge: 180 * 24 * 60 * 60,
         secure: new URL(c.req.url).protocol === 'https:',
       })
     }

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { AppEnv } from '../app.ts'
 import { maskAccessKey } from '../services/sessions.ts'
 import { CredentialsPanel, type CredentialsView } from '../../views/chat.tsx'
-import { chatPage, credentialsView } from './pages.tsx'
+import { chatPage, credentialsView, refererConversation, refererPath } from './pages.tsx'
 import { renderFragment } from './render.tsx'
 import { validForm } from './validate.ts'
 
@@ -35,8 +35,8 @@ const credentials = new Hono<AppEnv>()
 function answer(c: Context<AppEnv>, view: CredentialsView, status: 200 | 422 = 200) {
   if (c.var.partial) return c.html(renderFragment(<CredentialsPanel {...view} />), status)
   // Without JavaScript: a refusal is the whole page with the form's message; a save goes back to the chat.
-  if (status === 422) return chatPage(c, { credentials: view }, 422)
-  return c.redirect('/', 303)
+  if (status === 422) return chatPage(c, refererConversation(c), { credentials: view }, 422)
+  return c.redirect(refererPath(c), 303)
 }
 
 credentials.post(

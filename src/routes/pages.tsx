@@ -1,34 +1,29 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../app.ts'
 import type { Config } from '../config.ts'
-import { MODELS } from '../services/models.ts'
+import type { Conversation } from '../db/schema.ts'
+import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/attachments.ts'
+import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/conversation-turn.ts'
+import { ownerOf, type ThreadEntry } from '../services/conversations.ts'
+import { renderMarkdown } from '../services/markdown.ts'
+import { costFor } from '../services/model-prices.ts'
+import { MODELS, modelInfo } from '../services/models.ts'
 import { maskAccessKey, type Session } from '../services/sessions.ts'
-import { ChatPage, type CredentialsView } from '../../views/chat.tsx'
+import {
+  ChatPage,
+  type ConversationListItem,
+  type CredentialsView,
+  type SearchView,
+  type SettingsView,
+  type ThreadMessageView,
+} from '../../views/chat.tsx'
 import { renderPage } from './render.tsx'
 
-export function modelIdFor(c: Context<AppEnv>): string {
-  return c.var.session.modelId ?? c.var.deps.config.BEDROCK_MODEL_ID
-}
+export const ATTACHMENTS_VIEW = { accept: ACCEPT_ATTRIBUTE, hint: ATTACHMENT_HINT }
 
-/** The whole chat page for this session, optionally with a refused form's message and values. */
-export function chatPage(
-  c: Context<AppEnv>,
-  extra: { composer?: { text?: string; error?: string }; credentials?: Partial<CredentialsView> } = {},
-  status: 200 | 409 | 422 = 200,
-) {
-  const { session, deps } = c.var
-  return renderPage(
-    c,
-    <ChatPage
-      credentials={credentialsView(session, deps.config, extra.credentials)}
-      models={[...MODELS]}
-      modelId={modelIdFor(c)}
-      messages={session.messages}
-      streaming={Boolean(session.activeTurn)}
-      composer={extra.composer}
-    />,
-    status,
-  )
+/** The browser's key for its conversations. */
+export function ownerFor(c: Context<AppEnv>): string {
+  return ownerOf(c.var.session.id)
 }
 
 /** What the sidebar shows about a session's credentials: never a secret, only a masked key id. */
@@ -41,3 +36,106 @@ export function credentialsView(session: Session, config: Config, extra: Partial
   }
 }
 
+/** A stored message as the page shows it: finished replies rendered from Markdown, details from its call. */
+export function messageView(entry: ThreadEntry, conversationId: string): ThreadMessageView {
+  const inv = entry.invocation
+  const finished = entry.role === 'assistant' && entry.status !== 'streaming' && entry.text !== ''
+  return {
+    id: entry.id,
+    role: entry.role,
+    text: entry.text,
+    status: entry.status,
+    error: entry.error,
+    modelId: entry.modelId,
+    reasoning: entry.reasoning,
+    droppedTurns: entry.droppedTurns,
+    html: finished ? renderMarkdown(entry.text, { idPrefix: `m${entry.id.replace(/[^A-Za-z0-9]/g, '')}` }) : undefined,
+    attachments: entry.attachments.map((a) => ({
+      id: a.id,
+      kind: a.kind,
+      name: a.originalName,
+      size: a.size,
+      url: `/c/${conversationId}/attachments/${a.id}`,
+    })),
+    details: inv
+      ? {
+          model: modelInfo(inv.modelId).name,
+          latencyMs: inv.latencyMs,
+          timeToFirstTokenMs: inv.timeToFirstTokenMs,
+          inputTokens: inv.inputTokens,
+          outputTokens: inv.outputTokens,
+          costUsd: inv.inputTokens === null ? null : costFor(inv.modelId, inv.inputTokens ?? 0, inv.outputTokens ?? 0),
+          attempts: inv.attempts,
+        }
+      : undefined,
+  }
+}
+
+export function settingsView(conversation: Conversation, defaultModelId: string, notice?: SettingsView['notice']): SettingsView {
+  const s = effectiveSettings(conversation, defaultModelId)
+  return {
+    conversationId: conversation.id,
+    systemPrompt: conversation.systemPrompt ?? '',
+    temperature: s.temperature,
+    maxTokens: s.maxTokens,
+    thinking: Boolean(conversation.thinkingBudget),
+    thinkingBudget: conversation.thinkingBudget ?? DEFAULT_THINKING_BUDGET,
+    thinkingAvailable: s.info.thinking,
+    maxOutput: s.info.maxOutput,
+    notice,
+  }
+}
+
+export function conversationList(c: Context<AppEnv>): ConversationListItem[] {
+  return c.var.deps.conversations.list(ownerFor(c))
+}
+
+export type ChatPageExtra = {
+  composer?: { text?: string; error?: string }
+  credentials?: Partial<CredentialsView>
+  settingsNotice?: SettingsView['notice']
+  search?: SearchView
+}
+
+/** The whole chat page: a conversation, or a new chat when there is none. */
+export function chatPage(c: Context<AppEnv>, conversation: Conversation | null, extra: ChatPageExtra = {}, status: 200 | 409 | 422 = 200) {
+  const { session, deps } = c.var
+  const defaultModel = deps.config.BEDROCK_MODEL_ID
+  const thread = conversation ? deps.conversations.thread(conversation.id) : []
+  return renderPage(
+    c,
+    <ChatPage
+      credentials={credentialsView(session, deps.config, extra.credentials)}
+      models={MODELS.map((m) => ({ id: m.id, name: m.name }))}
+      modelId={conversation?.modelId ?? defaultModel}
+      conversations={conversationList(c)}
+      conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
+      settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
+      messages={conversation ? thread.map((m) => messageView(m, conversation.id)) : []}
+      streaming={Boolean(session.activeTurn)}
+      composer={extra.composer}
+      attachments={ATTACHMENTS_VIEW}
+      search={extra.search}
+      chatTitle={conversation?.title ?? 'New chat'}
+    />,
+    status,
+  )
+}
+
+/** The same-origin page a form was posted from (where a form without JavaScript returns to). */
+export function refererPath(c: Context<AppEnv>): string {
+  const referer = c.req.header('Referer')
+  if (!referer) return '/'
+  try {
+    const url = new URL(referer)
+    return url.origin === new URL(c.req.url).origin && /^\/(c\/[\w-]+)?$/.test(url.pathname) ? url.pathname : '/'
+  } catch {
+    return '/'
+  }
+}
+
+/** The conversation of the page a form was posted from, if it is this browser's. */
+export function refererConversation(c: Context<AppEnv>): Conversation | null {
+  const id = refererPath(c).match(/^\/c\/([\w-]+)$/)?.[1]
+  return id ? c.var.deps.conversations.get(ownerFor(c), id) : null
+}

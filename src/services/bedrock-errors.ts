@@ -136,7 +136,7 @@ export function classifyError(err: unknown, ctx: ErrorContext): ModelError {
     return { type: name, category: 'timeout', message: `${ctx.modelId} took too long to answer${tries}: try again, or ask for a shorter reply.` }
   }
   if (SERVER_ERRORS.has(name)) {
-    return { type: name, category: 'server', message: `Bedrock had a service error${tries}: ${text || name}. Try again in a moment.` }
+    return { type: name, category: 'server', message: `Bedrock had a service error${tries}: ${(text || name).replace(/[.\s]+$/, '')}. Try again in a moment.` }
   }
   if (name === 'IncompleteStreamError') {
     return { type: name, category: 'network', message: BROKE_OFF }

@@ -18,7 +18,10 @@ import type { FinalizeRequestMiddleware } from '@smithy/types'
  */
 
 export type ChatRole = 'user' | 'assistant'
-export type HistoryMessage = { role: ChatRole; text: string }
+export type HistoryFile =
+  | { kind: 'image'; format: 'png' | 'jpeg' | 'gif' | 'webp'; bytes: Uint8Array }
+  | { kind: 'document'; format: 'pdf' | 'csv' | 'doc' | 'docx' | 'xls' | 'xlsx' | 'html' | 'txt' | 'md'; name: string; bytes: Uint8Array }
+export type HistoryMessage = { role: ChatRole; text: string; files?: HistoryFile[] }
 
 export type ModelRequest = {
   modelId: string
@@ -27,6 +30,8 @@ export type ModelRequest = {
   temperature?: number
   /** Always set: without it Bedrock reserves quota for the model's maximum. */
   maxTokens: number
+  /** Claude's extended thinking: a token budget (below maxTokens), or absent for none. */
+  thinkingBudget?: number
 }
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -100,13 +105,25 @@ export function createBedrock(options: BedrockOptions = {}) {
   function toInput(request: ModelRequest): ConverseStreamCommandInput {
     const messages: Message[] = request.messages.map((m) => ({
       role: m.role,
-      content: [{ text: m.text } satisfies ContentBlock],
+      content: [
+        ...(m.files ?? []).map(
+          (f): ContentBlock =>
+            f.kind === 'image'
+              ? { image: { format: f.format, source: { bytes: f.bytes } } }
+              : { document: { format: f.format, name: f.name, source: { bytes: f.bytes } } },
+        ),
+        // Bedrock wants a text block beside documents, and never an empty one
+        { text: m.text.trim() === '' ? 'Please look at the attached files.' : m.text },
+      ],
     }))
+    const thinking = request.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: request.thinkingBudget } } : undefined
     return {
       modelId: request.modelId,
       messages,
       system: request.system ? [{ text: request.system }] : undefined,
-      inferenceConfig: { maxTokens: request.maxTokens, temperature: request.temperature },
+      // extended thinking requires the default temperature
+      inferenceConfig: { maxTokens: request.maxTokens, temperature: thinking ? undefined : request.temperature },
+      additionalModelRequestFields: thinking,
     }
   }
 

@@ -12,6 +12,9 @@ export type TurnEvent =
 export type TurnResult = {
   outcome: 'ok' | 'error' | 'stopped'
   text: string
+  reasoning: string
+  /** The metrics row written for this call (null when the write failed). */
+  invocationId: number | null
   error?: ModelError
   stopReason?: string
   attempts: number
@@ -48,6 +51,8 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
       const started = performance.now()
       const startedAt = new Date()
       let text = ''
+      let reasoning = ''
+      let invocationId: number | null = null
       let firstTokenAt: number | null = null
       let attempts = 1
       let inputTokens: number | null = null
@@ -79,6 +84,7 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
           if (event.type === 'text' || event.type === 'reasoning') {
             firstTokenAt ??= performance.now()
             if (event.type === 'text') text += event.text
+            else reasoning += event.text
             await emit(event)
           } else if (event.type === 'usage') {
             inputTokens = event.inputTokens
@@ -114,7 +120,7 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
         }
       } finally {
         latencyMs = performance.now() - started
-        metrics.record({
+        invocationId = metrics.record({
           timestamp: startedAt,
           latencyMs,
           modelId: request.modelId,
@@ -124,12 +130,14 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
           errorType: outcome === 'stopped' ? stopType(signal.reason) : (error?.type ?? null),
           attempts,
           outcome,
-        })
+        })?.id ?? null
       }
 
       return {
         outcome,
         text,
+        reasoning,
+        invocationId,
         error,
         stopReason,
         attempts,

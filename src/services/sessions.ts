@@ -2,33 +2,23 @@ import { randomBytes } from 'node:crypto'
 import type { Credentials } from './bedrock.ts'
 import { forgetSecret, registerSecret } from '../logger.ts'
 
-export type ThreadStatus = 'streaming' | 'done' | 'error' | 'stopped'
-
-export type ThreadMessage = {
-  id: string
-  role: 'user' | 'assistant'
-  text: string
-  status: ThreadStatus
-  /** A readable explanation when the reply failed. */
-  error?: string
-  modelId?: string
-}
-
 export type ActiveTurn = { id: string; controller: AbortController }
 
 /**
  * One browser's state, in server memory only: its credentials (never written anywhere), its
- * region, model and thread, and the reply streaming right now.
+ * region, and the reply streaming right now. Its conversations are in the database, under a
+ * hash of the session id (conversations.ts ownerOf), so they outlive a restart.
  */
 export type Session = {
   id: string
   credentials?: Credentials
   region?: string
-  modelId?: string
-  messages: ThreadMessage[]
   activeTurn?: ActiveTurn
   lastSeen: number
 }
+
+/** What a session id looks like (newId's 24 random bytes, base64url). */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{32}$/
 
 export type SessionsOptions = {
   /** A session unused this long is forgotten, credentials and all. */
@@ -69,7 +59,11 @@ export function createSessions(options: SessionsOptions = {}) {
   }
 
   return {
-    /** The session for this cookie value, or a new one when it is missing, unknown or expired. */
+    /**
+     * The session for this cookie value. A well-formed id the server no longer holds (after a
+     * restart, or idle past its time) starts afresh under the same id, so the browser keeps its
+     * conversations but not its credentials; a missing or malformed one gets a new random id.
+     */
     resolve(id: string | undefined): { session: Session; created: boolean } {
       const found = id ? sessions.get(id) : undefined
       if (found && now() - found.lastSeen <= idleTtlMs) {
@@ -77,9 +71,10 @@ export function createSessions(options: SessionsOptions = {}) {
         return { session: found, created: false }
       }
       if (found) forget(found)
-      const session: Session = { id: newId(), messages: [], lastSeen: now() }
+      const adopt = id !== undefined && SESSION_ID_PATTERN.test(id)
+      const session: Session = { id: adopt ? id : newId(), lastSeen: now() }
       sessions.set(session.id, session)
-      return { session, created: true }
+      return { session, created: !adopt }
     },
 
     setCredentials,

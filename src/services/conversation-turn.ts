@@ -1,0 +1,81 @@
+import type { Attachment, Conversation } from '../db/schema.ts'
+import { uniqueConverseNames } from './attachments.ts'
+import type { HistoryFile, HistoryMessage, ModelRequest } from './bedrock.ts'
+import { fitToContext, type ContextMessage } from './context-window.ts'
+import type { ThreadEntry } from './conversations.ts'
+import { historyForModel } from './history.ts'
+import { modelInfo } from './models.ts'
+
+export const DEFAULT_MAX_TOKENS = 2048
+export const DEFAULT_TEMPERATURE = 0.7
+export const DEFAULT_THINKING_BUDGET = 4096
+
+/** The settings a conversation's next call uses, its own or the defaults. */
+export function effectiveSettings(conversation: Conversation, defaultModelId: string) {
+  const modelId = conversation.modelId ?? defaultModelId
+  const info = modelInfo(modelId)
+  return {
+    modelId,
+    info,
+    system: conversation.systemPrompt ?? undefined,
+    temperature: conversation.temperature ?? DEFAULT_TEMPERATURE,
+    maxTokens: Math.min(conversation.maxTokens ?? DEFAULT_MAX_TOKENS, info.maxOutput),
+    thinkingBudget: info.thinking && conversation.thinkingBudget ? conversation.thinkingBudget : undefined,
+  }
+}
+
+function toFile(a: Attachment): HistoryFile {
+  return a.kind === 'image'
+    ? { kind: 'image', format: a.format as 'png', bytes: new Uint8Array(a.bytes) }
+    : { kind: 'document', format: a.format as 'pdf', name: a.name, bytes: new Uint8Array(a.bytes) }
+}
+
+/**
+ * The request for the next reply: the thread's history (with its files), trimmed from the oldest
+ * turn when it no longer fits the model's context window, never silently: `droppedTurns` says
+ * how many messages were left out, and `fits` is false when even the newest message is too big.
+ */
+export function buildRequest(
+  conversation: Conversation,
+  thread: ThreadEntry[],
+  defaultModelId: string,
+  filesOf: (messageIds: string[]) => Attachment[],
+): { request: ModelRequest; droppedTurns: number; fits: boolean } {
+  const settings = effectiveSettings(conversation, defaultModelId)
+  const kept = historyForModel(thread)
+  const context = kept.map((m) => ({
+    id: m.id,
+    role: m.role,
+    text: m.text,
+    attachments: m.attachments.map((a) => ({ kind: a.kind, size: a.size, width: a.width ?? undefined, height: a.height ?? undefined, format: a.format, pages: a.pages ?? undefined })),
+  })) satisfies (ContextMessage & { id: string })[]
+  const fit = fitToContext({
+    system: settings.system,
+    messages: context,
+    contextWindow: settings.info.contextWindow,
+    maxTokens: settings.maxTokens,
+  })
+  const sent = fit.messages as typeof context
+  const files = filesOf(sent.map((m) => m.id))
+  // Bedrock refuses two documents with the same name anywhere in one request
+  const documents = files.filter((f) => f.kind === 'document')
+  const names = uniqueConverseNames(documents.map((d) => d.name))
+  const renamed = new Map(documents.map((d, i) => [d.id, names[i] ?? d.name]))
+  const messages: HistoryMessage[] = sent.map((m) => ({
+    role: m.role,
+    text: m.text,
+    files: files.filter((f) => f.messageId === m.id).map((f) => toFile({ ...f, name: renamed.get(f.id) ?? f.name })),
+  }))
+  return {
+    request: {
+      modelId: settings.modelId,
+      messages,
+      system: settings.system,
+      temperature: settings.temperature,
+      maxTokens: settings.thinkingBudget ? Math.max(settings.maxTokens, settings.thinkingBudget + 1024) : settings.maxTokens,
+      thinkingBudget: settings.thinkingBudget,
+    },
+    droppedTurns: fit.dropped,
+    fits: fit.fits,
+  }
+}
