@@ -469,11 +469,12 @@ export function ThreadActions({ conversationId, messages, streaming }: { convers
         <details class="edit">
           <summary>Edit</summary>
           <form method="post" action={`${base}/edit`} hx-post={`${base}/edit`} {...stream}>
-            <label for="edit-message">Edit your last message</label>
+            {/* worded so "Message" and "Send" stay unique labels on the page */}
+            <label for="edit-message">Edited text</label>
             <textarea id="edit-message" name="message" rows={3} required maxlength={MESSAGE_MAX_LENGTH}>
               {lastUser.text}
             </textarea>
-            <button type="submit">Send edited message</button>
+            <button type="submit">Save and ask again</button>
           </form>
         </details>
       )}
