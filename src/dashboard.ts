@@ -2,7 +2,7 @@
 // It opens the metrics database read-only, never migrates or writes it, and tails the same log;
 // both stay live while the chat runs in another process.
 import { createDashboardApp, type DashboardDeps } from './app.ts'
-import { loadConfigOrExit } from './config.ts'
+import { startupConfig } from './startup.ts'
 import { openDatabase, type OpenedDatabase } from './db/open.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { createDashboard } from './services/dashboard.ts'
@@ -10,8 +10,8 @@ import { createLogTail } from './services/log-tail.ts'
 import { createMetricsQueries, type MetricsQueries } from './services/metrics-queries.ts'
 import { keepOpenOn, serve } from './server.ts'
 
-function start() {
-  const config = loadConfigOrExit()
+async function start() {
+  const config = await startupConfig()
   // Console only: the chat app owns the log file and its rotation.
   configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL, file: false })
   const log = getLogger('dashboard')
@@ -54,4 +54,4 @@ function start() {
   process.on('SIGTERM', () => void shutdown())
 }
 
-start()
+await start()

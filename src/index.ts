@@ -1,12 +1,12 @@
 import { createApp } from './app.ts'
-import { loadConfigOrExit } from './config.ts'
+import { startupConfig } from './startup.ts'
 import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { keepOpenOn, serve } from './server.ts'
 
-function start() {
-  const config = loadConfigOrExit()
+async function start() {
+  const config = await startupConfig()
 
   const logging = configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL })
   const log = getLogger('startup')
@@ -45,4 +45,4 @@ function start() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
 }
 
-start()
+await start()

@@ -7,7 +7,7 @@ import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/conversa
 import { ownerOf, type ThreadEntry } from '../services/conversations.ts'
 import { renderMarkdown } from '../services/markdown.ts'
 import { costFor } from '../services/model-prices.ts'
-import { MODELS, modelInfo } from '../services/models.ts'
+import { listedModels, modelInfo } from '../services/models.ts'
 import { maskAccessKey, type Session } from '../services/sessions.ts'
 import {
   ChatPage,
@@ -106,7 +106,7 @@ export function chatPage(c: Context<AppEnv>, conversation: Conversation | null, 
     c,
     <ChatPage
       credentials={credentialsView(session, deps.config, extra.credentials)}
-      models={MODELS.map((m) => ({ id: m.id, name: m.name }))}
+      models={listedModels().map((m) => ({ id: m.id, name: m.name }))}
       modelId={conversation?.modelId ?? defaultModel}
       conversations={conversationList(c)}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
