@@ -21,8 +21,9 @@
 
   const options = {
     requests: { stackBars: true, axisY: { onlyInteger: true }, chartPadding: { left: 0, right: 16 } },
-    latency: { showPoint: false, lineSmooth: false, axisY: { onlyInteger: true }, chartPadding: { left: 8, right: 16 } },
-    errors: { showPoint: false, lineSmooth: false, low: 0, showArea: true, chartPadding: { left: 0, right: 16 } },
+    // points shown: a minute with calls between quiet minutes has no line to draw, only its point
+    latency: { showPoint: true, lineSmooth: false, axisY: { onlyInteger: true }, chartPadding: { left: 8, right: 16 } },
+    errors: { showPoint: true, lineSmooth: false, low: 0, showArea: true, chartPadding: { left: 12, right: 16 } },
     tokens: { showPoint: false, lineSmooth: false, showArea: true, chartPadding: { left: 8, right: 16 } },
   }
 

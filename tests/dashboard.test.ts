@@ -97,6 +97,18 @@ describe('the dashboard', () => {
     expect(page.headers.get('location')).toStartWith('/dashboard?')
   })
 
+  test("the table's filters carry its sort and page size, so changing a filter keeps them", async () => {
+    const html = await (
+      await fetch(`${server.url}/dashboard/invocations?range=1h&sort=latency&dir=asc&pageSize=10`, {
+        headers: { 'HX-Request': 'true', 'HX-Request-Type': 'partial' },
+      })
+    ).text()
+    const form = html.match(/<form[^>]*id="invocations-filter"[\s\S]*?<\/form>/)![0]
+    expect(form).toContain('name="sort" value="latency"')
+    expect(form).toContain('name="dir" value="asc"')
+    expect(form).toContain('name="pageSize" value="10"')
+  })
+
   test('the CSV export downloads the current filter', async () => {
     const res = await fetch(`${server.url}/dashboard/invocations.csv?range=1h&outcome=ok`)
     expect(res.status).toBe(200)

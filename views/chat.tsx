@@ -288,6 +288,7 @@ export function ChatHeader({ conversation, title }: { conversation?: { id: strin
           <details class="rename">
             <summary>Rename</summary>
             <form method="post" action={`/c/${conversation.id}/rename`} hx-post={`/c/${conversation.id}/rename`} hx-swap="none">
+              <p id="rename-error" class="form-error" role="alert"></p>
               <label for="rename-title">New title</label>
               <input id="rename-title" name="title" value={conversation.title} required maxlength={80} />
               <button type="submit">Save title</button>

@@ -308,52 +308,59 @@ export function invocationsQueryString(q: InvocationQuery, change: Partial<Invoc
 }
 
 export function InvocationsPanel({ view }: { view: InvocationsView }) {
-  const q = view.query
   return (
     <section class="dash-panel" id="panel-invocations" aria-labelledby="invocations-heading">
       <h2 id="invocations-heading">Invocations</h2>
-      <form
-        method="get"
-        action="/dashboard"
-        id="invocations-filter"
-        class="filters"
-        hx-get="/dashboard/invocations"
-        hx-target="#invocations-table"
-        hx-swap="outerHTML"
-        hx-trigger="change, submit"
-      >
-        <input type="hidden" name="range" value={q.range} />
-        <input type="hidden" name="sort" value={q.sort} />
-        <input type="hidden" name="dir" value={q.dir} />
-        <label for="filter-outcome">Outcome</label>
-        <select id="filter-outcome" name="outcome">
-          <option value="" selected={q.outcome === ''}>
-            All
-          </option>
-          {(['ok', 'error', 'stopped'] as const).map((o) => (
-            <option value={o} selected={q.outcome === o}>
-              {o}
-            </option>
-          ))}
-        </select>
-        <label for="filter-model">Model</label>
-        <select id="filter-model" name="model">
-          <option value="" selected={q.model === ''}>
-            All models
-          </option>
-          {view.ok &&
-            view.models.map((m) => (
-              <option value={m} selected={q.model === m}>
-                {m}
-              </option>
-            ))}
-        </select>
-        <noscript>
-          <button type="submit">Filter</button>
-        </noscript>
-      </form>
       <InvocationsTable view={view} />
     </section>
+  )
+}
+
+/** The filters travel with the table, so a filter change keeps the sort and page size it shows. */
+function InvocationsFilter({ view }: { view: InvocationsView }) {
+  const q = view.query
+  return (
+    <form
+      method="get"
+      action="/dashboard"
+      id="invocations-filter"
+      class="filters"
+      hx-get="/dashboard/invocations"
+      hx-target="#invocations-table"
+      hx-swap="outerHTML"
+      hx-trigger="change, submit"
+    >
+      <input type="hidden" name="range" value={q.range} />
+      <input type="hidden" name="sort" value={q.sort} />
+      <input type="hidden" name="dir" value={q.dir} />
+      <input type="hidden" name="pageSize" value={String(q.pageSize)} />
+      <label for="filter-outcome">Outcome</label>
+      <select id="filter-outcome" name="outcome">
+        <option value="" selected={q.outcome === ''}>
+          All
+        </option>
+        {(['ok', 'error', 'stopped'] as const).map((o) => (
+          <option value={o} selected={q.outcome === o}>
+            {o}
+          </option>
+        ))}
+      </select>
+      <label for="filter-model">Model</label>
+      <select id="filter-model" name="model">
+        <option value="" selected={q.model === ''}>
+          All models
+        </option>
+        {view.ok &&
+          view.models.map((m) => (
+            <option value={m} selected={q.model === m}>
+              {m}
+            </option>
+          ))}
+      </select>
+      <noscript>
+        <button type="submit">Filter</button>
+      </noscript>
+    </form>
   )
 }
 
@@ -362,6 +369,7 @@ export function InvocationsTable({ view }: { view: InvocationsView }) {
   if (!view.ok) {
     return (
       <div id="invocations-table">
+        <InvocationsFilter view={view} />
         <Unavailable error={view.error} />
       </div>
     )
@@ -370,8 +378,9 @@ export function InvocationsTable({ view }: { view: InvocationsView }) {
   const hx = (change: Partial<InvocationQuery>) => `/dashboard/invocations?${invocationsQueryString(q, change)}`
   return (
     <div id="invocations-table" hx-get={hx({})} hx-trigger="invocations from:#dashboard" hx-swap="outerMorph">
+      <InvocationsFilter view={view} />
       <p class="table-meta">
-        {fmt.count(view.total)} calls · page {view.page} of {Math.max(view.pages, 1)} ·{' '}
+        {fmt.count(view.total)} {view.total === 1 ? 'call' : 'calls'} · page {view.page} of {Math.max(view.pages, 1)} ·{' '}
         <a href={`/dashboard/invocations.csv?${invocationsQueryString(q, { page: 1 })}`} download>
           Export CSV
         </a>

@@ -15,8 +15,9 @@ export function Layout({ title, children, scripts = [], styles = [] }: LayoutPro
           <link rel="stylesheet" href={href} />
         ))}
         <link rel="stylesheet" href="/public/app.css" />
-        <script src="/public/vendor/htmx.min.js" defer></script>
-        <script src="/public/vendor/hx-sse.min.js" defer></script>
+        {/* not deferred: htmx's first pass over the page must find its SSE extension registered */}
+        <script src="/public/vendor/htmx.min.js"></script>
+        <script src="/public/vendor/hx-sse.min.js"></script>
         {scripts.map((src) => (
           <script src={src} defer></script>
         ))}

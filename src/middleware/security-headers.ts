@@ -14,7 +14,8 @@ const policy = {
   objectSrc: ["'none'"],
 }
 
-const common = { referrerPolicy: 'same-origin', crossOriginEmbedderPolicy: false, strictTransportSecurity: false } as const
+// overwrite: false keeps a stricter policy a handler set itself (served attachments: a sandbox)
+const common = { referrerPolicy: 'same-origin', crossOriginEmbedderPolicy: false, strictTransportSecurity: false, overwrite: false } as const
 
 const strict = secureHeaders({ ...common, contentSecurityPolicy: policy })
 // Chartist sizes its SVG with style attributes: the dashboard allows those (never <style>

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app.ts'
 import type { Conversation } from '../db/schema.ts'
-import { effectiveSettings } from '../services/conversation-turn.ts'
+import { DEFAULT_THINKING_BUDGET, effectiveSettings, THINKING_ANSWER_ROOM } from '../services/conversation-turn.ts'
 import { ChatHeader, ConversationList, SettingsPanel } from '../../views/chat.tsx'
 import { ConfirmDeletePage } from '../../views/confirm.tsx'
 import { Partial } from '../../views/partial.tsx'
@@ -27,7 +27,7 @@ const renameForm = z.object({
 conversations.post(
   '/c/:id/rename',
   validForm(renameForm, (c, { message }) => {
-    if (c.var.partial) return c.html(renderFragment(<Partial target="#chat-title" swap="innerHTML">{message}</Partial>), 422)
+    if (c.var.partial) return c.html(renderFragment(<Partial target="#rename-error" swap="innerHTML">{message}</Partial>), 422)
     return renderErrorPage(c, 422, 'That title cannot be used', message)
   }),
   (c) => {
@@ -69,12 +69,14 @@ conversations.post('/c/:id/delete', (c) => {
   return c.redirect('/', 303)
 })
 
-const number = (what: string, min: number, max: number, integer = false) =>
-  z.coerce
-    .number({ error: `${what} must be a number from ${min} to ${max}.` })
-    .refine((n) => Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n)), {
-      message: `${what} must be ${integer ? 'a whole number' : 'a number'} from ${min.toLocaleString('en')} to ${max.toLocaleString('en')}.`,
-    })
+const number = (what: string, min: number, max: number, integer = false) => {
+  const message = `${what} must be ${integer ? 'a whole number' : 'a number'} from ${min.toLocaleString('en')} to ${max.toLocaleString('en')}.`
+  // an emptied field is refused like any other bad value, not read as 0
+  return z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number({ error: message }).refine((n) => Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n)), { message }),
+  )
+}
 
 const settingsForm = z.object({
   systemPrompt: z.string().max(20_000, 'The system prompt can be at most 20,000 characters.').optional().default(''),
@@ -105,8 +107,11 @@ conversations.post(
     const info = effectiveSettings(found, c.var.deps.config.BEDROCK_MODEL_ID).info
     const refuse = (text: string) => settingsAnswer(c, found, { kind: 'error', text }, 422)
     if (form.maxTokens > info.maxOutput) return refuse(`Max tokens for ${info.name} can be at most ${info.maxOutput.toLocaleString('en')}.`)
-    const thinkingBudget = form.thinking ? (form.thinkingBudget ?? 4096) : null
+    const thinkingBudget = form.thinking ? (form.thinkingBudget ?? DEFAULT_THINKING_BUDGET) : null
     if (thinkingBudget && !info.thinking) return refuse(`${info.name} does not support thinking.`)
+    if (thinkingBudget && thinkingBudget + THINKING_ANSWER_ROOM > info.maxOutput) {
+      return refuse(`The thinking budget for ${info.name} can be at most ${(info.maxOutput - THINKING_ANSWER_ROOM).toLocaleString('en')} tokens (it shares the reply's ${info.maxOutput.toLocaleString('en')}).`)
+    }
     const saved = c.var.deps.conversations.updateSettings(ownerFor(c), found.id, {
       systemPrompt: form.systemPrompt.trim() || null,
       temperature: form.temperature,

@@ -24,6 +24,15 @@ export function effectiveSettings(conversation: Conversation, defaultModelId: st
   }
 }
 
+/** Room a thinking reply needs beside its budget: Bedrock wants maxTokens above the budget. */
+export const THINKING_ANSWER_ROOM = 1024
+
+/** The maxTokens a request asks for: with thinking, the budget plus room for the answer, within the model's limit. */
+export function requestMaxTokens(settings: ReturnType<typeof effectiveSettings>): number {
+  if (!settings.thinkingBudget) return settings.maxTokens
+  return Math.min(Math.max(settings.maxTokens, settings.thinkingBudget + THINKING_ANSWER_ROOM), settings.info.maxOutput)
+}
+
 function toFile(a: Attachment): HistoryFile {
   return a.kind === 'image'
     ? { kind: 'image', format: a.format as 'png', bytes: new Uint8Array(a.bytes) }
@@ -42,6 +51,7 @@ export function buildRequest(
   filesOf: (messageIds: string[]) => Attachment[],
 ): { request: ModelRequest; droppedTurns: number; fits: boolean } {
   const settings = effectiveSettings(conversation, defaultModelId)
+  const maxTokens = requestMaxTokens(settings)
   const kept = historyForModel(thread)
   const context = kept.map((m) => ({
     id: m.id,
@@ -53,7 +63,7 @@ export function buildRequest(
     system: settings.system,
     messages: context,
     contextWindow: settings.info.contextWindow,
-    maxTokens: settings.maxTokens,
+    maxTokens,
   })
   const sent = fit.messages as typeof context
   const files = filesOf(sent.map((m) => m.id))
@@ -72,8 +82,9 @@ export function buildRequest(
       messages,
       system: settings.system,
       temperature: settings.temperature,
-      maxTokens: settings.thinkingBudget ? Math.max(settings.maxTokens, settings.thinkingBudget + 1024) : settings.maxTokens,
-      thinkingBudget: settings.thinkingBudget,
+      maxTokens,
+      // a budget saved for an earlier model never exceeds what this one can give
+      thinkingBudget: settings.thinkingBudget && Math.min(settings.thinkingBudget, maxTokens - THINKING_ANSWER_ROOM),
     },
     droppedTurns: fit.dropped,
     fits: fit.fits,

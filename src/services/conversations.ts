@@ -176,7 +176,8 @@ export function createConversations({ db, now = () => new Date() }: { db: Db; no
         }
         const reply = this.addReply(conversation.id, modelId, seq + 1)
         if (seq === 1 && conversation.title === 'New chat') {
-          tx.update(conversations).set({ title: titleFrom(text) }).where(eq(conversations.id, conversation.id)).run()
+          const title = text.trim() ? titleFrom(text) : files[0] ? titleFrom(files[0].originalName) : 'New chat'
+          tx.update(conversations).set({ title }).where(eq(conversations.id, conversation.id)).run()
         }
         touch(conversation.id)
         return { user, reply }
