@@ -209,6 +209,22 @@ describe('a chat turn', () => {
     expect(added[0]!['output_tokens']).toBeGreaterThan(0)
   })
 
+  test('a failing metrics write is logged and the chat still answers', async () => {
+    const you = browser(t.app)
+    const before = rows().length
+    // every metrics insert on the app's connection now fails, as on a full disk
+    t.database.sqlite.exec("CREATE TEMP TRIGGER metrics_down BEFORE INSERT ON invocations BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    try {
+      const { messages } = await you.send(unique('metrics are down'))
+      expect(streamedPieces(messages).join('')).toContain('Emulated reply')
+      expect(messages.at(-1)!.data).toContain('data-status="done"')
+    } finally {
+      t.database.sqlite.exec('DROP TRIGGER temp.metrics_down')
+    }
+    expect(rows().length).toBe(before)
+    expect(await t.logText()).toContain('metrics write failed; the chat goes on without this row')
+  })
+
   test('model output is escaped: it is text, not HTML', async () => {
     const you = browser(t.app)
     const { body } = await you.send(unique('[[echo]] <script>alert(1)</script><img src=x onerror=alert(2)>'))

@@ -175,7 +175,7 @@ describe('the rollup', () => {
     for (let i = 0; i < calls.length; i += 150) db.insert(invocations).values(calls.slice(i, i + 150)).run()
     for (const c of calls.slice(0, 40)) db.insert(invocations).values(c).run()
     expectRollupMatchesCalls(sqlite)
-  })
+  }, 30_000)
 
   test('follows deletes and updates (the maximum then stays an upper bound)', () => {
     const { db, sqlite } = openDatabase(join(tempDir(), 'metrics.db'))
@@ -186,7 +186,7 @@ describe('the rollup', () => {
     db.update(invocations).set({ outcome: 'error', success: false, errorType: 'ThrottlingException', latencyMs: 5 }).where(eq(invocations.id, 3)).run()
     db.update(invocations).set({ timestamp: new Date(NOW - 3 * DAY), modelId: MODELS[2]! }).where(eq(invocations.id, 4)).run()
     expectRollupMatchesCalls(sqlite, { exactMax: false })
-  })
+  }, 30_000)
 
   test('the rebuild statements give exactly what the triggers kept', () => {
     const { db, sqlite } = openDatabase(join(tempDir(), 'metrics.db'))
@@ -197,7 +197,7 @@ describe('the rollup', () => {
     const rebuilt = actualRollup(sqlite)
     expect([...rebuilt.rollup.entries()].sort()).toEqual([...kept.rollup.entries()].sort())
     expect([...rebuilt.errors.entries()].sort()).toEqual([...kept.errors.entries()].sort())
-  })
+  }, 30_000)
 
   test('the migration back-fills calls recorded before it', () => {
     const dir = tempDir()

@@ -41,8 +41,8 @@ export type Segment = { level: number; from: number; to: number }
 
 /**
  * The fewest rollup buckets that tile the window exactly: the coarsest resolution's whole buckets
- * in the middle, finer ones at the edges (the 7d window is at most 23 + 6 + 24 hour and day rows,
- * not 168). Every resolution is a multiple of the one before and the window is aligned to its
+ * in the middle, finer ones at the edges (the 7d window is a few day, 6-hour and hour rows at most,
+ * not 168 hourly ones). Every resolution is a multiple of the one before and the window is aligned to its
  * bucket size, so the tiling always ends exactly at the edges.
  */
 export function coverWindow(win: TimeWindow): Segment[] {

@@ -1,19 +1,17 @@
-import { desc } from 'drizzle-orm'
 import type { Db } from '../db/open.ts'
 import { invocations, type Invocation, type NewInvocation } from '../db/schema.ts'
 import type { Log } from '../logger.ts'
 
-export type MetricsEvents = { 'invocation:recorded': Invocation }
-
 export type MetricsOptions = {
   db: Db
   log: Log
-  /** Told after each row is written (the dashboard's live updates). */
-  onRecorded?: (row: Invocation) => void
 }
 
-/** Records one row per model call. A failing write is logged and never thrown to the chat. */
-export function createMetrics({ db, log, onRecorded }: MetricsOptions) {
+/**
+ * Records one row per model call. A failing write is logged and never thrown to the chat.
+ * (The dashboard notices new rows through SQLite's data_version, which also sees other processes.)
+ */
+export function createMetrics({ db, log }: MetricsOptions) {
   return {
     record(entry: Omit<NewInvocation, 'id' | 'success'>): Invocation | null {
       const values = {
@@ -37,16 +35,11 @@ export function createMetrics({ db, log, onRecorded }: MetricsOptions) {
           errorType: row.errorType,
           attempts: row.attempts,
         })
-        onRecorded?.(row)
         return row
       } catch (err) {
         log.error('metrics write failed; the chat goes on without this row', { values, err })
         return null
       }
-    },
-
-    recent(limit = 20): Invocation[] {
-      return db.select().from(invocations).orderBy(desc(invocations.id)).limit(limit).all()
     },
   }
 }

@@ -65,8 +65,8 @@ export function bucketIndexSql(expr: string): string {
 }
 
 /**
- * Adds (sign 1) or takes away (sign −1) the trigger row `row` (NEW or OLD): 12 upserts, one per
- * resolution for its model and for ALL_MODELS.
+ * Adds (sign 1) or takes away (sign −1) the trigger row `row` (NEW or OLD): 14 upserts, one per
+ * resolution (six bucket sizes and all time) for its model and for ALL_MODELS.
  */
 function rollupUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
   const r = (column: string) => `${row}.${column}`
