@@ -45,7 +45,7 @@ async function withChat(name: string, use: (page: Page) => Promise<void>) {
   await watchProblems(context, page, name, problems)
   try {
     await page.goto(server.url + '/')
-    // htmx and chat.js load deferred: wait for htmx to be ready before typing
+    // chat.js loads deferred: wait for the page's scripts before typing
     await page.waitForFunction(() => 'htmx' in window)
     await use(page)
     expect(problems.filter((p) => p.test === name)).toEqual([])
@@ -245,6 +245,68 @@ browserTest('saving credentials shows the masked key and never echoes the secret
     expect(requestsFor(marker).map((r) => r.accessKeyId)).toEqual(['AKIATESTTESTTEST1234'])
     expect(await page.content()).not.toContain(secret)
   })
+}, TEST_TIMEOUT_MS)
+
+browserTest('switching conversations shows each one, and reload and back keep the right one', async () => {
+  await withChat('switching', async (page) => {
+    const first = unique('first conversation')
+    const second = unique('second conversation')
+    await messageBox(page).fill(first)
+    await messageBox(page).press('Enter')
+    expect((await settle(page)).final.status).toBe('done')
+    // the new chat took its own address, and the sidebar lists it as the current one
+    await eventually(() => expect(new URL(page.url()).pathname).toMatch(/^\/c\/[\w-]+$/))
+    const firstUrl = new URL(page.url()).pathname
+    const nav = page.getByRole('navigation', { name: 'Conversations' })
+    await eventually(async () => expect(await nav.getByRole('link', { name: first }).getAttribute('aria-current')).toBe('page'))
+
+    // New chat: an empty thread; the next message starts a second conversation
+    await page.getByRole('link', { name: 'New chat', exact: true }).click()
+    await page.waitForURL(server.url + '/')
+    expect(await userBubbles(page).count()).toBe(0)
+    await messageBox(page).fill(second)
+    await sendButton(page).click()
+    expect((await settle(page)).final.status).toBe('done')
+    await eventually(() => expect(new URL(page.url()).pathname).not.toBe('/'))
+    const secondUrl = new URL(page.url()).pathname
+    expect(secondUrl).not.toBe(firstUrl)
+
+    // the list now has both, newest first; each link opens its own thread
+    await eventually(async () => expect(await nav.getByRole('link').allTextContents()).toEqual([second, first]))
+    await nav.getByRole('link', { name: first }).click()
+    await page.waitForURL(server.url + firstUrl)
+    expect(await userBubbles(page).allTextContents()).toEqual([first])
+    await page.goBack()
+    await page.waitForURL(server.url + secondUrl)
+    expect(await userBubbles(page).allTextContents()).toEqual([second])
+    await page.reload()
+    expect(await userBubbles(page).allTextContents()).toEqual([second])
+    // and a message sent here continues this conversation, not the first
+    await messageBox(page).fill('[[echo]] still the second')
+    await messageBox(page).press('Enter')
+    expect((await settle(page)).final.status).toBe('done')
+    expect(new URL(page.url()).pathname).toBe(secondUrl)
+    expect(await userBubbles(page).count()).toBe(2)
+  })
+}, TEST_TIMEOUT_MS)
+
+browserTest('with JavaScript off, sending is a normal form post that shows the whole reply', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false })
+  try {
+    const page = await context.newPage()
+    page.setDefaultTimeout(5_000)
+    await page.goto(server.url + '/')
+    const text = unique('no scripts at all')
+    await messageBox(page).fill(text)
+    await sendButton(page).click()
+    await page.waitForURL(/\/c\/[\w-]+/)
+    expect(await userBubbles(page).allTextContents()).toEqual([text])
+    const reply = assistantBubbles(page).last()
+    expect(await reply.getAttribute('data-status')).toBe('done')
+    expect(await reply.textContent()).toContain(`Emulated reply to: "${text}"`)
+  } finally {
+    await context.close()
+  }
 }, TEST_TIMEOUT_MS)
 
 browserTest('the pages logged no console errors, uncaught exceptions or CSP violations', async () => {
