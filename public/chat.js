@@ -9,22 +9,34 @@
   if (!form || !textarea || !send || !thread) return
 
   // Enter sends, Shift+Enter is a new line (and nothing happens mid-composition, e.g. for IME input).
+  const files = document.getElementById('files')
   textarea.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault()
-      if (!send.disabled && textarea.value.trim() !== '') form.requestSubmit()
+      const hasFiles = Boolean(files && files.files && files.files.length > 0)
+      if (!send.disabled && (textarea.value.trim() !== '' || hasFiles)) form.requestSubmit()
     }
   })
 
   const nearBottom = () => thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120
   const toBottom = () => thread.scrollTo({ top: thread.scrollHeight })
 
+  // While any reply streams (from Send, Regenerate, Retry or Edit) the page is busy: Send is off
+  // and the thread's actions are hidden (not removed: the form a stream came from must stay).
+  const setBusy = (busy) => {
+    document.body.classList.toggle('replying', busy)
+    send.disabled = busy
+    if (busy) form.setAttribute('aria-busy', 'true')
+    else form.removeAttribute('aria-busy')
+  }
+  const startsReply = (el) => el === form || Boolean(el?.closest?.('#thread-actions'))
+
   let accepted = false
-  form.addEventListener('htmx:before:request', () => {
+  document.addEventListener('htmx:before:request', (event) => {
+    if (!startsReply(event.target)) return
     accepted = false
     if (error) error.textContent = ''
-    send.disabled = true
-    form.setAttribute('aria-busy', 'true')
+    setBusy(true)
   })
   // The first streamed message echoes the person's text into the thread: only now is it safe to clear.
   form.addEventListener('htmx:sse:after:message', () => {
@@ -36,17 +48,30 @@
       toBottom()
     }
   })
-  const idle = () => {
-    send.disabled = false
-    form.removeAttribute('aria-busy')
-  }
-  form.addEventListener('htmx:sse:close', idle)
-  form.addEventListener('htmx:after:request', (event) => {
+  const idle = () => setBusy(false)
+  // The reply is finished once no bubble streams any more (the source form of a Regenerate or Edit
+  // is replaced by its finished reply, so its own close event never reaches the document).
+  document.addEventListener('htmx:after:swap', () => {
+    if (document.body.classList.contains('replying') && !thread.querySelector('article[data-status="streaming"]')) idle()
+  })
+  // A stream that ends before its finished reply arrived (the connection dropped): say so.
+  document.addEventListener('htmx:sse:close', (event) => {
+    if (!startsReply(event.target)) return
+    idle()
+    for (const bubble of thread.querySelectorAll('article[data-status="streaming"]')) {
+      const status = bubble.querySelector('.msg-status')
+      if (status) status.textContent = 'The connection was lost before the reply finished: reload the page to see it.'
+      bubble.querySelector('.msg-actions .stop')?.remove()
+    }
+  })
+  document.addEventListener('htmx:after:request', (event) => {
+    if (!startsReply(event.target)) return
     // a refused message (422/409) or a failed request: nothing streams, the text stays
     const status = event.detail?.ctx?.response?.status
     if (status && status !== 200) idle()
   })
-  form.addEventListener('htmx:error', () => {
+  document.addEventListener('htmx:error', (event) => {
+    if (!startsReply(event.target)) return
     idle()
     if (error && !error.textContent) error.textContent = 'The server could not be reached. Your message is still here: try again.'
   })
@@ -77,6 +102,9 @@
   document.addEventListener('htmx:sse:after:message', (event) => {
     if (event.target !== form && nearBottom()) toBottom()
   })
+
+  // A page loaded while this browser's reply streams (a reload): busy until that reply is done.
+  if (send.disabled && thread.querySelector('article[data-status="streaming"]')) document.body.classList.add('replying')
 
   toBottom()
 })()

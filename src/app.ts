@@ -10,6 +10,7 @@ import type { Conversations } from './services/conversations.ts'
 import type { MetricsQueries } from './services/metrics-queries.ts'
 import type { Dashboard } from './services/dashboard.ts'
 import type { Session, Sessions } from './services/sessions.ts'
+import { hostCheck } from './middleware/host-check.ts'
 import { htmxRequest } from './middleware/htmx.ts'
 import { requestLog } from './middleware/request-log.ts'
 import { securityHeaders } from './middleware/security-headers.ts'
@@ -60,6 +61,7 @@ function baseApp<E extends { Variables: { deps: DashboardDeps; partial: boolean 
     await next()
   })
   app.use(requestLog())
+  app.use(hostCheck({ host: deps.config.HOST, allowedHosts: deps.config.ALLOWED_HOSTS }))
   app.use(securityHeaders())
   app.use('/public/*', serveStatic({ root: PUBLIC_ROOT, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.route('/health', health)

@@ -28,15 +28,17 @@ async function start() {
   const sweep = setInterval(() => deps.sessions.sweep(), 60_000)
   let stopping = false
   const shutdown = async (signal: string) => {
-    if (stopping) return
+    // a second Ctrl-C means now
+    if (stopping) process.exit(1)
     stopping = true
     log.info('shutting down', { signal })
     clearInterval(sweep)
     deps.dashboard.stop()
     deps.sessions.abortAll('shutdown')
-    await server?.stop()
-    // give aborted turns a moment to write their metrics row
-    await Bun.sleep(200)
+    // give aborted turns a moment to save their reply and write their metrics row, then close
+    // every connection, open dashboard streams included (they would otherwise hold the exit)
+    await Bun.sleep(300)
+    await server?.stop(true)
     database.close()
     await logging.close()
     process.exit(0)

@@ -290,6 +290,36 @@ browserTest('switching conversations shows each one, and reload and back keep th
   })
 }, TEST_TIMEOUT_MS)
 
+browserTest('Regenerate, Retry and Edit each stream a new reply in place', async () => {
+  await withChat('regenerate', async (page) => {
+    const text = unique('[[throttle:4]] once more')
+    await messageBox(page).fill(text)
+    await messageBox(page).press('Enter')
+    // three throttled attempts: the reply fails and offers Retry
+    expect((await settle(page)).final.status).toBe('error')
+    await page.getByRole('button', { name: 'Retry', exact: true }).click()
+    expect((await settle(page)).final.status).toBe('done')
+    expect(await assistantBubbles(page).count()).toBe(1)
+
+    await page.getByRole('button', { name: 'Regenerate', exact: true }).click()
+    const again = await settle(page)
+    expect(again.final.status).toBe('done')
+    expect(await assistantBubbles(page).count()).toBe(1)
+
+    const edited = unique('[[echo]] edited words')
+    await page.getByText('Edit', { exact: true }).click()
+    await page.getByLabel('Edited text').fill(edited)
+    await page.getByRole('button', { name: 'Save and ask again' }).click()
+    const answer = await settle(page)
+    expect(answer.final).toEqual({ status: 'done', text: expect.stringContaining(edited.replace('[[echo]] ', '')) })
+    expect(await userBubbles(page).allTextContents()).toEqual([edited])
+    await waitForSendEnabled(page)
+    // none of these streams was cut short by its own button leaving the page
+    expect(t.emulator.requests.filter((r) => JSON.stringify(r.body).includes(text.slice(-9))).map((r) => r.outcome)).not.toContain('aborted')
+    expect(requestsFor(edited.slice(-9)).map((r) => r.outcome)).toEqual(['ok'])
+  })
+}, TEST_TIMEOUT_MS)
+
 browserTest('with JavaScript off, sending is a normal form post that shows the whole reply', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false })
   try {

@@ -89,3 +89,51 @@ describe('over real HTTP', () => {
     expect(await res.json()).toEqual({ ok: true })
   })
 })
+
+describe('names the server answers to', () => {
+  test('a page that rebinds its own domain to this machine is refused (DNS rebinding)', async () => {
+    const attacker = 'http://attacker.example'
+    const res = await t.app.request(`${attacker}/c/new/messages`, {
+      method: 'POST',
+      headers: { Origin: attacker, 'Content-Type': 'application/x-www-form-urlencoded', 'HX-Request': 'true' },
+      body: 'message=spend+their+credentials',
+    })
+    expect(res.status).toBe(421)
+    expect(await res.text()).toContain('ALLOWED_HOSTS')
+    expect((await t.app.request(`${attacker}/dashboard`)).status).toBe(421)
+    expect((await t.app.request('http://localhost/dashboard')).status).toBe(200)
+    expect((await t.app.request('http://127.0.0.1/')).status).toBe(200)
+  })
+
+  test('names listed in ALLOWED_HOSTS are served', async () => {
+    const other = await makeApp({ env: { ALLOWED_HOSTS: 'chat.example.com' }, emulator: t.emulator })
+    try {
+      expect((await other.app.request('http://chat.example.com/')).status).toBe(200)
+      expect((await other.app.request('http://elsewhere.example/')).status).toBe(421)
+    } finally {
+      await other.close()
+    }
+  })
+})
+
+describe('shutting down', () => {
+  test('Ctrl-C stops the app promptly even with a dashboard open', async () => {
+    const dir = `/tmp/bedrock-chat-stop-${crypto.randomUUID()}`
+    const proc = Bun.spawn(['bun', 'src/index.ts'], {
+      cwd: `${import.meta.dir}/..`,
+      env: { ...process.env, PORT: '0', METRICS_DB_PATH: `${dir}/m.db`, LOG_DIR: `${dir}/logs` },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const reader = proc.stdout.getReader()
+    let out = ''
+    while (!out.includes('\n')) out += new TextDecoder().decode((await reader.read()).value)
+    const url = out.match(/(http:\/\/[\d.]+:\d+)\//)![1]!
+    const stream = await fetch(`${url}/dashboard/stream?range=1h`)
+    await stream.body!.getReader().read()
+    const started = Date.now()
+    proc.kill('SIGINT')
+    expect(await proc.exited).toBe(0)
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
+})

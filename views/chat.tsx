@@ -18,6 +18,11 @@ export type ThreadMessageView = {
   details?: ReplyDetails
   /** Earlier messages left out of what was sent (the context window was full). */
   droppedTurns?: number | null
+  /**
+   * A reply still streaming on a page loaded meanwhile (a reload, a second tab): it polls this
+   * address until it is finished, and offers Stop when this browser's turn can be stopped.
+   */
+  poll?: { url: string; turnId?: string }
 }
 
 export type AttachmentView = { id: string; kind: 'image' | 'document'; name: string; size: number; url: string; note?: string }
@@ -126,9 +131,9 @@ export function SearchBox({ query }: { query?: string }) {
   )
 }
 
-/** A snippet with the matched words marked: the text is escaped, only the <mark> is markup. */
+/** A snippet with the matched words marked (between \u0001 and \u0002): the text is escaped, only the <mark> is markup. */
 function Snippet({ text }: { text: string }) {
-  const parts = text.split(/\[\[|\]\]/)
+  const parts = text.split(/\u0001|\u0002/)
   return <span class="snippet">{parts.map((part, i) => (i % 2 === 1 ? <mark>{part}</mark> : part))}</span>
 }
 
@@ -382,8 +387,11 @@ export function Details({ details }: { details: ReplyDetails }) {
   return <p class="msg-meta">{parts.join(' · ')}</p>
 }
 
-export function AssistantMessage({ message, turnId }: { message: ThreadMessageView; turnId?: string }) {
+export function AssistantMessage({ message, turnId: streamTurnId }: { message: ThreadMessageView; turnId?: string }) {
   const streaming = message.status === 'streaming'
+  const polling = streaming && !streamTurnId && message.poll
+  const turnId = streamTurnId ?? message.poll?.turnId
+  const poll = polling ? { 'hx-get': message.poll!.url, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {}
   return (
     <article
       class={`msg assistant ${message.status}`}
@@ -391,6 +399,7 @@ export function AssistantMessage({ message, turnId }: { message: ThreadMessageVi
       aria-label="Assistant"
       aria-busy={streaming ? 'true' : 'false'}
       data-status={message.status}
+      {...poll}
     >
       {message.droppedTurns ? (
         <p class="msg-warning">
@@ -424,7 +433,7 @@ export function AssistantMessage({ message, turnId }: { message: ThreadMessageVi
       )}
       {message.status !== 'error' && message.error && <p class="msg-warning">{message.error}</p>}
       <p class="msg-status" id={`m-${message.id}-status`}>
-        {message.status === 'error' && message.error ? '' : STATUS_TEXT[message.status]}
+        {message.status === 'error' && message.error ? '' : polling ? 'Still answering: this reply fills in when it is done…' : STATUS_TEXT[message.status]}
       </p>
       {streaming && turnId && (
         <div class="msg-actions">
@@ -458,7 +467,8 @@ export function ThreadActions({ conversationId, messages, streaming }: { convers
     return <div id="thread-actions" class="thread-actions"></div>
   }
   const base = `/c/${conversationId}`
-  const stream = { 'hx-target': '#thread', 'hx-swap': 'beforeend' }
+  // the Model select belongs to the composer: these forms take its current choice along
+  const stream = { 'hx-target': '#thread', 'hx-swap': 'beforeend', 'hx-include': '#model, #custom-model-id' }
   return (
     <div id="thread-actions" class="thread-actions">
       <form method="post" action={`${base}/regenerate`} hx-post={`${base}/regenerate`} {...stream}>
@@ -563,7 +573,7 @@ export function StreamStart({
       {user && <UserMessage message={user} />}
       <AssistantMessage message={reply} turnId={reply.id} />
       <Partial target="#empty-thread" swap="delete"></Partial>
-      <Partial target="#thread-actions" swap="innerHTML"></Partial>
+      {/* #thread-actions stays: it may hold the form this stream came from (chat.js hides it meanwhile) */}
       {isNew && (
         <>
           <Partial target="#conversation-list" swap="outerHTML">

@@ -11,7 +11,8 @@ export const SESSION_COOKIE = 'bc_session'
 export function session() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const { session, created } = c.var.deps.sessions.resolve(getCookie(c, SESSION_COOKIE))
-    if (created) {
+    // a new session gets its cookie; a page load renews it, so a browser in use keeps its conversations
+    if (created || (c.req.method === 'GET' && c.req.header('HX-Request') !== 'true')) {
       setCookie(c, SESSION_COOKIE, session.id, {
         httpOnly: true,
         sameSite: 'Lax',

@@ -3,6 +3,7 @@ import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { AppEnv } from '../app.ts'
 import type { Conversation, Message } from '../db/schema.ts'
+import type { ThreadEntry } from '../services/conversations.ts'
 import { checkAttachments, type AcceptedAttachment } from '../services/attachments.ts'
 import type { TurnEvent, TurnResult } from '../services/chat-turn.ts'
 import { buildRequest } from '../services/conversation-turn.ts'
@@ -35,12 +36,14 @@ const messageForm = z.object({
   files: z.any().optional(),
 })
 
-const editForm = z.object({ message: messageText.min(1, 'Type the message to send.') })
+const modelFields = { modelId: z.string().trim().optional(), customModelId: z.string().trim().optional() }
+const regenerateForm = z.object(modelFields)
+const editForm = z.object({ message: messageText.min(1, 'Type the message to send.'), ...modelFields })
 
 const chat = new Hono<AppEnv>()
 
 /** The model a message asks for: a listed one, or the "Custom model ID" field. */
-function chosenModel(form: z.infer<typeof messageForm>): { ok: true; modelId?: string } | { ok: false; message: string } {
+function chosenModel(form: { modelId?: string; customModelId?: string }): { ok: true; modelId?: string } | { ok: false; message: string } {
   const id = form.modelId === 'custom' ? form.customModelId : form.modelId
   if (!id) return form.modelId === 'custom' ? { ok: false, message: 'Enter a Custom model ID, or choose a model from the list.' } : { ok: true }
   if (!MODEL_ID_PATTERN.test(id)) {
@@ -68,6 +71,18 @@ function conversationParam(c: Context<AppEnv>): Conversation | null | 'new' {
   return c.var.deps.conversations.get(ownerFor(c), id)
 }
 
+/** The conversation, switched to the model the Model select names (when it names one). */
+function useModel(c: Context<AppEnv>, conversation: Conversation, modelId?: string): Conversation {
+  if (!modelId || modelId === conversation.modelId) return conversation
+  return c.var.deps.conversations.updateSettings(ownerFor(c), conversation.id, { modelId }) ?? conversation
+}
+
+/** The conversation of the URL for re-showing a refused form (null: a new chat, or not this browser's). */
+function pageConversation(c: Context<AppEnv>): Conversation | null {
+  const found = conversationParam(c)
+  return found === 'new' ? null : found
+}
+
 async function uploadedFiles(c: Context<AppEnv>): Promise<File[]> {
   const body = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>)
   const raw = body['files']
@@ -87,23 +102,24 @@ chat.get('/c/:id', (c) => {
 
 chat.post(
   '/c/:id/messages',
-  validForm(messageForm, (c, { message, fields }) => refuse(c, null, message, 422, fields['message'])),
+  validForm(messageForm, (c, { message, fields }) => refuse(c, pageConversation(c), message, 422, fields['message'])),
   async (c) => {
     const { deps, session } = c.var
     const found = conversationParam(c)
     if (found === null) return notFound(c)
     const form = c.req.valid('form')
     const existing = found === 'new' ? null : found
+    // every await comes before the busy check: from the check to the reply's reservation
+    // (in streamReply) nothing yields, so two tabs cannot both start a reply
+    const files = await uploadedFiles(c)
+    const incoming = await Promise.all(files.map(async (f) => ({ name: f.name, type: f.type, bytes: new Uint8Array(await f.arrayBuffer()) })))
     if (session.activeTurn) return refuse(c, existing, 'A reply is still streaming: wait for it, or press Stop.', 409, form.message)
     const model = chosenModel(form)
     if (!model.ok) return refuse(c, existing, model.message, 422, form.message)
 
-    const files = await uploadedFiles(c)
     let accepted: AcceptedAttachment[] = []
-    if (files.length > 0) {
-      const checked = checkAttachments(
-        await Promise.all(files.map(async (f) => ({ name: f.name, type: f.type, bytes: new Uint8Array(await f.arrayBuffer()) }))),
-      )
+    if (incoming.length > 0) {
+      const checked = checkAttachments(incoming)
       if (checked.refused.length > 0) {
         return refuse(c, existing, checked.refused.map((r) => r.reason).join(' '), 422, form.message)
       }
@@ -111,40 +127,69 @@ chat.post(
     }
     if (form.message === '' && accepted.length === 0) return refuse(c, existing, 'Type a message first.', 422, form.message)
 
-    const owner = ownerFor(c)
-    const conversation = existing ?? deps.conversations.create(owner, { modelId: model.modelId ?? deps.config.BEDROCK_MODEL_ID })
-    const current =
-      model.modelId && model.modelId !== conversation.modelId
-        ? (deps.conversations.updateSettings(owner, conversation.id, { modelId: model.modelId }) ?? conversation)
-        : conversation
+    const conversation = existing ?? deps.conversations.create(ownerFor(c), { modelId: model.modelId ?? deps.config.BEDROCK_MODEL_ID })
+    const current = useModel(c, conversation, model.modelId)
     const { user, reply } = deps.conversations.addExchange(current, form.message, accepted, current.modelId ?? deps.config.BEDROCK_MODEL_ID)
     return streamReply(c, current.id, reply, { user: user.id, replaced: [], isNew: existing === null })
   },
 )
 
-/** Regenerate (or Retry after an error): the last reply again, from the same history. */
-chat.post('/c/:id/regenerate', (c) => {
-  const { deps, session } = c.var
+/** One reply as it stands: what a page loaded mid-reply polls until the reply is finished. */
+chat.get('/c/:id/replies/:replyId', (c) => {
   const conversation = conversationParam(c)
   if (!conversation || conversation === 'new') return notFound(c)
-  if (session.activeTurn) return refuse(c, conversation, 'A reply is still streaming: wait for it, or press Stop.', 409)
+  if (!c.var.partial) return c.redirect(`/c/${conversation.id}#m-${c.req.param('replyId')}`, 303)
+  const entry = c.var.deps.conversations.thread(conversation.id).find((m) => m.id === c.req.param('replyId') && m.role === 'assistant')
+  if (!entry) return c.html('', 404)
+  const finished = entry.status !== 'streaming'
+  const thread = finished ? c.var.deps.conversations.thread(conversation.id) : []
+  return c.html(
+    renderFragment(
+      <>
+        <AssistantMessage message={messageView(entry, conversation.id, c.var.session.activeTurn?.id)} />
+        {finished && (
+          <Partial target="#thread-actions" swap="outerHTML">
+            <ThreadActions conversationId={conversation.id} messages={thread.map(actionView)} streaming={false} />
+          </Partial>
+        )}
+      </>,
+    ),
+  )
+})
+
+/** Regenerate (or Retry after an error): the last reply again, from the same history. */
+chat.post(
+  '/c/:id/regenerate',
+  validForm(regenerateForm, (c, { message }) => refuse(c, pageConversation(c), message, 422)),
+  (c) => {
+  const { deps, session } = c.var
+  const found = conversationParam(c)
+  if (!found || found === 'new') return notFound(c)
+  if (session.activeTurn) return refuse(c, found, 'A reply is still streaming: wait for it, or press Stop.', 409)
+  const model = chosenModel(c.req.valid('form'))
+  if (!model.ok) return refuse(c, found, model.message, 422)
+  const conversation = useModel(c, found, model.modelId)
   const thread = deps.conversations.thread(conversation.id)
   const last = thread.at(-1)
   if (!last || last.role !== 'assistant') return refuse(c, conversation, 'There is no reply to regenerate yet.', 409)
   deps.conversations.truncateAfter(conversation.id, last.seq - 1)
   const reply = deps.conversations.addReply(conversation.id, conversation.modelId ?? deps.config.BEDROCK_MODEL_ID)
   return streamReply(c, conversation.id, reply, { replaced: [last.id], isNew: false })
-})
+  },
+)
 
 /** Edit and resend the last message: its text changes, its reply is asked for again. */
 chat.post(
   '/c/:id/edit',
-  validForm(editForm, (c, { message, fields }) => refuse(c, null, message, 422, fields['message'])),
+  validForm(editForm, (c, { message, fields }) => refuse(c, pageConversation(c), message, 422, fields['message'])),
   (c) => {
     const { deps, session } = c.var
-    const conversation = conversationParam(c)
-    if (!conversation || conversation === 'new') return notFound(c)
-    if (session.activeTurn) return refuse(c, conversation, 'A reply is still streaming: wait for it, or press Stop.', 409)
+    const found = conversationParam(c)
+    if (!found || found === 'new') return notFound(c)
+    if (session.activeTurn) return refuse(c, found, 'A reply is still streaming: wait for it, or press Stop.', 409)
+    const model = chosenModel(c.req.valid('form'))
+    if (!model.ok) return refuse(c, found, model.message, 422)
+    const conversation = useModel(c, found, model.modelId)
     const thread = deps.conversations.thread(conversation.id)
     const lastUser = [...thread].reverse().find((m) => m.role === 'user')
     if (!lastUser) return refuse(c, conversation, 'There is no message to edit yet.', 409)
@@ -163,6 +208,11 @@ chat.post('/turns/:id/stop', (c) => {
   if (!c.var.partial) return c.redirect(refererPath(c), 303)
   return c.body(null, 204)
 })
+
+/** What Regenerate, Retry and Edit need of a message: no Markdown rendering. */
+function actionView(entry: ThreadEntry): ThreadMessageView {
+  return { id: entry.id, role: entry.role, text: entry.text, status: entry.status }
+}
 
 function outcomeOf(result: TurnResult): Pick<Message, 'status' | 'error'> {
   if (result.outcome === 'ok') {
@@ -195,16 +245,21 @@ async function streamReply(
   }
 
   const controller = new AbortController()
+  // Frees the browser's turn first, whatever happens next: a failed save must not lock it out.
   const settle = (result: TurnResult | null) => {
-    const outcome = result ? outcomeOf(result) : { status: 'error' as const, error: 'The reply stream broke off.' }
-    deps.conversations.finishReply(reply.id, {
-      text: result?.text ?? '',
-      reasoning: result?.reasoning,
-      ...outcome,
-      invocationId: result?.invocationId,
-      droppedTurns,
-    })
     if (session.activeTurn?.id === reply.id) session.activeTurn = undefined
+    const outcome = result ? outcomeOf(result) : { status: 'error' as const, error: 'The reply stream broke off.' }
+    try {
+      deps.conversations.finishReply(reply.id, {
+        text: result?.text ?? '',
+        reasoning: result?.reasoning,
+        ...outcome,
+        invocationId: result?.invocationId,
+        droppedTurns,
+      })
+    } catch (err) {
+      deps.log.error('saving a reply failed', { reply: reply.id, err })
+    }
   }
   const run = (emit: (event: TurnEvent) => void | Promise<void>) =>
     fits
@@ -225,8 +280,12 @@ async function streamReply(
   if (!c.var.partial) {
     // Without JavaScript: wait for the whole reply, then show the conversation again.
     c.req.raw.signal.addEventListener('abort', () => controller.abort('disconnected'))
-    const result = await run(() => {})
-    if (result) settle(result)
+    let result: TurnResult | null = null
+    try {
+      result = await run(() => {})
+    } finally {
+      if (fits) settle(result)
+    }
     return c.redirect(`/c/${conversationId}#m-${reply.id}`, 303)
   }
 
@@ -246,7 +305,7 @@ async function streamReply(
       if (!stream.aborted && !stream.closed) stream.write(': keep-alive\n\n').catch(gone)
     }, HEARTBEAT_MS)
     try {
-      const replyView: ThreadMessageView = { ...view(reply.id)!, status: fits ? 'streaming' : 'error', html: undefined }
+      const replyView: ThreadMessageView = { ...view(reply.id)!, status: fits ? 'streaming' : 'error', html: undefined, poll: undefined }
       await send(
         renderFragment(
           <StreamStart
@@ -269,7 +328,7 @@ async function streamReply(
       })
       if (result) settle(result)
       const finished = view(reply.id)
-      const latest = deps.conversations.thread(conversationId).map((m) => messageView(m, conversationId))
+      const latest = deps.conversations.thread(conversationId).map(actionView)
       await send(
         renderFragment(
           <>

@@ -36,8 +36,23 @@ export function credentialsView(session: Session, config: Config, extra: Partial
   }
 }
 
+/** Rendered replies, by message and text: a page showing a long thread renders each reply once. */
+const rendered = new Map<string, string>()
+const RENDER_CACHE_SIZE = 2000
+
+function renderReply(id: string, text: string): string {
+  const key = `${id}:${text.length}:${Bun.hash(text)}`
+  let html = rendered.get(key)
+  if (html === undefined) {
+    html = renderMarkdown(text, { idPrefix: `m${id.replace(/[^A-Za-z0-9]/g, '')}` })
+    if (rendered.size >= RENDER_CACHE_SIZE) rendered.delete(rendered.keys().next().value!)
+    rendered.set(key, html)
+  }
+  return html
+}
+
 /** A stored message as the page shows it: finished replies rendered from Markdown, details from its call. */
-export function messageView(entry: ThreadEntry, conversationId: string): ThreadMessageView {
+export function messageView(entry: ThreadEntry, conversationId: string, activeTurnId?: string): ThreadMessageView {
   const inv = entry.invocation
   const finished = entry.role === 'assistant' && entry.status !== 'streaming' && entry.text !== ''
   return {
@@ -49,7 +64,11 @@ export function messageView(entry: ThreadEntry, conversationId: string): ThreadM
     modelId: entry.modelId,
     reasoning: entry.reasoning,
     droppedTurns: entry.droppedTurns,
-    html: finished ? renderMarkdown(entry.text, { idPrefix: `m${entry.id.replace(/[^A-Za-z0-9]/g, '')}` }) : undefined,
+    poll:
+      entry.status === 'streaming'
+        ? { url: `/c/${conversationId}/replies/${entry.id}`, turnId: activeTurnId === entry.id ? entry.id : undefined }
+        : undefined,
+    html: finished ? renderReply(entry.id, entry.text) : undefined,
     attachments: entry.attachments.map((a) => ({
       id: a.id,
       kind: a.kind,
@@ -111,7 +130,7 @@ export function chatPage(c: Context<AppEnv>, conversation: Conversation | null, 
       conversations={conversationList(c)}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
       settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
-      messages={conversation ? thread.map((m) => messageView(m, conversation.id)) : []}
+      messages={conversation ? thread.map((m) => messageView(m, conversation.id, session.activeTurn?.id)) : []}
       streaming={Boolean(session.activeTurn)}
       composer={extra.composer}
       attachments={ATTACHMENTS_VIEW}

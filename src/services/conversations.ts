@@ -235,7 +235,8 @@ export function createConversations({ db, now = () => new Date() }: { db: Db; no
       const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ')
       return db.all<SearchHit & { updatedAt: number }>(sql`
         select c.id as conversationId, c.title as title, m.id as messageId, c.updated_at as updatedAt,
-               snippet(messages_fts, 0, '[[', ']]', '…', 12) as snippet
+               -- matches marked with control characters, which never clash with message text
+               snippet(messages_fts, 0, char(1), char(2), '…', 12) as snippet
         from messages_fts
         join messages m on m.rowid = messages_fts.rowid
         join conversations c on c.id = m.conversation_id
