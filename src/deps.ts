@@ -16,10 +16,12 @@ export type DepsOptions = {
   db: Db
   bedrock?: Omit<BedrockOptions, 'endpoint'>
   sessions?: SessionsOptions
+  /** How long a model call may send nothing before it is abandoned (tests shorten it). */
+  idleTimeoutMs?: number
 }
 
 /** Wires the services from config and an open database: used by start-up and by tests alike. */
-export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sessionsOptions }: DepsOptions): Deps {
+export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs }: DepsOptions): Deps {
   const metrics = createMetrics({ db, log: getLogger('metrics') })
   const bedrock = createBedrock({ endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...bedrockOptions })
   const queries = createMetricsQueries(db)
@@ -32,7 +34,7 @@ export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sess
     dashboard: createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') }),
     chatUrl: '/',
     sessions: createSessions(sessionsOptions),
-    turns: createChatTurns({ bedrock, metrics, log: getLogger('chat') }),
+    turns: createChatTurns({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs }),
     log: getLogger('app'),
   }
 }

@@ -7,6 +7,9 @@ import type { App } from './app.ts'
  */
 export const IDLE_TIMEOUT_S = 30
 
+/** Sent on an idle event stream well inside the idle timeout, and to notice a gone browser. */
+export const HEARTBEAT_MS = 5_000
+
 /** Bun.serve for an app; `keepOpen` lets a long request (a streamed reply) outlive the idle timeout. */
 export function serve(app: App, options: { port: number; hostname: string; idleTimeout?: number }) {
   return Bun.serve({

@@ -297,20 +297,24 @@ browserTest('Regenerate, Retry and Edit each stream a new reply in place', async
     await messageBox(page).press('Enter')
     // three throttled attempts: the reply fails and offers Retry
     expect((await settle(page)).final.status).toBe('error')
-    await page.getByRole('button', { name: 'Retry', exact: true }).click()
-    expect((await settle(page)).final.status).toBe('done')
+    /** Clicks, then waits until the reply it replaces has left the page and the new one settled. */
+    const replaceReply = async (click: () => Promise<void>) => {
+      const old = await assistantBubbles(page).last().getAttribute('id')
+      await click()
+      await page.locator(`#${old}`).waitFor({ state: 'detached' })
+      return settle(page)
+    }
+    expect((await replaceReply(() => page.getByRole('button', { name: 'Retry', exact: true }).click())).final.status).toBe('done')
     expect(await assistantBubbles(page).count()).toBe(1)
 
-    await page.getByRole('button', { name: 'Regenerate', exact: true }).click()
-    const again = await settle(page)
+    const again = await replaceReply(() => page.getByRole('button', { name: 'Regenerate', exact: true }).click())
     expect(again.final.status).toBe('done')
     expect(await assistantBubbles(page).count()).toBe(1)
 
     const edited = unique('[[echo]] edited words')
     await page.getByText('Edit', { exact: true }).click()
     await page.getByLabel('Edited text').fill(edited)
-    await page.getByRole('button', { name: 'Save and ask again' }).click()
-    const answer = await settle(page)
+    const answer = await replaceReply(() => page.getByRole('button', { name: 'Save and ask again' }).click())
     expect(answer.final).toEqual({ status: 'done', text: expect.stringContaining(edited.replace('[[echo]] ', '')) })
     expect(await userBubbles(page).allTextContents()).toEqual([edited])
     await waitForSendEnabled(page)

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { HEARTBEAT_MS } from '../src/routes/chat.tsx'
-import { IDLE_TIMEOUT_S } from '../src/server.ts'
-import { browser, listen, makeApp, streamedPieces, unescapeHtml, type TestApp } from './helpers.ts'
+import { HEARTBEAT_MS, IDLE_TIMEOUT_S } from '../src/server.ts'
+import { browser, eventually, listen, makeApp, streamedPieces, unescapeHtml, type TestApp } from './helpers.ts'
 
 let t: TestApp
 let server: ReturnType<typeof listen>
@@ -135,5 +134,23 @@ describe('shutting down', () => {
     proc.kill('SIGINT')
     expect(await proc.exited).toBe(0)
     expect(Date.now() - started).toBeLessThan(3000)
+  })
+})
+
+describe('a model that goes quiet', () => {
+  test('a call that sends nothing for too long is abandoned, explained and recorded, and frees the browser', async () => {
+    const quiet = await makeApp({ emulator: t.emulator, deps: { idleTimeoutMs: 400 } })
+    try {
+      const you = browser(quiet.app)
+      const { body } = await you.send('[[firstdelay:3000]] are you there #quiet')
+      expect(unescapeHtml(body)).toContain('Bedrock sent nothing for 0.4 s, so the reply was abandoned')
+      expect(body).toContain('data-status="error"')
+      const row = quiet.database.sqlite.query('select outcome, error_type from invocations order by id desc limit 1').get()
+      expect(row).toEqual({ outcome: 'error', error_type: 'StreamIdleTimeout' })
+      await eventually(() => expect(t.emulator.requests.find((r) => JSON.stringify(r.body).includes('#quiet'))?.outcome).toBe('aborted'))
+      expect((await you.send('hello again')).res.status).toBe(200)
+    } finally {
+      await quiet.close()
+    }
   })
 })

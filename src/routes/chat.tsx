@@ -20,9 +20,8 @@ import { Partial } from '../../views/partial.tsx'
 import { chatPage, conversationList, messageView, ownerFor, refererPath } from './pages.tsx'
 import { renderErrorPage, renderFragment } from './render.tsx'
 import { validForm } from './validate.ts'
+import { HEARTBEAT_MS } from '../server.ts'
 
-/** Sent on an idle event stream well inside Bun's 10 s idle timeout, and to notice a gone browser. */
-export const HEARTBEAT_MS = 5_000
 
 const messageText = z
   .string()

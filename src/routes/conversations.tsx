@@ -123,8 +123,12 @@ conversations.post(
 )
 
 /** Conversations whose messages contain the words: the sidebar list for htmx, the page otherwise. */
+const searchQuery = z.object({ q: z.string().max(200, 'Search for at most 200 characters.').optional().default('') })
+
 conversations.get('/search', (c) => {
-  const query = (c.req.query('q') ?? '').slice(0, 200)
+  const parsed = searchQuery.safeParse(c.req.query())
+  if (!parsed.success) return renderErrorPage(c, 400, 'That search cannot be run', parsed.error.issues[0]?.message ?? 'Bad search.')
+  const query = parsed.data.q
   const hits = query.trim() ? c.var.deps.conversations.search(ownerFor(c), query) : []
   const search = { query, hits }
   if (c.var.partial) return c.html(renderFragment(<ConversationList conversations={conversationList(c)} search={search} />))

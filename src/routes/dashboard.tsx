@@ -13,7 +13,7 @@ import {
   type RangeOption,
 } from '../../views/dashboard.tsx'
 import { renderErrorPage, renderFragment, renderPage } from './render.tsx'
-import { HEARTBEAT_MS } from './chat.tsx'
+import { HEARTBEAT_MS } from '../server.ts'
 
 const RANGE_OPTIONS: RangeOption[] = Object.entries(RANGES).map(([key, r]) => ({
   key: key as RangeKey,

@@ -45,9 +45,45 @@ export function stopType(reason: unknown): string {
  * One model call for one reply: streams it through `emit`, and records exactly one metrics row
  * in `finally`, whatever happened (answered, failed, stopped, browser gone).
  */
-export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; metrics: Metrics; log: Log }) {
+export type ChatTurnsOptions = {
+  bedrock: Bedrock
+  metrics: Metrics
+  log: Log
+  /**
+   * A call that sends nothing (no answer, no token) for this long is abandoned and reported as
+   * timed out: a half-open connection would otherwise hold the reply, and the browser's turn, forever.
+   */
+  idleTimeoutMs?: number
+}
+
+export const IDLE_TIMEOUT_MS = 120_000
+const IDLE = 'idle-timeout'
+
+export function createChatTurns({ bedrock, metrics, log, idleTimeoutMs = IDLE_TIMEOUT_MS }: ChatTurnsOptions) {
   return {
-    async run({ request, credentials, region, signal, emit }: TurnInput): Promise<TurnResult> {
+    async run({ request, credentials, region, signal: outer, emit }: TurnInput): Promise<TurnResult> {
+      // the call listens to this signal: the caller's (Stop, a browser leaving) or the idle timer
+      const controller = new AbortController()
+      const signal = controller.signal
+      const forward = () => controller.abort(outer.reason)
+      if (outer.aborted) forward()
+      else outer.addEventListener('abort', forward, { once: true })
+      let idleTimer: ReturnType<typeof setTimeout> | undefined
+      const stillAlive = () => {
+        clearTimeout(idleTimer)
+        idleTimer = setTimeout(() => controller.abort(IDLE), idleTimeoutMs)
+      }
+      stillAlive()
+      const abandon = () => {
+        outcome = 'error'
+        error = {
+          type: 'StreamIdleTimeout',
+          category: 'timeout',
+          message: `Bedrock sent nothing for ${(idleTimeoutMs / 1000).toLocaleString('en')} s, so the reply was abandoned: send again to retry.`,
+        }
+        log.warn('model call abandoned: nothing received', { model: request.modelId, idleTimeoutMs })
+      }
+
       const started = performance.now()
       const startedAt = new Date()
       let text = ''
@@ -76,6 +112,7 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
         })
         while (true) {
           const next = await stream.next()
+          stillAlive()
           if (next.done) {
             attempts = next.value.attempts
             break
@@ -95,12 +132,15 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
           if (signal.aborted) break
         }
         if (signal.aborted) {
-          outcome = 'stopped'
           await stream.return?.({ attempts })
+          if (signal.reason === IDLE) abandon()
+          else outcome = 'stopped'
         }
       } catch (err) {
         attempts = Math.max(attempts, attemptsOf(err))
-        if (signal.aborted) {
+        if (signal.aborted && signal.reason === IDLE) {
+          abandon()
+        } else if (signal.aborted) {
           outcome = 'stopped'
         } else {
           outcome = 'error'
@@ -119,6 +159,8 @@ export function createChatTurns({ bedrock, metrics, log }: { bedrock: Bedrock; m
           })
         }
       } finally {
+        clearTimeout(idleTimer)
+        outer.removeEventListener('abort', forward)
         latencyMs = performance.now() - started
         invocationId = metrics.record({
           timestamp: startedAt,
