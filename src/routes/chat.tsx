@@ -156,24 +156,34 @@ chat.get('/c/:id/replies/:replyId', (c) => {
   )
 })
 
+/**
+ * Where Regenerate and Edit start: this browser's conversation, with no reply streaming, switched
+ * to the model the Model select names; or the answer that refuses.
+ */
+function retake(c: Context<AppEnv>, form: { modelId?: string; customModelId?: string }) {
+  const found = conversationParam(c)
+  if (!found || found === 'new') return { refused: notFound(c) }
+  if (c.var.session.activeTurn) return { refused: refuse(c, found, 'A reply is still streaming: wait for it, or press Stop.', 409) }
+  const model = chosenModel(form)
+  if (!model.ok) return { refused: refuse(c, found, model.message, 422) }
+  const conversation = useModel(c, found, model.modelId)
+  return { conversation, thread: c.var.deps.conversations.thread(conversation.id) }
+}
+
 /** Regenerate (or Retry after an error): the last reply again, from the same history. */
 chat.post(
   '/c/:id/regenerate',
   validForm(regenerateForm, (c, { message }) => refuse(c, pageConversation(c), message, 422)),
   (c) => {
-  const { deps, session } = c.var
-  const found = conversationParam(c)
-  if (!found || found === 'new') return notFound(c)
-  if (session.activeTurn) return refuse(c, found, 'A reply is still streaming: wait for it, or press Stop.', 409)
-  const model = chosenModel(c.req.valid('form'))
-  if (!model.ok) return refuse(c, found, model.message, 422)
-  const conversation = useModel(c, found, model.modelId)
-  const thread = deps.conversations.thread(conversation.id)
-  const last = thread.at(-1)
-  if (!last || last.role !== 'assistant') return refuse(c, conversation, 'There is no reply to regenerate yet.', 409)
-  deps.conversations.truncateAfter(conversation.id, last.seq - 1)
-  const reply = deps.conversations.addReply(conversation.id, conversation.modelId ?? deps.config.BEDROCK_MODEL_ID)
-  return streamReply(c, conversation.id, reply, { replaced: [last.id], isNew: false })
+    const { deps } = c.var
+    const start = retake(c, c.req.valid('form'))
+    if (start.refused) return start.refused
+    const { conversation, thread } = start
+    const last = thread.at(-1)
+    if (!last || last.role !== 'assistant') return refuse(c, conversation, 'There is no reply to regenerate yet.', 409)
+    deps.conversations.truncateAfter(conversation.id, last.seq - 1)
+    const reply = deps.conversations.addReply(conversation.id, conversation.modelId ?? deps.config.BEDROCK_MODEL_ID)
+    return streamReply(c, conversation.id, reply, { replaced: [last.id], isNew: false })
   },
 )
 
@@ -182,18 +192,15 @@ chat.post(
   '/c/:id/edit',
   validForm(editForm, (c, { message, fields }) => refuse(c, pageConversation(c), message, 422, fields['message'])),
   (c) => {
-    const { deps, session } = c.var
-    const found = conversationParam(c)
-    if (!found || found === 'new') return notFound(c)
-    if (session.activeTurn) return refuse(c, found, 'A reply is still streaming: wait for it, or press Stop.', 409)
-    const model = chosenModel(c.req.valid('form'))
-    if (!model.ok) return refuse(c, found, model.message, 422)
-    const conversation = useModel(c, found, model.modelId)
-    const thread = deps.conversations.thread(conversation.id)
+    const { deps } = c.var
+    const form = c.req.valid('form')
+    const start = retake(c, form)
+    if (start.refused) return start.refused
+    const { conversation, thread } = start
     const lastUser = [...thread].reverse().find((m) => m.role === 'user')
     if (!lastUser) return refuse(c, conversation, 'There is no message to edit yet.', 409)
     const replaced = thread.filter((m) => m.seq > lastUser.seq).map((m) => m.id)
-    deps.conversations.updateText(lastUser.id, c.req.valid('form').message)
+    deps.conversations.updateText(lastUser.id, form.message)
     deps.conversations.truncateAfter(conversation.id, lastUser.seq)
     const reply = deps.conversations.addReply(conversation.id, conversation.modelId ?? deps.config.BEDROCK_MODEL_ID)
     return streamReply(c, conversation.id, reply, { user: lastUser.id, replaced: [...replaced, lastUser.id], isNew: false })
