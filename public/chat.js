@@ -103,6 +103,10 @@
     if (event.target !== form && nearBottom()) toBottom()
   })
 
+  // On a phone the sidebar's model, settings and credentials fold away behind their summary.
+  const more = document.querySelector('.sidebar-more')
+  if (more && window.matchMedia('(max-width: 760px)').matches) more.open = false
+
   // A page loaded while this browser's reply streams (a reload): busy until that reply is done.
   if (send.disabled && thread.querySelector('article[data-status="streaming"]')) document.body.classList.add('replying')
 

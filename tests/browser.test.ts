@@ -324,6 +324,27 @@ browserTest('Regenerate, Retry and Edit each stream a new reply in place', async
   })
 }, TEST_TIMEOUT_MS)
 
+browserTest('on a phone-width screen the chat comes first and the settings fold away', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })
+  try {
+    const page = await context.newPage()
+    page.setDefaultTimeout(5_000)
+    await page.goto(server.url + '/')
+    await page.waitForFunction(() => document.querySelector('.sidebar-more')?.hasAttribute('open') === false)
+    expect(await page.getByLabel('AWS Access Key ID').isVisible()).toBe(false)
+    expect(await messageBox(page).isVisible()).toBe(true)
+    // nothing wider than the screen
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await page.getByText('Model, settings and credentials').click()
+    expect(await page.getByLabel('AWS Access Key ID').isVisible()).toBe(true)
+    await messageBox(page).fill('from a phone')
+    await sendButton(page).click()
+    expect((await settle(page)).final.status).toBe('done')
+  } finally {
+    await context.close()
+  }
+}, TEST_TIMEOUT_MS)
+
 browserTest('with JavaScript off, sending is a normal form post that shows the whole reply', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false })
   try {

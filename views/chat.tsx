@@ -103,12 +103,16 @@ export function ChatPage(props: ChatPageProps) {
           </header>
           <SearchBox query={props.search?.query} />
           <ConversationList conversations={props.conversations} currentId={props.conversation?.id} search={props.search} />
-          <ModelSelect models={props.models} modelId={props.modelId} />
-          {props.settings && <SettingsPanel {...props.settings} />}
-          <CredentialsPanel {...props.credentials} />
-          <p class="hint">
-            <a href="/dashboard">Monitoring dashboard</a>
-          </p>
+          {/* always open on a wide screen; chat.js folds it on a phone, so the chat comes first */}
+          <details class="sidebar-more" open>
+            <summary>Model, settings and credentials</summary>
+            <ModelSelect models={props.models} modelId={props.modelId} />
+            {props.settings && <SettingsPanel {...props.settings} />}
+            <CredentialsPanel {...props.credentials} />
+            <p class="hint">
+              <a href="/dashboard">Monitoring dashboard</a>
+            </p>
+          </details>
         </aside>
         <main class="chat">
           <ChatHeader conversation={props.conversation} title={props.chatTitle} />
