@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs'
 import { openDatabase, type OpenedDatabase } from '../src/db/open.ts'
 import { rebuildRollup } from '../src/services/rollup-sql.ts'
+// the same seeded generator as the tests, so every run writes the same calls
+import { seededRandom } from '../tests/seeded-random.ts'
 
 /**
  * A scratch metrics database with `rows` calls spread evenly over the 7 days before `now`,
@@ -45,18 +47,6 @@ const STOPS: [string, number][] = [
 ]
 const ERROR_RATE = 0.03
 const STOP_RATE = 0.01
-
-/** mulberry32: a small seeded generator, so every run writes the same calls. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function pick<T>(r: number, items: readonly [T, number][]): T {
   let acc = 0
@@ -121,7 +111,7 @@ export function fill(path: string, rows: number, now: number, seed = 1): Filled 
     'INSERT INTO invocations (timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type,' +
       ' attempts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   )
-  const rand = random(seed)
+  const rand = seededRandom(seed)
   const from = now - 7 * DAY
   const step = (7 * DAY) / rows
   const writeBatch = sqlite.transaction((first: number, last: number) => {

@@ -16,6 +16,7 @@ import {
 } from '../src/services/metrics-queries.ts'
 import { costFor, priceFor } from '../src/services/model-prices.ts'
 import { percentileErrorBoundMs } from '../src/services/percentiles.ts'
+import { seededRandom } from './seeded-random.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -69,18 +70,6 @@ function insert(db: ReturnType<typeof tempDatabase>['db'], calls: Call[]) {
 
 function query(input: Partial<Record<keyof InvocationQuery, string | number>>): InvocationQuery {
   return invocationQuerySchema.parse(input)
-}
-
-/** A small seeded generator, so a failing case can be replayed. */
-function random(seed: number) {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('an empty table', () => {
@@ -187,7 +176,7 @@ describe('figures for a range', () => {
 
   test('every total equals the sum of its series, whatever mix of resolutions tiles the range', () => {
     const { db, q } = tempDatabase()
-    const rand = random(7)
+    const rand = seededRandom(7)
     const models = [SONNET, NOVA, CLAUDE4]
     insert(
       db,
@@ -237,7 +226,7 @@ describe('figures for a range', () => {
 
   test('percentiles of a skewed distribution stay within 20% (or 1 ms) of the exact nearest rank', () => {
     const { db, q } = tempDatabase()
-    const rand = random(3)
+    const rand = seededRandom(3)
     const latencies = Array.from({ length: 3000 }, () => Math.round(Math.exp(3 + 6 * rand())))
     insert(
       db,
@@ -382,7 +371,7 @@ function expectedOrder(rows: Invocation[], q: InvocationQuery, from: number, to:
 describe('the Invocations list', () => {
   function seeded() {
     const database = tempDatabase()
-    const rand = random(11)
+    const rand = seededRandom(11)
     const models = [SONNET, NOVA, CLAUDE4, ODD]
     const calls: Call[] = Array.from({ length: 1200 }, (_, i) => {
       const r = rand()

@@ -20,6 +20,7 @@ import {
 } from '../src/db/schema.ts'
 import { coverWindow, RANGES, RANGE_KEYS, rangeWindow } from '../src/services/metrics-ranges.ts'
 import { rebuildRollup, rollupMigrationSql, UNKNOWN_ERROR_TYPE } from '../src/services/rollup-sql.ts'
+import { seededRandom } from './seeded-random.ts'
 
 const MIGRATIONS = join(import.meta.dir, '..', 'src', 'db', 'migrations')
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 30)
@@ -38,19 +39,8 @@ function tempDir() {
   return dir
 }
 
-function random(seed: number) {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function randomCalls(n: number, seed: number): NewInvocation[] {
-  const rand = random(seed)
+  const rand = seededRandom(seed)
   const types = ['ThrottlingException', 'ValidationException', 'NetworkError', null]
   return Array.from({ length: n }, () => {
     const r = rand()
@@ -256,7 +246,7 @@ describe('resolutions and histogram', () => {
   })
 
   test('the buckets that tile a range are aligned, contiguous and exact', () => {
-    const rand = random(17)
+    const rand = seededRandom(17)
     for (let i = 0; i < 300; i++) {
       const now = NOW + Math.floor(rand() * 30 * DAY)
       for (const range of RANGE_KEYS) {
