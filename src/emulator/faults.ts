@@ -23,6 +23,8 @@ export interface Faults {
   slowMs: number | null;
   /** Milliseconds before the first token. */
   firstDelayMs: number;
+  /** A reply of exactly this many word tokens (load tests), or null for the usual reply. */
+  tokens: number | null;
 }
 
 export const DIRECTIVES = [
@@ -41,6 +43,7 @@ export const DIRECTIVES = [
   "reasoning",
   "long",
   "echo",
+  "tokens:N",
 ] as const;
 
 const DIRECTIVE_RE = /\[\[([a-z]+)(?::(\d+))?\]\]/gi;
@@ -62,6 +65,7 @@ export function noFaults(): Faults {
     echo: false,
     slowMs: null,
     firstDelayMs: 0,
+    tokens: null,
   };
 }
 
@@ -104,6 +108,9 @@ function apply(faults: Faults, name: string, arg: number | null): boolean {
       return true;
     case "firstdelay":
       faults.firstDelayMs = arg ?? 1000;
+      return true;
+    case "tokens":
+      faults.tokens = Math.max(1, arg ?? 200);
       return true;
     case "validation":
     case "access":

@@ -78,6 +78,14 @@ export function longReply(userText: string, userMessageCount: number): string {
   ].join("\n");
 }
 
+/** The standard reply repeated or cut to exactly `tokens` word tokens (load tests ask for a size). */
+export function sizedReply(userText: string, userMessageCount: number, tokens: number): string {
+  const words = tokenize(`${standardReply(userText, userMessageCount)} `);
+  const out: string[] = [];
+  for (let i = 0; out.length < tokens; i++) out.push(words[i % words.length]!);
+  return out.join("").trimEnd();
+}
+
 export function reasoningFor(userText: string): string {
   return (
     `The user wrote: "${quoteOf(userText)}". ` +
@@ -92,6 +100,7 @@ function signatureOf(text: string): string {
 export function buildReply(userText: string, userMessageCount: number, faults: Faults): Reply {
   let text: string;
   if (faults.echo) text = userText.trim();
+  else if (faults.tokens !== null) text = sizedReply(userText, userMessageCount, faults.tokens);
   else if (faults.long) text = longReply(userText, userMessageCount);
   else text = standardReply(userText, userMessageCount);
   if (text === "") text = "(nothing to echo)";
