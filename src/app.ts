@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { serveStatic } from 'hono/bun'
 import type { Config } from './config.ts'
 import type { Log } from './logger.ts'
-import type { ChatTurns } from './services/chat-turn.ts'
+import type { Replies } from './services/chat/index.ts'
 import type { Metrics } from './services/metrics.ts'
 import type { Conversations } from './services/conversations.ts'
 import type { MetricsQueries } from './services/metrics-queries.ts'
@@ -27,7 +27,7 @@ import { renderErrorPage } from './routes/render.tsx'
 export type Deps = {
   config: Config
   sessions: Sessions
-  turns: ChatTurns
+  replies: Replies
   metrics: Metrics
   conversations: Conversations
   log: Log

@@ -1,9 +1,10 @@
 import type { Deps } from './app.ts'
 import type { Config } from './config.ts'
-import type { Db } from './db/open.ts'
+import type { OpenedDatabase } from './db/open.ts'
+import { createWriter } from './db/writer.ts'
 import { getLogger } from './logger.ts'
 import { createBedrock, type BedrockOptions } from './services/bedrock.ts'
-import { createChatTurns } from './services/chat-turn.ts'
+import { createModelCalls, createReplies } from './services/chat/index.ts'
 import { createConversations } from './services/conversations.ts'
 import { createMetrics } from './services/metrics.ts'
 import { createSessions, type SessionsOptions } from './services/sessions.ts'
@@ -13,7 +14,7 @@ import { createMetricsQueries } from './services/metrics-queries.ts'
 
 export type DepsOptions = {
   config: Config
-  db: Db
+  database: Pick<OpenedDatabase, 'db' | 'sqlite'>
   bedrock?: Omit<BedrockOptions, 'endpoint'>
   sessions?: SessionsOptions
   /** How long a model call may send nothing before it is abandoned (tests shorten it). */
@@ -21,20 +22,30 @@ export type DepsOptions = {
 }
 
 /** Wires the services from config and an open database: used by start-up and by tests alike. */
-export function createDeps({ config, db, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs }: DepsOptions): Deps {
-  const metrics = createMetrics({ db, log: getLogger('metrics') })
+export function createDeps({ config, database, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs }: DepsOptions): Deps {
+  const { db } = database
+  const writer = createWriter(database.sqlite)
+  const metrics = createMetrics({ db, writer, log: getLogger('metrics') })
   const bedrock = createBedrock({ endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...bedrockOptions })
   const queries = createMetricsQueries(db)
   const metricsQueries = () => queries
+  const conversations = createConversations({ db, writer })
+  const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs })
   return {
     config,
     metrics,
     metricsQueries,
-    conversations: createConversations({ db }),
+    conversations,
     dashboard: createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') }),
     chatUrl: '/',
     sessions: createSessions(sessionsOptions),
-    turns: createChatTurns({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs }),
+    replies: createReplies({
+      conversations,
+      modelCalls,
+      log: getLogger('chat'),
+      defaultModelId: config.BEDROCK_MODEL_ID,
+      defaultRegion: config.AWS_REGION,
+    }),
     log: getLogger('app'),
   }
 }

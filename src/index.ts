@@ -11,7 +11,7 @@ async function start() {
   const logging = configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL })
   const log = getLogger('startup')
   const database = openDatabase(config.METRICS_DB_PATH)
-  const deps = createDeps({ config, db: database.db })
+  const deps = createDeps({ config, database })
   const interrupted = deps.conversations.recoverInterrupted()
   if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
   let server: ReturnType<typeof serve> | undefined

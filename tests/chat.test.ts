@@ -170,8 +170,8 @@ describe('a chat turn', () => {
     let body = ''
     const decoder = new TextDecoder()
     while (streamedPieces(parseAll(body)).length < 3) body += decoder.decode((await reader.read()).value)
-    const turnId = body.match(/\/turns\/([\w-]+)\/stop/)![1]!
-    const stop = await you.post(`/turns/${turnId}/stop`, {}, { htmx: true })
+    const replyId = body.match(/\/replies\/([\w-]+)\/stop/)![1]!
+    const stop = await you.post(`/replies/${replyId}/stop`, {}, { htmx: true })
     expect(stop.status).toBe(204)
     for (;;) {
       const { value, done } = await reader.read()

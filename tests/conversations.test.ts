@@ -598,9 +598,9 @@ describe('Regenerate, Retry, Edit and Stop', () => {
       body: new URLSearchParams({ message: text }),
     })
     const stream = await readUntil(res, (b) => streamedPieces(parseSse(b).messages).length >= 3)
-    const turnId = stream.body.match(/\/turns\/([\w-]+)\/stop/)![1]!
+    const replyId = stream.body.match(/\/replies\/([\w-]+)\/stop/)![1]!
     const path = stream.body.match(/data-post="(\/c\/[\w-]+)\/messages"/)![1]!
-    expect((await you.post(`/turns/${turnId}/stop`, {}, { htmx: true })).status).toBe(204)
+    expect((await you.post(`/replies/${replyId}/stop`, {}, { htmx: true })).status).toBe(204)
     const body = await stream.rest()
     const partial = streamedPieces(parseSse(body).messages).join('')
     expect(partial.length).toBeGreaterThan(0)

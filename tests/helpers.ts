@@ -35,7 +35,7 @@ export async function makeApp(
   const database = openDatabase(config.METRICS_DB_PATH)
   const deps: Deps = createDeps({
     config,
-    db: database.db,
+    database,
     bedrock: { serverCredentials: SERVER_CREDENTIALS },
     ...overrides.deps,
   })

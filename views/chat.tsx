@@ -1,5 +1,7 @@
 import type { Child } from 'hono/jsx'
 import { raw } from 'hono/html'
+import { escapeToBuffer } from 'hono/utils/html'
+import type { CallEvent } from '../src/services/chat/index.ts'
 import { Layout } from './layout.tsx'
 import { Partial } from './partial.tsx'
 
@@ -391,6 +393,18 @@ export function Details({ details }: { details: ReplyDetails }) {
   return <p class="msg-meta">{parts.join(' · ')}</p>
 }
 
+/** The collapsed "Thinking" block: the model's reasoning, shown apart from its answer. */
+export function ThinkingBox({ replyId, text }: { replyId: string; text?: string }) {
+  return (
+    <details class="thinking" id={`m-${replyId}-thinking-box`}>
+      <summary>Thinking</summary>
+      <div class="thinking-text" id={`m-${replyId}-thinking`}>
+        {text}
+      </div>
+    </details>
+  )
+}
+
 export function AssistantMessage({ message, turnId: streamTurnId }: { message: ThreadMessageView; turnId?: string }) {
   const streaming = message.status === 'streaming'
   const polling = streaming && !streamTurnId && message.poll
@@ -411,12 +425,7 @@ export function AssistantMessage({ message, turnId: streamTurnId }: { message: T
         </p>
       ) : null}
       {message.reasoning ? (
-        <details class="thinking" id={`m-${message.id}-thinking-box`}>
-          <summary>Thinking</summary>
-          <div class="thinking-text" id={`m-${message.id}-thinking`}>
-            {message.reasoning}
-          </div>
-        </details>
+        <ThinkingBox replyId={message.id} text={message.reasoning} />
       ) : streaming ? (
         <div id={`m-${message.id}-thinking-box`} hidden></div>
       ) : null}
@@ -441,7 +450,7 @@ export function AssistantMessage({ message, turnId: streamTurnId }: { message: T
       </p>
       {streaming && turnId && (
         <div class="msg-actions">
-          <button type="button" class="stop" hx-post={`/turns/${turnId}/stop`} hx-swap="none">
+          <button type="button" class="stop" hx-post={`/replies/${turnId}/stop`} hx-swap="none">
             Stop
           </button>
         </div>
@@ -593,4 +602,42 @@ export function StreamStart({
       )}
     </>
   )
+}
+
+/** A partial's opening and closing tags, rendered once from the component itself. */
+function partialTags(target: string, swap: string): [string, string] {
+  const [open = '', close = ''] = String(<Partial target={target} swap={swap}>{'\u0000'}</Partial>).split('\u0000')
+  return [open, close]
+}
+
+/**
+ * The event-stream messages of one streaming reply. The tags of the text and thinking pieces are
+ * rendered once per reply from the same components as the page; each token is then only escaped
+ * (as JSX escapes) and wrapped, with no component tree rendered per token.
+ */
+export function replyStreamRenderer(replyId: string) {
+  const [textOpen, textClose] = partialTags(`#m-${replyId}-text`, 'beforeend')
+  const [thoughtOpen, thoughtClose] = partialTags(`#m-${replyId}-thinking`, 'beforeend')
+  const status = (text: string) => String(<Partial target={`#m-${replyId}-status`} swap="innerHTML">{text}</Partial>)
+  let firstText = true
+  let firstThought = true
+  return (event: CallEvent): string => {
+    if (event.type === 'retry') {
+      return status(`Bedrock answered ${event.errorName || 'with an error'}; retrying (attempt ${event.attempt} of ${event.maxAttempts})…`)
+    }
+    const escaped = [''] as [string]
+    escapeToBuffer(event.text, escaped)
+    if (event.type === 'reasoning') {
+      const first = firstThought
+      firstThought = false
+      const piece = thoughtOpen + escaped[0] + thoughtClose
+      if (!first) return piece
+      const box = String(<Partial target={`#m-${replyId}-thinking-box`} swap="outerHTML"><ThinkingBox replyId={replyId} /></Partial>)
+      return box + piece + status('Thinking…')
+    }
+    const piece = textOpen + escaped[0] + textClose
+    if (!firstText) return piece
+    firstText = false
+    return piece + status('')
+  }
 }

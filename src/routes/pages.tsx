@@ -3,7 +3,7 @@ import type { AppEnv } from '../app.ts'
 import type { Config } from '../config.ts'
 import type { Conversation } from '../db/schema.ts'
 import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/attachments.ts'
-import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/conversation-turn.ts'
+import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/chat/index.ts'
 import { ownerOf, type ThreadEntry } from '../services/conversations.ts'
 import { renderMarkdown } from '../services/markdown.ts'
 import { costFor } from '../services/model-prices.ts'
@@ -52,7 +52,7 @@ function renderReply(id: string, text: string): string {
 }
 
 /** A stored message as the page shows it: finished replies rendered from Markdown, details from its call. */
-export function messageView(entry: ThreadEntry, conversationId: string, activeTurnId?: string): ThreadMessageView {
+export function messageView(entry: ThreadEntry, conversationId: string, activeReplyId?: string): ThreadMessageView {
   const inv = entry.invocation
   const finished = entry.role === 'assistant' && entry.status !== 'streaming' && entry.text !== ''
   return {
@@ -66,7 +66,7 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeTu
     droppedTurns: entry.droppedTurns,
     poll:
       entry.status === 'streaming'
-        ? { url: `/c/${conversationId}/replies/${entry.id}`, turnId: activeTurnId === entry.id ? entry.id : undefined }
+        ? { url: `/c/${conversationId}/replies/${entry.id}`, turnId: activeReplyId === entry.id ? entry.id : undefined }
         : undefined,
     html: finished ? renderReply(entry.id, entry.text) : undefined,
     attachments: entry.attachments.map((a) => ({
@@ -105,8 +105,10 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
   }
 }
 
-export function conversationList(c: Context<AppEnv>): ConversationListItem[] {
-  return c.var.deps.conversations.list(ownerFor(c))
+/** The browser's conversations; `current` first when it is not saved yet (a new chat's first reply). */
+export function conversationList(c: Context<AppEnv>, current?: ConversationListItem): ConversationListItem[] {
+  const list = c.var.deps.conversations.list(ownerFor(c))
+  return current && !list.some((item) => item.id === current.id) ? [{ id: current.id, title: current.title }, ...list] : list
 }
 
 export type ChatPageExtra = {
@@ -130,8 +132,8 @@ export function chatPage(c: Context<AppEnv>, conversation: Conversation | null, 
       conversations={conversationList(c)}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
       settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
-      messages={conversation ? thread.map((m) => messageView(m, conversation.id, session.activeTurn?.id)) : []}
-      streaming={Boolean(session.activeTurn)}
+      messages={conversation ? thread.map((m) => messageView(m, conversation.id, session.activeReply?.id)) : []}
+      streaming={Boolean(session.activeReply)}
       composer={extra.composer}
       attachments={ATTACHMENTS_VIEW}
       search={extra.search}

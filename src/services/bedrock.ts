@@ -58,21 +58,32 @@ export type BedrockOptions = {
   serverCredentials?: BedrockRuntimeClientConfig['credentials']
   /** One try and up to two retries, with the SDK's standard backoff. */
   maxAttempts?: number
-  /** Concurrent upstream connections kept; the SDK's default of 50 queues a busy server. */
+  /** Concurrent upstream connections (default: as many as there are calls; see UPSTREAM_SOCKETS). */
   maxSockets?: number
 }
+
+/**
+ * One HTTP/1.1 keep-alive connection per streaming call, with no pool limit: a finite pool makes
+ * calls wait for a free socket, and NodeHttpHandler's connection timeout counts that wait, so at
+ * 1,000 streams behind a 256-socket pool calls failed while nothing was wrong. How many calls run
+ * at once is for a cap on concurrent calls to decide, not for the pool.
+ */
+export const UPSTREAM_SOCKETS = Number.POSITIVE_INFINITY
+
+/** Time to establish a connection to Bedrock; with no pool limit it counts connecting only. */
+export const CONNECT_TIMEOUT_MS = 10_000
 
 export const MAX_ATTEMPTS = 3
 
 export function createBedrock(options: BedrockOptions = {}) {
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS
-  const maxSockets = options.maxSockets ?? 256
-  // HTTP/1.1 keep-alive: one connection reused across calls (the SDK's default HTTP/2 handler opened
-  // a new one per streaming call), with a pool sized for many concurrent streams.
+  const maxSockets = options.maxSockets ?? UPSTREAM_SOCKETS
+  // HTTP/1.1 keep-alive: connections reused across calls (the SDK's default HTTP/2 handler opened
+  // a new one per streaming call)
   const requestHandler = new NodeHttpHandler({
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-    connectionTimeout: 10_000,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
   })
 
   const serverClients = new Map<string, BedrockRuntimeClient>()

@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto'
-import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import type { Db } from '../db/open.ts'
-import {
-  attachments,
-  conversations,
-  invocations,
-  messages,
-  type Attachment,
-  type Conversation,
-  type Invocation,
-  type Message,
-  type MessageStatus,
-} from '../db/schema.ts'
-import type { AcceptedAttachment } from './attachments.ts'
+import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../db/schema.ts'
+import type { Writer } from '../db/writer.ts'
+import type { RecordedInvocation } from './metrics.ts'
 import { newId } from './sessions.ts'
 
 /** The owner key stored with conversations: a hash of the session cookie, never the cookie. */
@@ -33,11 +24,29 @@ export function titleFrom(text: string): string {
 }
 
 export type AttachmentMeta = Omit<Attachment, 'bytes'>
-export type ThreadEntry = Message & { attachments: AttachmentMeta[]; invocation: Invocation | null }
+export type ThreadEntry = Message & { attachments: AttachmentMeta[]; invocation: RecordedInvocation | null }
 
 export type ConversationSettings = Pick<Conversation, 'modelId' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'thinkingBudget'>
 
 export type SearchHit = { conversationId: string; title: string; messageId: string; snippet: string; updatedAt: Date }
+
+/** What starting a reply writes, in one job: everything the person sees before the first token. */
+export type ReplyStartWrite = {
+  /** The conversation as it is from now on (title, model, time of use). */
+  conversation: Conversation
+  isNew: boolean
+  /** Messages after this seq are removed first (Regenerate, Retry, Edit start again from there). */
+  truncateAfter?: number
+  /** Edit: the person's message gets its new text. */
+  edited?: { id: string; text: string }
+  /** The person's new message and its files. */
+  user?: { message: Message; files: Attachment[] }
+  /** The empty, streaming reply. */
+  reply: Message
+}
+
+/** What a finished reply saves. */
+export type ReplyFinishWrite = Pick<Message, 'text' | 'reasoning' | 'status' | 'error' | 'invocationId' | 'droppedTurns'>
 
 const attachmentMeta = {
   id: attachments.id,
@@ -53,82 +62,128 @@ const attachmentMeta = {
   pages: attachments.pages,
 }
 
-/** Conversations, their messages and attachments, in the metrics database beside `invocations`. */
-export function createConversations({ db, now = () => new Date() }: { db: Db; now?: () => Date }) {
-  function touch(id: string) {
-    db.update(conversations).set({ updatedAt: now() }).where(eq(conversations.id, id)).run()
-  }
+const p = sql.placeholder
 
-  function nextSeq(conversationId: string): number {
-    const row = db
-      .select({ max: sql<number | null>`max(${messages.seq})` })
+/** `values()` input with every column a placeholder of the same name. */
+function placeholders<K extends string>(keys: readonly K[]): Record<K, ReturnType<typeof p>> {
+  return Object.fromEntries(keys.map((k) => [k, p(k)])) as unknown as Record<K, ReturnType<typeof p>>
+}
+
+/**
+ * An update's new value from a placeholder (drizzle types `set()` without them). Passed to the
+ * driver as given: a Date must be given as its milliseconds.
+ */
+const toValue = (name: string) => sql`${p(name)}`
+
+const CONVERSATION_COLUMNS = ['id', 'owner', 'title', 'modelId', 'systemPrompt', 'temperature', 'maxTokens', 'thinkingBudget', 'createdAt', 'updatedAt'] as const
+const MESSAGE_COLUMNS = ['id', 'conversationId', 'seq', 'role', 'text', 'reasoning', 'status', 'error', 'modelId', 'invocationId', 'droppedTurns', 'createdAt'] as const
+const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'originalName', 'mediaType', 'size', 'width', 'height', 'pages', 'bytes'] as const
+
+/**
+ * Conversations, their messages and attachments, in the metrics database beside `invocations`.
+ * What a reply reads and writes is prepared once; its writes go through the database's writer.
+ */
+export function createConversations({ db, writer, now = () => new Date() }: { db: Db; writer: Writer; now?: () => Date }) {
+  const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
+  const q = {
+    get: db.select().from(conversations).where(byOwner(p('id'), p('owner'))).prepare(),
+    list: db
+      .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
+      .from(conversations)
+      .where(eq(conversations.owner, p('owner')))
+      .orderBy(desc(conversations.updatedAt))
+      .limit(p('limit'))
+      .prepare(),
+    threadMessages: db
+      .select({ message: messages, invocation: invocations })
       .from(messages)
-      .where(eq(messages.conversationId, conversationId))
-      .get()
-    return (row?.max ?? 0) + 1
+      .leftJoin(invocations, eq(invocations.id, messages.invocationId))
+      .where(eq(messages.conversationId, p('conversationId')))
+      .orderBy(asc(messages.seq))
+      .prepare(),
+    threadFiles: db
+      .select(attachmentMeta)
+      .from(attachments)
+      .innerJoin(messages, eq(messages.id, attachments.messageId))
+      .where(eq(messages.conversationId, p('conversationId')))
+      .prepare(),
+    filesOfMessage: db.select().from(attachments).where(eq(attachments.messageId, p('messageId'))).prepare(),
+    insertConversation: db.insert(conversations).values(placeholders(CONVERSATION_COLUMNS)).prepare(),
+    useConversation: db
+      .update(conversations)
+      .set({ title: toValue('title'), modelId: toValue('modelId'), updatedAt: toValue('updatedAt') })
+      .where(eq(conversations.id, p('id')))
+      .prepare(),
+    insertMessage: db.insert(messages).values(placeholders(MESSAGE_COLUMNS)).prepare(),
+    insertAttachment: db.insert(attachments).values(placeholders(ATTACHMENT_COLUMNS)).prepare(),
+    truncateAfter: db
+      .delete(messages)
+      .where(and(eq(messages.conversationId, p('conversationId')), gt(messages.seq, p('seq'))))
+      .prepare(),
+    updateText: db.update(messages).set({ text: toValue('text') }).where(eq(messages.id, p('id'))).prepare(),
+    finishReply: db
+      .update(messages)
+      .set(Object.fromEntries(['text', 'reasoning', 'status', 'error', 'invocationId', 'droppedTurns'].map((k) => [k, toValue(k)])))
+      .where(eq(messages.id, p('id')))
+      .prepare(),
   }
 
   return {
     /** The browser's conversations, most recently used first. */
     list(owner: string, limit = 200): Pick<Conversation, 'id' | 'title' | 'updatedAt'>[] {
-      return db
-        .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
-        .from(conversations)
-        .where(eq(conversations.owner, owner))
-        .orderBy(desc(conversations.updatedAt))
-        .limit(limit)
-        .all()
+      return q.list.all({ owner, limit })
     },
 
     /** A conversation, only for its owner: anyone else gets null (and so a 404). */
     get(owner: string, id: string): Conversation | null {
-      return db.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.owner, owner))).get() ?? null
+      return q.get.get({ id, owner }) ?? null
     },
 
     create(owner: string, settings: Partial<ConversationSettings> & { title?: string } = {}): Conversation {
       const at = now()
-      return db
-        .insert(conversations)
-        .values({ id: newId(9), owner, title: settings.title ?? 'New chat', ...settings, createdAt: at, updatedAt: at })
-        .returning()
-        .get()
+      const conversation: Conversation = {
+        id: newId(9),
+        owner,
+        title: 'New chat',
+        modelId: null,
+        systemPrompt: null,
+        temperature: null,
+        maxTokens: null,
+        thinkingBudget: null,
+        ...settings,
+        createdAt: at,
+        updatedAt: at,
+      }
+      q.insertConversation.run(conversation)
+      return conversation
     },
 
     rename(owner: string, id: string, title: string): Conversation | null {
-      return db.update(conversations).set({ title }).where(and(eq(conversations.id, id), eq(conversations.owner, owner))).returning().get() ?? null
+      return db.update(conversations).set({ title }).where(byOwner(id, owner)).returning().get() ?? null
     },
 
     remove(owner: string, id: string): boolean {
-      return db.delete(conversations).where(and(eq(conversations.id, id), eq(conversations.owner, owner))).returning({ id: conversations.id }).all().length > 0
+      return db.delete(conversations).where(byOwner(id, owner)).returning({ id: conversations.id }).all().length > 0
     },
 
     updateSettings(owner: string, id: string, settings: Partial<ConversationSettings>): Conversation | null {
-      return db.update(conversations).set(settings).where(and(eq(conversations.id, id), eq(conversations.owner, owner))).returning().get() ?? null
+      return db.update(conversations).set(settings).where(byOwner(id, owner)).returning().get() ?? null
     },
 
     /** Every message in order, with its attachments (without their bytes) and its recorded call. */
     thread(conversationId: string): ThreadEntry[] {
-      const rows = db
-        .select({ message: messages, invocation: invocations })
-        .from(messages)
-        .leftJoin(invocations, eq(invocations.id, messages.invocationId))
-        .where(eq(messages.conversationId, conversationId))
-        .orderBy(asc(messages.seq))
-        .all()
-      const ids = rows.map((r) => r.message.id)
-      const files = ids.length
-        ? db.select(attachmentMeta).from(attachments).where(inArray(attachments.messageId, ids)).all()
-        : []
+      const rows = q.threadMessages.all({ conversationId })
+      const files = rows.length ? q.threadFiles.all({ conversationId }) : []
       return rows.map(({ message, invocation }) => ({
         ...message,
         invocation,
-        attachments: files.filter((f) => f.messageId === message.id),
+        attachments: files.length ? files.filter((f) => f.messageId === message.id) : [],
       }))
     },
 
     /** The attachments of these messages with their bytes, to send to the model. */
     attachmentBytes(messageIds: string[]): Attachment[] {
-      return messageIds.length ? db.select().from(attachments).where(inArray(attachments.messageId, messageIds)).all() : []
+      return messageIds.flatMap((messageId) => q.filesOfMessage.all({ messageId }))
     },
 
     /** One attachment, only through a conversation its owner holds. */
@@ -143,86 +198,30 @@ export function createConversations({ db, now = () => new Date() }: { db: Db; no
       return row?.attachment ?? null
     },
 
-    /**
-     * Adds the person's message (with its files) and an empty streaming reply, in one
-     * transaction; the first message also names the conversation.
-     */
-    addExchange(conversation: Conversation, text: string, files: AcceptedAttachment[], modelId: string) {
-      return db.transaction((tx) => {
-        const seq = nextSeq(conversation.id)
-        const at = now()
-        const user = tx
-          .insert(messages)
-          .values({ id: newId(9), conversationId: conversation.id, seq, role: 'user', text, status: 'done', createdAt: at })
-          .returning()
-          .get()
-        for (const file of files) {
-          tx.insert(attachments)
-            .values({
-              id: newId(9),
-              messageId: user.id,
-              kind: file.kind,
-              format: file.format,
-              name: file.name,
-              originalName: file.originalName,
-              mediaType: file.mediaType,
-              size: file.size,
-              width: 'width' in file ? file.width : null,
-              height: 'height' in file ? file.height : null,
-              pages: 'pages' in file ? (file.pages ?? null) : null,
-              bytes: Buffer.from(file.bytes),
-            })
-            .run()
+    /** A new id for a conversation, message or attachment. */
+    newId: () => newId(9),
+
+    /** Saves the start of a reply in one job of the writer; resolves once committed. */
+    beginReply(write: ReplyStartWrite): Promise<void> {
+      return writer.write(() => {
+        const { conversation } = write
+        if (write.isNew) q.insertConversation.run(conversation)
+        else q.useConversation.run({ id: conversation.id, title: conversation.title, modelId: conversation.modelId, updatedAt: conversation.updatedAt.getTime() })
+        if (write.truncateAfter !== undefined) q.truncateAfter.run({ conversationId: conversation.id, seq: write.truncateAfter })
+        if (write.edited) q.updateText.run(write.edited)
+        if (write.user) {
+          q.insertMessage.run(write.user.message)
+          for (const file of write.user.files) q.insertAttachment.run(file)
         }
-        const reply = this.addReply(conversation.id, modelId, seq + 1)
-        if (seq === 1 && conversation.title === 'New chat') {
-          const title = text.trim() ? titleFrom(text) : files[0] ? titleFrom(files[0].originalName) : 'New chat'
-          tx.update(conversations).set({ title }).where(eq(conversations.id, conversation.id)).run()
-        }
-        touch(conversation.id)
-        return { user, reply }
+        q.insertMessage.run(write.reply)
       })
     },
 
-    /** An empty streaming reply at the end of the thread (a new exchange, or Regenerate). */
-    addReply(conversationId: string, modelId: string, seq = nextSeq(conversationId)): Message {
-      touch(conversationId)
-      return db
-        .insert(messages)
-        .values({ id: newId(9), conversationId, seq, role: 'assistant', text: '', status: 'streaming', modelId, createdAt: now() })
-        .returning()
-        .get()
-    },
-
-    /** Settles a reply with what its turn produced. */
-    finishReply(
-      id: string,
-      result: { text: string; reasoning?: string | null; status: MessageStatus; error?: string | null; invocationId?: number | null; droppedTurns?: number | null },
-    ): Message | null {
-      return (
-        db
-          .update(messages)
-          .set({
-            text: result.text,
-            reasoning: result.reasoning || null,
-            status: result.status,
-            error: result.error ?? null,
-            invocationId: result.invocationId ?? null,
-            droppedTurns: result.droppedTurns || null,
-          })
-          .where(eq(messages.id, id))
-          .returning()
-          .get() ?? null
-      )
-    },
-
-    /** Removes every message after `seq` (Regenerate, Retry, Edit start again from there). */
-    truncateAfter(conversationId: string, seq: number): void {
-      db.delete(messages).where(and(eq(messages.conversationId, conversationId), gt(messages.seq, seq))).run()
-    },
-
-    updateText(messageId: string, text: string): void {
-      db.update(messages).set({ text }).where(eq(messages.id, messageId)).run()
+    /** Settles a reply with what its model call produced; resolves once committed. */
+    finishReply(id: string, result: ReplyFinishWrite): Promise<void> {
+      return writer.write(() => {
+        q.finishReply.run({ id, ...result })
+      })
     },
 
     /**

@@ -1,20 +1,48 @@
+import { sql } from 'drizzle-orm'
 import type { Db } from '../db/open.ts'
 import { invocations, type Invocation, type NewInvocation } from '../db/schema.ts'
+import type { Writer } from '../db/writer.ts'
 import type { Log } from '../logger.ts'
 
 export type MetricsOptions = {
   db: Db
+  writer: Writer
   log: Log
 }
 
+/** A call's row as it is stored, before the database has given it an id. */
+export type RecordedInvocation = Omit<Invocation, 'id'>
+
+const p = (name: keyof RecordedInvocation) => sql.placeholder(name)
+
 /**
- * Records one row per model call. A failing write is logged and never thrown to the chat.
- * (The dashboard notices new rows through SQLite's data_version, which also sees other processes.)
+ * Records one row per model call through the database's writer (batched with the other writes
+ * of the same moment, after the tokens already sent). A failing write is logged and never
+ * thrown to the chat. The dashboard notices new rows through SQLite's data_version, which also
+ * sees other processes' writes; the rollups are kept by the table's triggers.
  */
-export function createMetrics({ db, log }: MetricsOptions) {
+export function createMetrics({ db, writer, log }: MetricsOptions) {
+  const insert = db
+    .insert(invocations)
+    .values({
+      timestamp: p('timestamp'),
+      latencyMs: p('latencyMs'),
+      success: p('success'),
+      modelId: p('modelId'),
+      timeToFirstTokenMs: p('timeToFirstTokenMs'),
+      inputTokens: p('inputTokens'),
+      outputTokens: p('outputTokens'),
+      errorType: p('errorType'),
+      attempts: p('attempts'),
+      outcome: p('outcome'),
+    })
+    .returning({ id: invocations.id })
+    .prepare()
+
   return {
-    record(entry: Omit<NewInvocation, 'id' | 'success'>): Invocation | null {
-      const values = {
+    /** The row for one call, at once, and `recorded`: its id once committed (null if the write failed). */
+    record(entry: Omit<NewInvocation, 'id' | 'success'>): { invocation: RecordedInvocation; recorded: Promise<number | null> } {
+      const invocation: RecordedInvocation = {
         timeToFirstTokenMs: null,
         inputTokens: null,
         outputTokens: null,
@@ -24,22 +52,25 @@ export function createMetrics({ db, log }: MetricsOptions) {
         latencyMs: Math.round(entry.latencyMs),
         success: entry.outcome === 'ok',
       }
-      try {
-        const row = db.insert(invocations).values(values).returning().get()
-        if (!row) throw new Error('no row returned')
-        log.info('invocation recorded', {
-          model: row.modelId,
-          outcome: row.outcome,
-          latencyMs: row.latencyMs,
-          ttftMs: row.timeToFirstTokenMs,
-          errorType: row.errorType,
-          attempts: row.attempts,
+      const recorded = writer
+        .write(() => insert.get(invocation)?.id ?? null)
+        .then((id) => {
+          if (id === null) throw new Error('no row returned')
+          log.info('invocation recorded', {
+            model: invocation.modelId,
+            outcome: invocation.outcome,
+            latencyMs: invocation.latencyMs,
+            ttftMs: invocation.timeToFirstTokenMs,
+            errorType: invocation.errorType,
+            attempts: invocation.attempts,
+          })
+          return id
         })
-        return row
-      } catch (err) {
-        log.error('metrics write failed; the chat goes on without this row', { values, err })
-        return null
-      }
+        .catch((err: unknown) => {
+          log.error('metrics write failed; the chat goes on without this row', { values: invocation, err })
+          return null
+        })
+      return { invocation, recorded }
     },
   }
 }

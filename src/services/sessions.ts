@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import type { Credentials } from './bedrock.ts'
 import { forgetSecret, registerSecret } from '../logger.ts'
 
-export type ActiveTurn = { id: string; controller: AbortController }
+/** The one reply a browser may have streaming: reserved before it starts, freed when it is saved. */
+export type ActiveReply = { id: string; controller: AbortController }
 
 /**
  * One browser's state, in server memory only: its credentials (never written anywhere), its
@@ -13,7 +14,7 @@ export type Session = {
   id: string
   credentials?: Credentials
   region?: string
-  activeTurn?: ActiveTurn
+  activeReply?: ActiveReply
   lastSeen: number
 }
 
@@ -41,7 +42,7 @@ export function createSessions(options: SessionsOptions = {}) {
   const sessions = new Map<string, Session>()
 
   function forget(session: Session) {
-    session.activeTurn?.controller.abort('expired')
+    session.activeReply?.controller.abort('expired')
     setCredentials(session, undefined)
     sessions.delete(session.id)
   }
@@ -83,7 +84,7 @@ export function createSessions(options: SessionsOptions = {}) {
     sweep(): number {
       let dropped = 0
       for (const session of sessions.values()) {
-        if (now() - session.lastSeen > idleTtlMs && !session.activeTurn) {
+        if (now() - session.lastSeen > idleTtlMs && !session.activeReply) {
           forget(session)
           dropped += 1
         }
@@ -97,7 +98,7 @@ export function createSessions(options: SessionsOptions = {}) {
 
     /** Aborts every streaming reply (graceful shutdown). */
     abortAll(reason: string) {
-      for (const session of sessions.values()) session.activeTurn?.controller.abort(reason)
+      for (const session of sessions.values()) session.activeReply?.controller.abort(reason)
     },
   }
 }

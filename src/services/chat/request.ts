@@ -1,10 +1,10 @@
-import type { Attachment, Conversation } from '../db/schema.ts'
-import { uniqueConverseNames } from './attachments.ts'
-import type { HistoryFile, HistoryMessage, ModelRequest } from './bedrock.ts'
-import { fitToContext, type ContextMessage } from './context-window.ts'
-import type { ThreadEntry } from './conversations.ts'
-import { historyForModel } from './history.ts'
-import { modelInfo } from './models.ts'
+import type { Attachment, Conversation } from '../../db/schema.ts'
+import { uniqueConverseNames } from '../attachments.ts'
+import type { HistoryFile, HistoryMessage, ModelRequest } from '../bedrock.ts'
+import { fitToContext, type ContextMessage } from '../context-window.ts'
+import type { ThreadEntry } from '../conversations.ts'
+import { historyForModel } from '../history.ts'
+import { modelInfo } from '../models.ts'
 
 export const DEFAULT_MAX_TOKENS = 2048
 export const DEFAULT_TEMPERATURE = 0.7
@@ -44,9 +44,9 @@ function toFile(a: Attachment): HistoryFile {
  * turn when it no longer fits the model's context window, never silently: `droppedTurns` says
  * how many messages were left out, and `fits` is false when even the newest message is too big.
  */
-export function buildRequest(
+export function buildModelRequest(
   conversation: Conversation,
-  thread: ThreadEntry[],
+  thread: Pick<ThreadEntry, 'id' | 'role' | 'text' | 'status' | 'attachments'>[],
   defaultModelId: string,
   filesOf: (messageIds: string[]) => Attachment[],
 ): { request: ModelRequest; droppedTurns: number; fits: boolean } {

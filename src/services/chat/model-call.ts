@@ -1,20 +1,22 @@
-import type { Log } from '../logger.ts'
-import { attemptsOf, type Bedrock, type Credentials, type ModelRequest } from './bedrock.ts'
-import { classifyError, type ModelError } from './bedrock-errors.ts'
-import type { Metrics } from './metrics.ts'
+import type { NewInvocation } from '../../db/schema.ts'
+import type { Log } from '../../logger.ts'
+import { attemptsOf, type Bedrock, type Credentials, type ModelRequest } from '../bedrock.ts'
+import { classifyError, type ModelError } from '../bedrock-errors.ts'
+import type { Metrics, RecordedInvocation } from '../metrics.ts'
 
-/** What a turn tells whoever shows it, as it happens. */
-export type TurnEvent =
+/** What a model call tells whoever shows it, as it happens. */
+export type CallEvent =
   | { type: 'text'; text: string }
   | { type: 'reasoning'; text: string }
   | { type: 'retry'; attempt: number; maxAttempts: number; errorName: string }
 
-export type TurnResult = {
+export type CallResult = {
   outcome: 'ok' | 'error' | 'stopped'
   text: string
   reasoning: string
-  /** The metrics row written for this call (null when the write failed). */
-  invocationId: number | null
+  /** The metrics row as recorded; `recorded` settles once it is saved (null when the write failed). */
+  invocation: RecordedInvocation
+  recorded: Promise<number | null>
   error?: ModelError
   stopReason?: string
   attempts: number
@@ -24,16 +26,16 @@ export type TurnResult = {
   outputTokens: number | null
 }
 
-export type TurnInput = {
+export type CallInput = {
   request: ModelRequest
   credentials?: Credentials
   region: string
   signal: AbortSignal
   /** Shows an event. It must not throw: a caller whose browser went away aborts `signal` instead. */
-  emit: (event: TurnEvent) => void | Promise<void>
+  emit: (event: CallEvent) => void | Promise<void>
 }
 
-/** Why a turn was aborted, as the abort reason says: Stop, the browser leaving, shutdown. */
+/** Why a call was aborted, as the abort reason says: Stop, the browser leaving, shutdown. */
 export function stopType(reason: unknown): string {
   if (reason === 'stop') return 'Stopped'
   if (reason === 'disconnected') return 'Disconnected'
@@ -41,17 +43,13 @@ export function stopType(reason: unknown): string {
   return 'Aborted'
 }
 
-/**
- * One model call for one reply: streams it through `emit`, and records exactly one metrics row
- * in `finally`, whatever happened (answered, failed, stopped, browser gone).
- */
-export type ChatTurnsOptions = {
+export type ModelCallsOptions = {
   bedrock: Bedrock
   metrics: Metrics
   log: Log
   /**
    * A call that sends nothing (no answer, no token) for this long is abandoned and reported as
-   * timed out: a half-open connection would otherwise hold the reply, and the browser's turn, forever.
+   * timed out: a half-open connection would otherwise hold the reply, and the browser with it, forever.
    */
   idleTimeoutMs?: number
 }
@@ -59,9 +57,14 @@ export type ChatTurnsOptions = {
 export const IDLE_TIMEOUT_MS = 120_000
 const IDLE = 'idle-timeout'
 
-export function createChatTurns({ bedrock, metrics, log, idleTimeoutMs = IDLE_TIMEOUT_MS }: ChatTurnsOptions) {
+/**
+ * One model call for one reply: streams it through `emit`, and records exactly one metrics row
+ * in `finally`, whatever happened (answered, failed, stopped, browser gone). The row is queued for
+ * the database's writer, so saving it never delays a token.
+ */
+export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_TIMEOUT_MS }: ModelCallsOptions) {
   return {
-    async run({ request, credentials, region, signal: outer, emit }: TurnInput): Promise<TurnResult> {
+    async call({ request, credentials, region, signal: outer, emit }: CallInput): Promise<CallResult> {
       // the call listens to this signal: the caller's (Stop, a browser leaving) or the idle timer
       const controller = new AbortController()
       const signal = controller.signal
@@ -88,14 +91,15 @@ export function createChatTurns({ bedrock, metrics, log, idleTimeoutMs = IDLE_TI
       const startedAt = new Date()
       let text = ''
       let reasoning = ''
-      let invocationId: number | null = null
+      let invocation: RecordedInvocation | undefined
+      let recorded: Promise<number | null> = Promise.resolve(null)
       let firstTokenAt: number | null = null
       let attempts = 1
       let inputTokens: number | null = null
       let outputTokens: number | null = null
       let stopReason: string | undefined
       let error: ModelError | undefined
-      let outcome: TurnResult['outcome'] = 'ok'
+      let outcome: CallResult['outcome'] = 'ok'
       let latencyMs = 0
       const timeToFirstTokenMs = () => (firstTokenAt === null ? null : Math.round(firstTokenAt - started))
 
@@ -162,7 +166,7 @@ export function createChatTurns({ bedrock, metrics, log, idleTimeoutMs = IDLE_TI
         clearTimeout(idleTimer)
         outer.removeEventListener('abort', forward)
         latencyMs = performance.now() - started
-        invocationId = metrics.record({
+        const entry: Omit<NewInvocation, 'id' | 'success'> = {
           timestamp: startedAt,
           latencyMs,
           modelId: request.modelId,
@@ -172,14 +176,16 @@ export function createChatTurns({ bedrock, metrics, log, idleTimeoutMs = IDLE_TI
           errorType: outcome === 'stopped' ? stopType(signal.reason) : (error?.type ?? null),
           attempts,
           outcome,
-        })?.id ?? null
+        }
+        ;({ invocation, recorded } = metrics.record(entry))
       }
 
       return {
         outcome,
         text,
         reasoning,
-        invocationId,
+        invocation: invocation!,
+        recorded,
         error,
         stopReason,
         attempts,
@@ -192,4 +198,4 @@ export function createChatTurns({ bedrock, metrics, log, idleTimeoutMs = IDLE_TI
   }
 }
 
-export type ChatTurns = ReturnType<typeof createChatTurns>
+export type ModelCalls = ReturnType<typeof createModelCalls>

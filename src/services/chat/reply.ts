@@ -1,0 +1,223 @@
+import type { Attachment, Conversation, Message } from '../../db/schema.ts'
+import type { Log } from '../../logger.ts'
+import type { AcceptedAttachment } from '../attachments.ts'
+import { titleFrom, type Conversations, type ThreadEntry } from '../conversations.ts'
+import type { Session } from '../sessions.ts'
+import type { CallEvent, CallResult, ModelCalls } from './model-call.ts'
+import { buildModelRequest } from './request.ts'
+
+/**
+ * One reply, start to end. `start` checks that the browser has no reply streaming and reserves it
+ * in the same synchronous step (nothing is awaited between the two, so two tabs cannot both
+ * start one), reads the thread once and builds the request from it; `run` saves the start, calls
+ * the model, hands every event to the caller, saves the reply and its metrics after the last
+ * token, and frees the browser in `finally`, whatever happened.
+ */
+
+/** What starts a reply: a new message, Regenerate (or Retry), or Edit of the last message. */
+export type ReplyStart =
+  | { kind: 'message'; conversation: Conversation | null; text: string; files: AcceptedAttachment[]; modelId?: string }
+  | { kind: 'regenerate'; conversation: Conversation; modelId?: string }
+  | { kind: 'edit'; conversation: Conversation; text: string; modelId?: string }
+
+export type Refusal = { status: 409 | 422; message: string }
+
+/** What a reply tells whoever shows it: the model call's events, then the finished reply. */
+export type ReplyEvent = CallEvent | { type: 'finished'; reply: ThreadEntry; thread: ThreadEntry[] }
+
+export type Reply = {
+  id: string
+  /** The conversation as it is from now on (a new chat's, with its title). */
+  conversation: Conversation
+  isNew: boolean
+  /** The person's message this reply answers, when it is new or edited. */
+  user?: ThreadEntry
+  /** The reply as it starts: empty and streaming, or already failed when nothing fits. */
+  reply: ThreadEntry
+  /** Messages this reply replaces on the page (Regenerate, Edit). */
+  replaced: string[]
+  /** Runs the reply to its end; resolves with it once saved and the browser freed. */
+  run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry>
+  /** Ends the model call early (the browser left); the reply is saved as stopped. */
+  abort(reason: 'disconnected'): void
+}
+
+export const BUSY = 'A reply is still streaming: wait for it, or press Stop.'
+export const TOO_LONG =
+  "This message is too long for the model's context window, even with every earlier message left out: shorten it or attach less."
+const BROKE_OFF = 'The reply stream broke off.'
+const NOT_SAVED = 'Your message could not be saved, so it was not sent: try again.'
+
+export type RepliesOptions = {
+  conversations: Conversations
+  modelCalls: ModelCalls
+  log: Log
+  defaultModelId: string
+  defaultRegion: string
+  now?: () => Date
+}
+
+/** A stored message with every column set (what the writer inserts). */
+function message(fields: Pick<Message, 'id' | 'conversationId' | 'seq' | 'role' | 'text' | 'status' | 'createdAt'> & Partial<Message>): Message {
+  return { reasoning: null, error: null, modelId: null, invocationId: null, droppedTurns: null, ...fields }
+}
+
+function attachmentRows(messageId: string, files: AcceptedAttachment[], newId: () => string): Attachment[] {
+  return files.map((file) => ({
+    id: newId(),
+    messageId,
+    kind: file.kind,
+    format: file.format,
+    name: file.name,
+    originalName: file.originalName,
+    mediaType: file.mediaType,
+    size: file.size,
+    width: 'width' in file ? file.width : null,
+    height: 'height' in file ? file.height : null,
+    pages: 'pages' in file ? (file.pages ?? null) : null,
+    bytes: Buffer.from(file.bytes),
+  }))
+}
+
+/** How a finished model call is saved: its text, and the status and note the person sees. */
+function outcomeOf(result: CallResult | null): Pick<Message, 'status' | 'error'> {
+  if (!result) return { status: 'error', error: BROKE_OFF }
+  if (result.outcome === 'ok') {
+    return { status: 'done', error: result.stopReason === 'max_tokens' ? 'The reply reached the Max tokens limit and was cut off.' : null }
+  }
+  if (result.outcome === 'stopped') return { status: 'stopped', error: null }
+  return { status: 'error', error: result.error?.message ?? 'The model call failed.' }
+}
+
+export function createReplies({ conversations, modelCalls, log, defaultModelId, defaultRegion, now = () => new Date() }: RepliesOptions) {
+  const newId = conversations.newId
+
+  return {
+    start(session: Session, owner: string, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
+      const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
+      if (session.activeReply) return refuse(409, BUSY)
+
+      const at = now()
+      const existing = start.conversation
+      const thread = existing ? conversations.thread(existing.id) : []
+      const conversation: Conversation = existing
+        ? { ...existing, modelId: start.modelId ?? existing.modelId, updatedAt: at }
+        : { id: newId(), owner, title: 'New chat', modelId: start.modelId ?? defaultModelId, systemPrompt: null, temperature: null, maxTokens: null, thinkingBudget: null, createdAt: at, updatedAt: at }
+
+      // the thread as it will be once the reply is in (`before` it), and what changes to get there
+      let before: ThreadEntry[]
+      let user: ThreadEntry | undefined
+      let newFiles: Attachment[] = []
+      let truncateAfter: number | undefined
+      let edited: { id: string; text: string } | undefined
+      let replaced: string[] = []
+      if (start.kind === 'regenerate') {
+        const last = thread.at(-1)
+        if (!last || last.role !== 'assistant') return refuse(409, 'There is no reply to regenerate yet.')
+        before = thread.slice(0, -1)
+        truncateAfter = last.seq - 1
+        replaced = [last.id]
+      } else if (start.kind === 'edit') {
+        const lastUser = thread.findLast((m) => m.role === 'user')
+        if (!lastUser) return refuse(409, 'There is no message to edit yet.')
+        user = { ...lastUser, text: start.text }
+        before = [...thread.filter((m) => m.seq < lastUser.seq), user]
+        truncateAfter = lastUser.seq
+        edited = { id: lastUser.id, text: start.text }
+        replaced = [...thread.filter((m) => m.seq > lastUser.seq).map((m) => m.id), lastUser.id]
+      } else {
+        const seq = (thread.at(-1)?.seq ?? 0) + 1
+        const stored = message({ id: newId(), conversationId: conversation.id, seq, role: 'user', text: start.text, status: 'done', createdAt: at })
+        newFiles = attachmentRows(stored.id, start.files, newId)
+        user = { ...stored, invocation: null, attachments: newFiles.map(({ bytes: _, ...meta }) => meta) }
+        before = [...thread, user]
+        if (seq === 1 && conversation.title === 'New chat') {
+          conversation.title = start.text.trim() ? titleFrom(start.text) : start.files[0] ? titleFrom(start.files[0].originalName) : 'New chat'
+        }
+      }
+
+      // file bytes are read only for sent messages that have files; a new message's are in memory
+      const withStoredFiles = new Set(before.filter((m) => m.attachments.length > 0 && !newFiles.some((f) => f.messageId === m.id)).map((m) => m.id))
+      const { request, droppedTurns, fits } = buildModelRequest(conversation, before, defaultModelId, (ids) => [
+        ...conversations.attachmentBytes(ids.filter((id) => withStoredFiles.has(id))),
+        ...newFiles,
+      ])
+      const stored = message({
+        id: newId(),
+        conversationId: conversation.id,
+        seq: (before.at(-1)?.seq ?? 0) + 1,
+        role: 'assistant',
+        text: '',
+        status: 'streaming',
+        modelId: conversation.modelId ?? defaultModelId,
+        createdAt: at,
+      })
+      const reply: ThreadEntry = {
+        ...stored,
+        droppedTurns: droppedTurns || null,
+        ...(fits ? {} : { status: 'error' as const, error: TOO_LONG }),
+        invocation: null,
+        attachments: [],
+      }
+
+      // the reservation: from the busy check above to here nothing was awaited
+      const controller = new AbortController()
+      session.activeReply = { id: reply.id, controller }
+      const begun = conversations.beginReply({
+        conversation,
+        isNew: !existing,
+        truncateAfter,
+        edited,
+        user: start.kind === 'message' && user ? { message: user, files: newFiles } : undefined,
+        reply: stored,
+      })
+
+      async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
+        try {
+          let saved = true
+          await begun.catch((err: unknown) => {
+            saved = false
+            log.error('saving the start of a reply failed', { reply: reply.id, err })
+          })
+          let result: CallResult | null = null
+          if (!saved) {
+            const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
+            await Promise.resolve(emit({ type: 'finished', reply: failed, thread: [...before, failed] })).catch(() => {})
+            return failed
+          }
+          if (fits) {
+            try {
+              result = await modelCalls.call({ request, credentials: session.credentials, region: session.region ?? defaultRegion, signal: controller.signal, emit })
+            } catch (err) {
+              log.error('a model call failed unexpectedly', { reply: reply.id, err })
+            }
+          }
+          const finished: ThreadEntry = fits
+            ? { ...reply, text: result?.text ?? '', reasoning: result?.reasoning || null, ...outcomeOf(result), invocation: result?.invocation ?? null }
+            : reply
+          // the finished reply is shown first; saving it and its metrics comes after the last token
+          await Promise.resolve(emit({ type: 'finished', reply: finished, thread: [...before, finished] })).catch(() => {})
+          const invocationId = result ? await result.recorded : null
+          await conversations
+            .finishReply(reply.id, {
+              text: finished.text,
+              reasoning: finished.reasoning,
+              status: finished.status,
+              error: finished.error,
+              invocationId,
+              droppedTurns: finished.droppedTurns,
+            })
+            .catch((err: unknown) => log.error('saving a reply failed', { reply: reply.id, err }))
+          return finished
+        } finally {
+          if (session.activeReply?.id === reply.id) session.activeReply = undefined
+        }
+      }
+
+      const abort = (reason: 'disconnected') => controller.abort(reason)
+      return { ok: true, reply: { id: reply.id, conversation, isNew: !existing, user, reply, replaced, run, abort } }
+    },
+  }
+}
+
+export type Replies = ReturnType<typeof createReplies>
