@@ -36,12 +36,10 @@ export type Deps = {
   dashboard: Dashboard
   /** Where the chat lives, for the dashboard's link back (absent in the standalone dashboard). */
   chatUrl?: string
-  /** Lifts Bun's idle timeout for one long request (a streamed reply); absent outside Bun.serve. */
-  keepOpen?: (request: Request) => void
 }
 
 /** What the standalone dashboard process has: no chat, no sessions. */
-export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl' | 'keepOpen'>
+export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl'>
 
 export type AppEnv = {
   Variables: { deps: Deps; session: Session; partial: boolean }

@@ -8,7 +8,7 @@ import { configureLogging, getLogger } from './logger.ts'
 import { createDashboard } from './services/dashboard.ts'
 import { createLogTail } from './services/log-tail.ts'
 import { createMetricsQueries, type MetricsQueries } from './services/metrics-queries.ts'
-import { keepOpenOn, serve } from './server.ts'
+import { serve } from './server.ts'
 
 async function start() {
   const config = await startupConfig()
@@ -39,14 +39,12 @@ async function start() {
     metricsQueries,
     dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed') }),
   }
-  let server: ReturnType<typeof serve> | undefined
-  deps.keepOpen = keepOpenOn(() => server)
-  server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })
+  const server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })
   process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)
 
   const shutdown = async () => {
     deps.dashboard.stop()
-    await server?.stop(true)
+    await server.stop(true)
     opened?.db.close()
     process.exit(0)
   }

@@ -3,7 +3,7 @@ import { startupConfig } from './startup.ts'
 import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
 import { configureLogging, getLogger } from './logger.ts'
-import { keepOpenOn, serve } from './server.ts'
+import { serve } from './server.ts'
 
 async function start() {
   const config = await startupConfig()
@@ -14,9 +14,7 @@ async function start() {
   const deps = createDeps({ config, database })
   const interrupted = deps.conversations.recoverInterrupted()
   if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
-  let server: ReturnType<typeof serve> | undefined
-  deps.keepOpen = keepOpenOn(() => server)
-  server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
+  const server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
 
   const url = `http://${server.hostname}:${server.port}/`
   log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME })
@@ -38,7 +36,7 @@ async function start() {
     // give aborted turns a moment to save their reply and write their metrics row, then close
     // every connection, open dashboard streams included (they would otherwise hold the exit)
     await Bun.sleep(300)
-    await server?.stop(true)
+    await server.stop(true)
     database.close()
     await logging.close()
     process.exit(0)

@@ -4,7 +4,7 @@
 // labels and headings.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
-import { keepOpenOn, serve } from '../src/server.ts'
+import { serve } from '../src/server.ts'
 import { launchBrowser, sampleUntil, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
 import { browser as httpClient, eventually, makeApp, type TestApp } from './helpers.ts'
 
@@ -21,10 +21,8 @@ type Served = { url: string; port: number; stop: () => void }
  * one), so a test can stop the server and start it again where open pages expect it.
  */
 function listenOn(port: number): Served {
-  let s: ReturnType<typeof serve> | undefined
-  t.deps.keepOpen = keepOpenOn(() => s)
-  s = serve(t.app, { port, hostname: '127.0.0.1' })
-  return { url: `http://127.0.0.1:${s.port}`, port: s.port!, stop: () => s!.stop(true) }
+  const s = serve(t.app, { port, hostname: '127.0.0.1' })
+  return { url: `http://127.0.0.1:${s.port}`, port: s.port!, stop: () => s.stop(true) }
 }
 
 beforeAll(async () => {

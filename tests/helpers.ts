@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/open.ts'
 import { createDeps, type DepsOptions } from '../src/deps.ts'
 import { configureLogging, LOG_FILE } from '../src/logger.ts'
-import { keepOpenOn, serve } from '../src/server.ts'
+import { serve } from '../src/server.ts'
 import { startEmulator } from '../src/emulator/server.ts'
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>
@@ -65,10 +65,8 @@ export async function makeApp(
 
 /** The same app served over real HTTP on a free port, as src/index.ts serves it. */
 export function listen(app: App, deps: Deps, options: { idleTimeout?: number } = {}) {
-  let server: ReturnType<typeof serve> | undefined
-  deps.keepOpen = keepOpenOn(() => server)
-  server = serve(app, { port: 0, hostname: '127.0.0.1', ...options })
-  return { url: `http://127.0.0.1:${server.port}`, stop: () => server!.stop(true) }
+  const server = serve(app, { port: 0, hostname: '127.0.0.1', ...options })
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) }
 }
 
 export type SseMessage = { event?: string; data: string }

@@ -1,11 +1,10 @@
 import { Hono, type Context } from 'hono'
-import { streamSSE } from 'hono/streaming'
 import { z } from 'zod'
 import type { AppEnv } from '../app.ts'
 import type { Conversation } from '../db/schema.ts'
 import type { ThreadEntry } from '../services/conversations.ts'
 import { checkAttachments, type AcceptedAttachment } from '../services/attachments.ts'
-import type { Reply, ReplyStart } from '../services/chat/index.ts'
+import { BUSY, type Reply, type ReplyStart } from '../services/chat/index.ts'
 import { MODEL_ID_PATTERN } from '../services/models.ts'
 import {
   AssistantMessage,
@@ -20,8 +19,7 @@ import { Partial } from '../../views/partial.tsx'
 import { chatPage, conversationList, messageView, ownerFor, refererPath } from './pages.tsx'
 import { renderErrorPage, renderFragment } from './render.tsx'
 import { validForm } from './validate.ts'
-import { BUSY } from '../services/chat/index.ts'
-import { HEARTBEAT_MS } from '../server.ts'
+import { eventStream, keepOpen } from './event-stream.ts'
 
 
 const messageText = z
@@ -204,45 +202,35 @@ function actionView(entry: ThreadEntry): ThreadMessageView {
  */
 async function streamReply(c: Context<AppEnv>, reply: Reply) {
   const { conversation } = reply
-  const leave = () => reply.abort('disconnected')
-  c.var.deps.keepOpen?.(c.req.raw)
   if (!c.var.partial) {
-    c.req.raw.signal.addEventListener('abort', leave)
+    keepOpen(c)
+    c.req.raw.signal.addEventListener('abort', () => reply.abort('disconnected'))
     await reply.run(() => {})
     return c.redirect(`/c/${conversation.id}#m-${reply.id}`, 303)
   }
 
-  return streamSSE(c, async (stream) => {
-    stream.onAbort(leave)
-    c.req.raw.signal.addEventListener('abort', leave)
-    const send = async (html: string) => {
-      if (stream.aborted || stream.closed) return
-      try {
-        await stream.writeSSE({ data: html })
-      } catch {
-        leave()
-      }
-    }
-    const heartbeat = setInterval(() => {
-      if (!stream.aborted && !stream.closed) stream.write(': keep-alive\n\n').catch(leave)
-    }, HEARTBEAT_MS)
-    const piece = replyStreamRenderer(reply.id)
-    try {
-      await send(
-        renderFragment(
-          <StreamStart
-            user={reply.user && messageView(reply.user, conversation.id)}
-            reply={{ ...messageView(reply.reply, conversation.id), poll: undefined }}
-            replaced={reply.replaced}
-            conversation={{ id: conversation.id, title: conversation.title }}
-            conversations={reply.isNew ? conversationList(c, conversation) : []}
-            isNew={reply.isNew}
-          />,
-        ),
-      )
+  const piece = replyStreamRenderer(reply.id)
+  const opening = renderFragment(
+    <StreamStart
+      user={reply.user && messageView(reply.user, conversation.id)}
+      reply={{ ...messageView(reply.reply, conversation.id), poll: undefined }}
+      replaced={reply.replaced}
+      conversation={{ id: conversation.id, title: conversation.title }}
+      conversations={reply.isNew ? conversationList(c, conversation) : []}
+      isNew={reply.isNew}
+    />,
+  )
+  return eventStream(
+    c,
+    async (out) => {
+      out.onGone(() => reply.abort('disconnected'))
+      out.send(opening)
       await reply.run((event) => {
-        if (event.type !== 'finished') return send(piece(event))
-        return send(
+        if (event.type !== 'finished') {
+          out.send(piece(event))
+          return
+        }
+        out.send(
           renderFragment(
             <>
               <Partial target={`#m-${reply.id}`} swap="outerHTML">
@@ -260,11 +248,9 @@ async function streamReply(c: Context<AppEnv>, reply: Reply) {
           ),
         )
       })
-    } finally {
-      clearInterval(heartbeat)
-      c.req.raw.signal.removeEventListener('abort', leave)
-    }
-  })
+    },
+    (err) => c.var.deps.log.error('a reply stream failed', { reply: reply.id, err }),
+  )
 }
 
 export default chat

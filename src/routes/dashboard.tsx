@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono'
-import { stream as streamBody, streamSSE } from 'hono/streaming'
+import { stream as streamBody } from 'hono/streaming'
 import { z } from 'zod'
 import type { DashboardEnv } from '../app.ts'
 import type { DashboardData } from '../services/dashboard.ts'
@@ -13,7 +13,7 @@ import {
   type RangeOption,
 } from '../../views/dashboard.tsx'
 import { renderErrorPage, renderFragment, renderPage } from './render.tsx'
-import { HEARTBEAT_MS } from '../server.ts'
+import { eventStream, keepOpen } from './event-stream.ts'
 
 const RANGE_OPTIONS: RangeOption[] = Object.entries(RANGES).map(([key, r]) => ({
   key: key as RangeKey,
@@ -97,7 +97,7 @@ dashboard.get('/invocations.csv', (c) => {
   const name = `invocations-${q.range}${q.outcome ? `-${q.outcome}` : ''}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}.csv`
   c.header('Content-Type', 'text/csv; charset=utf-8')
   c.header('Content-Disposition', `attachment; filename="${name}"`)
-  c.var.deps.keepOpen?.(c.req.raw)
+  keepOpen(c)
   return streamBody(c, async (out) => {
     for await (const chunk of chunks) {
       if (out.aborted) break
@@ -116,47 +116,24 @@ dashboard.get('/stream', (c) => {
   if (!parsed.ok) return parsed.response
   const range = parsed.value.range
   const { deps } = c.var
-  deps.keepOpen?.(c.req.raw)
-  return streamSSE(c, async (stream) => {
-    let closed = false
-    let unsubscribe = () => {}
-    const done = new Promise<void>((resolve) => {
-      const close = () => {
-        if (closed) return
-        closed = true
-        unsubscribe()
-        resolve()
-      }
-      stream.onAbort(close)
-      c.req.raw.signal.addEventListener('abort', close)
-    })
-    let tableVersion: string | undefined
-    const send = async (data: DashboardData) => {
-      if (closed) return
-      try {
-        await stream.writeSSE({ data: updateHtml(data) })
+  return eventStream(
+    c,
+    async (out) => {
+      let tableVersion: string | undefined
+      const send = (data: DashboardData) => {
+        out.send(updateHtml(data))
         // the table reloads itself (with its own filter and page) when calls were recorded since it
         // was drawn, including while a dropped connection was reconnecting
-        if (tableVersion !== data.metricsVersion) {
-          await stream.writeSSE({ event: 'invocations', data: data.metricsVersion })
-        }
+        if (tableVersion !== data.metricsVersion) out.send(data.metricsVersion, 'invocations')
         tableVersion = data.metricsVersion
-      } catch {
-        closed = true
-        unsubscribe()
       }
-    }
-    await send(deps.dashboard.snapshot(range))
-    unsubscribe = deps.dashboard.subscribe(range, (data) => void send(data))
-    const heartbeat = setInterval(() => {
-      if (!closed) stream.write(': keep-alive\n\n').catch(() => {})
-    }, HEARTBEAT_MS)
-    try {
-      await done
-    } finally {
-      clearInterval(heartbeat)
-    }
-  })
+      send(deps.dashboard.snapshot(range))
+      const unsubscribe = deps.dashboard.subscribe(range, send)
+      out.onGone(unsubscribe)
+      await out.gone
+    },
+    (err) => deps.log.warn('a dashboard stream failed', { err }),
+  )
 })
 
 export default dashboard

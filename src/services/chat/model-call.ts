@@ -40,6 +40,7 @@ export function stopType(reason: unknown): string {
   if (reason === 'stop') return 'Stopped'
   if (reason === 'disconnected') return 'Disconnected'
   if (reason === 'shutdown') return 'Shutdown'
+  if (reason === 'unsaved') return 'NotSaved'
   return 'Aborted'
 }
 
@@ -71,12 +72,17 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
       const forward = () => controller.abort(outer.reason)
       if (outer.aborted) forward()
       else outer.addEventListener('abort', forward, { once: true })
-      let idleTimer: ReturnType<typeof setTimeout> | undefined
+      // one timer per call that re-arms itself for what is left, rather than a new timer per token
+      let lastHeard = performance.now()
       const stillAlive = () => {
-        clearTimeout(idleTimer)
-        idleTimer = setTimeout(() => controller.abort(IDLE), idleTimeoutMs)
+        lastHeard = performance.now()
       }
-      stillAlive()
+      const checkIdle = () => {
+        const quiet = performance.now() - lastHeard
+        if (quiet >= idleTimeoutMs) controller.abort(IDLE)
+        else idleTimer = setTimeout(checkIdle, idleTimeoutMs - quiet)
+      }
+      let idleTimer = setTimeout(checkIdle, idleTimeoutMs)
       const abandon = () => {
         outcome = 'error'
         error = {

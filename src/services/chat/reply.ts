@@ -173,30 +173,45 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
       })
 
       async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
+        const show = (event: ReplyEvent) => Promise.resolve(emit(event)).catch(() => {})
         try {
-          let saved = true
-          await begun.catch((err: unknown) => {
-            saved = false
-            log.error('saving the start of a reply failed', { reply: reply.id, err })
-          })
+          const saved = begun.then(
+            () => true,
+            (err: unknown) => {
+              log.error('saving the start of a reply failed', { reply: reply.id, err })
+              return false
+            },
+          )
+          // The model call starts at once: the start's save commits while the request is in flight,
+          // and nothing of the reply is shown before it has (a message that could not be saved
+          // ends the call at its first event).
           let result: CallResult | null = null
-          if (!saved) {
-            const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
-            await Promise.resolve(emit({ type: 'finished', reply: failed, thread: [...before, failed] })).catch(() => {})
-            return failed
-          }
           if (fits) {
+            let isSaved: boolean | undefined
+            const shown = (event: CallEvent): void | Promise<void> => {
+              if (isSaved) return emit(event)
+              return saved.then((ok) => {
+                isSaved = ok
+                if (ok) return emit(event)
+                controller.abort('unsaved')
+              })
+            }
             try {
-              result = await modelCalls.call({ request, credentials: session.credentials, region: session.region ?? defaultRegion, signal: controller.signal, emit })
+              result = await modelCalls.call({ request, credentials: session.credentials, region: session.region ?? defaultRegion, signal: controller.signal, emit: shown })
             } catch (err) {
               log.error('a model call failed unexpectedly', { reply: reply.id, err })
             }
+          }
+          if (!(await saved)) {
+            const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
+            await show({ type: 'finished', reply: failed, thread: [...before, failed] })
+            return failed
           }
           const finished: ThreadEntry = fits
             ? { ...reply, text: result?.text ?? '', reasoning: result?.reasoning || null, ...outcomeOf(result), invocation: result?.invocation ?? null }
             : reply
           // the finished reply is shown first; saving it and its metrics comes after the last token
-          await Promise.resolve(emit({ type: 'finished', reply: finished, thread: [...before, finished] })).catch(() => {})
+          await show({ type: 'finished', reply: finished, thread: [...before, finished] })
           const invocationId = result ? await result.recorded : null
           await conversations
             .finishReply(reply.id, {
