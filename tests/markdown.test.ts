@@ -454,7 +454,8 @@ describe.skipIf(skipBrowserTests)('in Chromium', () => {
 
     await tab.goto(`${origin}/reply`)
     await tab.click('button[data-copy-target="m1-code-1"]')
-    expect(await tab.textContent('button[data-copy-target="m1-code-1"]')).toBe('Copied')
+    // the clipboard write is asynchronous: the button says so once it has finished
+    await tab.waitForFunction(() => document.querySelector('button[data-copy-target="m1-code-1"]')?.textContent === 'Copied', undefined, { timeout: 2000 })
     expect(await tab.evaluate(() => navigator.clipboard.readText())).toBe('const a = "<b>" // x')
     await tab.click('button[data-copy-target="m1-code-2"]')
     expect(await tab.evaluate(() => navigator.clipboard.readText())).toBe('plain  spaced')
