@@ -124,6 +124,8 @@ type LoadRun = {
   wallMs: number
   peakMiB: number
   afterMiB: number
+  /** Resident memory once every browser had its cookie, before the first message. */
+  browsersOpenMiB: number
   /** App only: rows in `invocations` with outcome ok, and rows in all (expect both = concurrent). */
   okRows?: number
   rows?: number
@@ -133,6 +135,7 @@ type LoadRun = {
 async function loadOnce(target: Started, kind: LoadRun['target'], n: number, tokens: number, delayMs: number, dbPath?: string): Promise<LoadRun> {
   const cookies: string[] = []
   for (let i = 0; i < n; i += 50) cookies.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => openBrowser(target.url)))))
+  const openedMiB = target.memory()
   const started = performance.now()
   const results: SendResult[] = await Promise.all(cookies.map((cookie, i) => sendMessage(target.url, cookie, `Load ${kind} ${n} browser ${i} [[slow:${delayMs}]] [[tokens:${tokens}]]`)))
   const wallMs = performance.now() - started
@@ -150,6 +153,7 @@ async function loadOnce(target: Started, kind: LoadRun['target'], n: number, tok
     wallMs,
     peakMiB,
     afterMiB,
+    browsersOpenMiB: openedMiB.rssMiB,
   }
   if (dbPath) {
     const db = new Database(dbPath, { readonly: true })
@@ -181,7 +185,7 @@ export async function concurrentReplies(emulator: Started, sizes: number[], toke
     }
   }
   console.log(`\n(b) concurrent conversations, ${tokens} tokens ${delayMs} ms apart (ratio = app ÷ relay)`)
-  const rows: (string | number)[][] = [['', 'errors', 'ok rows', 'TTFT p50 ms', 'TTFT p99 ms', 'p99 ratio', 'wall s', 'peak MiB', 'after MiB']]
+  const rows: (string | number)[][] = [['', 'errors', 'ok rows', 'TTFT p50 ms', 'TTFT p99 ms', 'p99 ratio', 'wall s', 'before MiB', 'peak MiB', 'after MiB']]
   for (const r of runs) {
     const floor = runs.find((f) => f.target === 'relay' && f.concurrent === r.concurrent)!
     rows.push([
@@ -192,6 +196,7 @@ export async function concurrentReplies(emulator: Started, sizes: number[], toke
       r.ttftP99,
       r.target === 'app' ? `${ratio(r.ttftP99, floor.ttftP99)}x` : '',
       r.wallMs / 1000,
+      r.browsersOpenMiB,
       r.peakMiB,
       r.afterMiB,
     ])

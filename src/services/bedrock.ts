@@ -43,6 +43,8 @@ export type StreamOptions = {
   signal: AbortSignal
   /** Called before each retry the SDK makes (attempt 2, 3...), with the error that caused it. */
   onRetry?: (attempt: number, maxAttempts: number, errorName: string) => void
+  /** Each event of the reply, in order; a returned promise is awaited before the next one. */
+  onEvent: (event: ModelEvent) => void | Promise<void>
 }
 
 export type ModelEvent =
@@ -143,10 +145,11 @@ export function createBedrock(options: BedrockOptions = {}) {
     maxAttempts,
 
     /**
-     * Streams the reply. The SDK retries throttling, 5xx and dropped connections before the first
-     * byte of the stream; once the stream has started nothing is re-sent.
+     * Streams the reply into `opts.onEvent` and resolves when it has ended (or `opts.signal`
+     * aborted it). The SDK retries throttling, 5xx and dropped connections before the first byte
+     * of the stream; once the stream has started nothing is re-sent.
      */
-    async *stream(request: ModelRequest, opts: StreamOptions): AsyncGenerator<ModelEvent, { attempts: number }> {
+    async stream(request: ModelRequest, opts: StreamOptions): Promise<{ attempts: number }> {
       const client = clientFor(opts.region, opts.credentials)
       const command = new ConverseStreamCommand(toInput(request))
       let attempts = 0
@@ -174,22 +177,26 @@ export function createBedrock(options: BedrockOptions = {}) {
       const calls = response.$metadata.attempts ?? Math.max(attempts, 1)
       let stopped = false
       try {
+        const { onEvent } = opts
         for await (const event of response.stream ?? []) {
           if (opts.signal.aborted) break
           const delta = event.contentBlockDelta?.delta
-          if (delta?.text) yield { type: 'text', text: delta.text }
-          else if (delta?.reasoningContent?.text) yield { type: 'reasoning', text: delta.reasoningContent.text }
+          let shown: void | Promise<void> = undefined
+          if (delta?.text) shown = onEvent({ type: 'text', text: delta.text })
+          else if (delta?.reasoningContent?.text) shown = onEvent({ type: 'reasoning', text: delta.reasoningContent.text })
           else if (event.messageStop) {
             stopped = true
-            yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' }
-          }
-          else if (event.metadata?.usage) {
-            yield {
+            shown = onEvent({ type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' })
+          } else if (event.metadata?.usage) {
+            shown = onEvent({
               type: 'usage',
               inputTokens: event.metadata.usage.inputTokens ?? 0,
               outputTokens: event.metadata.usage.outputTokens ?? 0,
-            }
+            })
           }
+          // only a caller that has to wait (its browser is slow) costs a turn of the event loop
+          if (shown) await shown
+          if (opts.signal.aborted) break
         }
         // A stream that ends without messageStop was cut off (some handlers end quietly on a reset).
         if (!stopped && !opts.signal.aborted) throw new IncompleteStreamError()

@@ -110,7 +110,7 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
       const timeToFirstTokenMs = () => (firstTokenAt === null ? null : Math.round(firstTokenAt - started))
 
       try {
-        const stream = bedrock.stream(request, {
+        const ended = await bedrock.stream(request, {
           credentials,
           region,
           signal,
@@ -119,30 +119,24 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
             log.warn('retrying model call', { model: request.modelId, attempt, maxAttempts, errorName })
             void Promise.resolve(emit({ type: 'retry', attempt, maxAttempts, errorName })).catch(() => {})
           },
+          onEvent: (event) => {
+            stillAlive()
+            if (event.type === 'text' || event.type === 'reasoning') {
+              firstTokenAt ??= performance.now()
+              if (event.type === 'text') text += event.text
+              else reasoning += event.text
+              return emit(event)
+            }
+            if (event.type === 'usage') {
+              inputTokens = event.inputTokens
+              outputTokens = event.outputTokens
+            } else {
+              stopReason = event.reason
+            }
+          },
         })
-        while (true) {
-          const next = await stream.next()
-          stillAlive()
-          if (next.done) {
-            attempts = next.value.attempts
-            break
-          }
-          const event = next.value
-          if (event.type === 'text' || event.type === 'reasoning') {
-            firstTokenAt ??= performance.now()
-            if (event.type === 'text') text += event.text
-            else reasoning += event.text
-            await emit(event)
-          } else if (event.type === 'usage') {
-            inputTokens = event.inputTokens
-            outputTokens = event.outputTokens
-          } else if (event.type === 'stop') {
-            stopReason = event.reason
-          }
-          if (signal.aborted) break
-        }
+        attempts = ended.attempts
         if (signal.aborted) {
-          await stream.return?.({ attempts })
           if (signal.reason === IDLE) abandon()
           else outcome = 'stopped'
         }
