@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { createServer } from 'node:net'
+import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/bedrock.ts'
+import { BUSY, type Reply, type ReplyEvent } from '../src/services/chat/index.ts'
+import { ownerOf, type ThreadEntry } from '../src/services/conversations.ts'
+import { createWriter } from '../src/db/writer.ts'
+import { startEmulator } from '../src/emulator/server.ts'
+import { eventually, makeApp, SERVER_CREDENTIALS, type Emulator, type TestApp } from './helpers.ts'
+
+let emulator: Emulator
+let t: TestApp
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 })
+  t = await makeApp({ emulator })
+})
+afterAll(async () => {
+  await t.close()
+  await emulator.close()
+})
+
+/** A browser's session, as the session middleware gives it. */
+function newBrowser() {
+  const { session } = t.deps.sessions.resolve(undefined)
+  return { session, owner: ownerOf(session.id) }
+}
+
+function startMessage(b: ReturnType<typeof newBrowser>, text: string) {
+  return t.deps.replies.start(b.session, b.owner, { kind: 'message', conversation: null, text: `${text} #${crypto.randomUUID().slice(0, 8)}`, files: [] })
+}
+
+function started(result: ReturnType<typeof startMessage>): Reply {
+  if (!result.ok) throw new Error(`refused: ${result.refusal.message}`)
+  return result.reply
+}
+
+/** Runs a reply to its end, keeping what it emitted. */
+async function runAll(reply: Reply, emit: (event: ReplyEvent) => void = () => {}) {
+  const events: ReplyEvent[] = []
+  const finished = await reply.run((event) => {
+    events.push(event)
+    emit(event)
+  })
+  return { finished, events }
+}
+
+function invocationsFor(marker: string) {
+  return t.database.sqlite.query("select * from invocations where id in (select invocation_id from messages where text like ?)").all(`%${marker}%`)
+}
+
+describe('one reply per browser', () => {
+  test('a second reply while one streams is refused with 409, and another browser is not held up', async () => {
+    const you = newBrowser()
+    const first = started(startMessage(you, '[[slow:30]] first'))
+    const second = startMessage(you, 'second')
+    expect(second).toEqual({ ok: false, refusal: { status: 409, message: BUSY } })
+    const someoneElse = started(startMessage(newBrowser(), 'meanwhile'))
+    const [a, b] = await Promise.all([runAll(first), runAll(someoneElse)])
+    expect(a.finished.status).toBe('done')
+    expect(b.finished.status).toBe('done')
+    // once the first is saved, the browser can start the next one
+    expect(startMessage(you, 'third').ok).toBe(true)
+  })
+
+  test('the check and the reservation are one step: two starts in the same tick cannot both win', () => {
+    const you = newBrowser()
+    const results = [startMessage(you, '[[slow:30]] a'), startMessage(you, '[[slow:30]] b')]
+    expect(results.map((r) => r.ok)).toEqual([true, false])
+    if (results[0]!.ok) results[0]!.reply.abort('disconnected')
+    return results[0]!.ok ? results[0]!.reply.run(() => {}) : undefined
+  })
+})
+
+describe('the browser is freed whatever happens', () => {
+  const cases: [string, string, (reply: Reply) => (event: ReplyEvent) => void, ThreadEntry['status']][] = [
+    ['an answered reply', 'plain', () => () => {}, 'done'],
+    ['a model error', '[[validation]]', () => () => {}, 'error'],
+    ['a reply cut mid-stream', '[[midstream]]', () => () => {}, 'error'],
+    ['the browser leaving mid-reply', '[[slow:20]]', (reply) => (event) => event.type === 'text' && reply.abort('disconnected'), 'stopped'],
+    ['the caller failing while it shows a token', '[[slow:5]]', () => (event) => {
+      if (event.type === 'text') throw new Error('the page went away')
+    }, 'error'],
+  ]
+  for (const [what, directive, emitFor, status] of cases) {
+    test(`after ${what}, the reply is saved as ${status}, with one metrics row, and the browser can send again`, async () => {
+      const you = newBrowser()
+      const marker = crypto.randomUUID().slice(0, 8)
+      const reply = started(startMessage(you, `${directive} ${marker}`))
+      expect(you.session.activeReply?.id).toBe(reply.id)
+      const { finished } = await runAll(reply, emitFor(reply))
+      expect(finished.status).toBe(status)
+      expect(you.session.activeReply).toBeUndefined()
+      const saved = t.deps.conversations.thread(reply.conversation.id).find((m) => m.id === reply.id)!
+      expect({ status: saved.status, text: saved.text, recorded: saved.invocation !== null }).toEqual({ status, text: finished.text, recorded: true })
+      expect(startMessage(you, 'again').ok).toBe(true)
+    })
+  }
+
+  test('a start that cannot be saved is shown as such, calls nothing visible, and frees the browser', async () => {
+    const you = newBrowser()
+    const reply = started(startMessage(you, 'never saved'))
+    // before the writer commits the start, another writer takes the new conversation's id, so the start's insert fails
+    const original = reply.conversation.id
+    t.database.sqlite.prepare('INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(original, 'someone else', 'taken', 0, 0)
+    const { finished, events } = await runAll(reply)
+    expect(finished.status).toBe('error')
+    expect(finished.error).toContain('could not be saved')
+    expect(events.filter((e) => e.type === 'text')).toEqual([])
+    expect(you.session.activeReply).toBeUndefined()
+    expect(t.deps.conversations.get(you.owner, original)).toBeNull()
+  })
+})
+
+describe('saving after the last token', () => {
+  test('the finished reply is shown before it is saved, then saved with its metrics row', async () => {
+    const you = newBrowser()
+    const marker = crypto.randomUUID().slice(0, 8)
+    const reply = started(startMessage(you, `[[tokens:40]] ${marker}`))
+    let statusWhenShown: string | undefined
+    const { finished } = await runAll(reply, (event) => {
+      if (event.type === 'finished') statusWhenShown = t.deps.conversations.thread(reply.conversation.id).find((m) => m.id === reply.id)?.status
+    })
+    expect(statusWhenShown).toBe('streaming')
+    expect(finished.text.split(' ').length).toBe(40)
+    const saved = t.deps.conversations.thread(reply.conversation.id).find((m) => m.id === reply.id)!
+    expect(saved.status).toBe('done')
+    expect(saved.text).toBe(finished.text)
+    expect(invocationsFor(marker)).toHaveLength(1)
+  })
+})
+
+describe('the database writer', () => {
+  test('writes queued together commit together; a failing one rolls back alone and says why', async () => {
+    const sqlite = new Database(':memory:')
+    sqlite.run('CREATE TABLE t (v INTEGER UNIQUE)')
+    const writer = createWriter(sqlite, 3)
+    const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
+    const results = await Promise.allSettled([1, 2, 2, 3, 4, 5].map((v) => writer.write(() => insert.run(v).changes)))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'])
+    expect(String((results[2] as PromiseRejectedResult).reason)).toContain('UNIQUE')
+    expect(sqlite.query('SELECT v FROM t ORDER BY v').values().flat()).toEqual([1, 2, 3, 4, 5])
+    sqlite.close()
+  })
+
+  test('nothing is written before the current work yields, and a full batch leaves the rest for the next turn', async () => {
+    const sqlite = new Database(':memory:')
+    sqlite.run('CREATE TABLE t (v INTEGER)')
+    const writer = createWriter(sqlite, 2)
+    const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
+    const count = () => sqlite.query<{ n: number }, []>('SELECT count(*) AS n FROM t').get()!.n
+    const all = Promise.all([1, 2, 3].map((v) => writer.write(() => insert.run(v))))
+    expect(count()).toBe(0)
+    expect(writer.pending).toBe(3)
+    await new Promise((r) => setImmediate(r))
+    expect(count()).toBe(2)
+    await all
+    expect(count()).toBe(3)
+    sqlite.close()
+  })
+})
+
+describe('the upstream connection pool', () => {
+  test('holds as many streams as are asked for: 300 calls reach Bedrock at once, none waits for a socket', async () => {
+    expect(UPSTREAM_SOCKETS).toBe(Number.POSITIVE_INFINITY)
+    const bedrock = createBedrock({ endpoint: emulator.url, serverCredentials: SERVER_CREDENTIALS })
+    const marker = crypto.randomUUID().slice(0, 8)
+    const controller = new AbortController()
+    const calls = Array.from({ length: 300 }, (_, i) =>
+      bedrock
+        .stream({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: `[[firstdelay:4000]] ${marker} ${i}` }], maxTokens: 100 }, { region: 'us-east-1', signal: controller.signal, onEvent: () => {} })
+        .catch(() => null),
+    )
+    const arrived = () => emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker) && r.outcome === 'pending').length
+    // a 256-socket pool would let only 256 in until one of them finished, 4 s later
+    await eventually(() => expect(arrived()).toBe(300), 3000)
+    controller.abort()
+    await Promise.all(calls)
+  })
+
+  test('a connection refused before the first byte is retried like throttling, then explained', async () => {
+    const closed = createServer()
+    const port = await new Promise<number>((resolve) => closed.listen(0, '127.0.0.1', () => resolve((closed.address() as { port: number }).port)))
+    await new Promise((r) => closed.close(r))
+    const bedrock = createBedrock({ endpoint: `http://127.0.0.1:${port}`, serverCredentials: SERVER_CREDENTIALS })
+    const retries: number[] = []
+    const err = await bedrock
+      .stream({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: 'hello' }], maxTokens: 100 }, { region: 'us-east-1', signal: new AbortController().signal, onRetry: (n) => retries.push(n), onEvent: () => {} })
+      .then(() => null, (e: unknown) => e as { code?: string; attempts?: number })
+    expect(err?.code).toBe('ECONNREFUSED')
+    expect(retries).toEqual([2, 3])
+    expect(err?.attempts).toBe(3)
+  })
+})
