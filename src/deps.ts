@@ -25,10 +25,11 @@ export type DepsOptions = {
 export function createDeps({ config, database, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs }: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.sqlite)
-  const metrics = createMetrics({ db, writer, log: getLogger('metrics') })
   const bedrock = createBedrock({ endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...bedrockOptions })
   const queries = createMetricsQueries(db)
   const metricsQueries = () => queries
+  const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') })
+  const metrics = createMetrics({ db, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
   const conversations = createConversations({ db, writer })
   const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs })
   return {
@@ -36,7 +37,7 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
     metrics,
     metricsQueries,
     conversations,
-    dashboard: createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') }),
+    dashboard,
     chatUrl: '/',
     sessions: createSessions(sessionsOptions),
     replies: createReplies({

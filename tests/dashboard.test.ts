@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
+import { openDatabase } from '../src/db/open.ts'
+import { createWriter } from '../src/db/writer.ts'
+import { getLogger } from '../src/logger.ts'
+import { createDashboard } from '../src/services/dashboard.ts'
+import { createLogTail } from '../src/services/log-tail.ts'
+import { createMetrics } from '../src/services/metrics.ts'
+import { createMetricsQueries } from '../src/services/metrics-queries.ts'
 import { browser, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ROOT = join(import.meta.dir, '..')
@@ -221,5 +228,22 @@ describe('the dashboard as its own process', () => {
     } finally {
       await dash.stop()
     }
+  })
+})
+
+describe('the live feed and this process’s own calls', () => {
+  test('a call recorded here reaches open dashboards at once, without waiting for the poll', async () => {
+    const database = openDatabase(':memory:')
+    const queries = createMetricsQueries(database.db)
+    // a poll that would not come round within the test: only the nudge can deliver the update
+    const dashboard = createDashboard({ metrics: () => queries, logTail: createLogTail(t.config.LOG_DIR), log: getLogger('test'), pollMs: 600_000 })
+    const metrics = createMetrics({ db: database.db, writer: createWriter(database.sqlite), log: getLogger('test'), onRecorded: () => dashboard.nudge() })
+    const seen: number[] = []
+    const unsubscribe = dashboard.subscribe('15m', (data) => seen.push(data.metrics.ok ? data.metrics.summary.requests : -1))
+    await metrics.record({ timestamp: new Date(), latencyMs: 12, modelId: 'us.amazon.nova-pro-v1:0', outcome: 'ok' }).recorded
+    await new Promise((r) => setImmediate(r))
+    expect(seen).toEqual([1])
+    unsubscribe()
+    database.close()
   })
 })

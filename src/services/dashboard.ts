@@ -49,6 +49,7 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
   const latest = new Map<RangeKey, DashboardData>()
   let lastToken = ''
   let timer: ReturnType<typeof setInterval> | undefined
+  let nudged = false
 
   function metricsPanels(range: RangeKey, at: number): MetricsPanels {
     try {
@@ -137,6 +138,20 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
           lastToken = ''
         }
       }
+    },
+
+    /**
+     * A write of this process just committed: check at once instead of at the next poll, so open
+     * dashboards see it within moments. Calls in the same turn of the event loop share one check;
+     * other processes' writes are still found by the poll.
+     */
+    nudge() {
+      if (nudged || !timer) return
+      nudged = true
+      setImmediate(() => {
+        nudged = false
+        tick()
+      })
     },
 
     get watchers(): number {

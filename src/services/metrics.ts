@@ -8,6 +8,8 @@ export type MetricsOptions = {
   db: Db
   writer: Writer
   log: Log
+  /** Called once a call's row is committed (the live dashboard looks at once). */
+  onRecorded?: () => void
 }
 
 /** A call's row as it is stored, before the database has given it an id. */
@@ -21,7 +23,7 @@ const p = (name: keyof RecordedInvocation) => sql.placeholder(name)
  * thrown to the chat. The dashboard notices new rows through SQLite's data_version, which also
  * sees other processes' writes; the rollups are kept by the table's triggers.
  */
-export function createMetrics({ db, writer, log }: MetricsOptions) {
+export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
   const insert = db
     .insert(invocations)
     .values({
@@ -56,6 +58,7 @@ export function createMetrics({ db, writer, log }: MetricsOptions) {
         .write(() => insert.get(invocation)?.id ?? null)
         .then((id) => {
           if (id === null) throw new Error('no row returned')
+          onRecorded?.()
           log.info('invocation recorded', {
             model: invocation.modelId,
             outcome: invocation.outcome,
