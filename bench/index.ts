@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { dashboardQueries } from './data.ts'
 import { startEmulatorProcess } from './lib/processes.ts'
+import { openDashboards } from './dashboards.ts'
+import { pageThroughput, startAndIdle } from './pages.ts'
 import { concurrentReplies, sequentialReplies } from './reply.ts'
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { quick: { type: 'boolean' }, only: { type: 'string' } } })
@@ -22,12 +24,18 @@ const report: Record<string, unknown> = {
 
 const emulator = await startEmulatorProcess(0)
 try {
-  if (wanted('sequential')) report.sequential = await sequentialReplies(emulator, quick ? 40 : 200, 200)
-  if (wanted('concurrent')) report.concurrent = await concurrentReplies(emulator, quick ? [100, 500] : [100, 500, 1000])
+  if (wanted('sequential')) report.sequential = await sequentialReplies(emulator, quick ? 60 : 400, 200)
+  if (wanted('concurrent')) {
+    const sizes = quick ? [{ n: 100, rounds: 1 }, { n: 500, rounds: 1 }] : [{ n: 100, rounds: 3 }, { n: 500, rounds: 3 }, { n: 1000, rounds: 3 }]
+    report.concurrent = await concurrentReplies(emulator, sizes)
+  }
+  if (wanted('dashboards')) report.dashboards = await openDashboards(emulator, quick ? 300 : 1000, quick ? 2 : 5)
+  if (wanted('pages')) report.pages = await pageThroughput(emulator, quick ? { ms: 1000, rounds: 1 } : { ms: 3000, rounds: 3 })
+  if (wanted('start')) report.start = await startAndIdle(emulator, quick ? 2 : 5)
 } finally {
   await emulator.stop()
 }
-if (wanted('data')) report.dashboardData = dashboardQueries(quick ? [100_000] : [1_000_000, 10_000_000])
+if (wanted('data')) report.dashboardData = dashboardQueries(quick ? [200_000] : [1_000_000, 10_000_000])
 
 report.totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
 await Bun.write(join(import.meta.dir, quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)

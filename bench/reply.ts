@@ -165,43 +165,79 @@ async function loadOnce(target: Started, kind: LoadRun['target'], n: number, tok
   return run
 }
 
-/** (b) 100, 500, 1,000 conversations at once through the relay (floor) and the app, each on a fresh process. */
-export async function concurrentReplies(emulator: Started, sizes: number[], tokens = 200, delayMs = 20) {
+/** The median of one figure over rounds. */
+function medianOf(runs: LoadRun[], key: 'ttftP50' | 'ttftP99' | 'wallMs' | 'peakMiB' | 'afterMiB' | 'browsersOpenMiB'): number {
+  return percentile(runs.map((r) => r[key]), 50)
+}
+
+/**
+ * (b) 100, 500, 1,000 conversations at once through the relay (floor) and the app, alternating,
+ * `rounds` times each, every run on a fresh process. Figures are medians over the rounds; errors
+ * and rows are summed.
+ */
+export async function concurrentReplies(emulator: Started, sizes: { n: number; rounds: number }[], tokens = 200, delayMs = 20) {
   const runs: LoadRun[] = []
-  for (const n of sizes) {
-    const relay = await startRelay(emulator.url)
-    try {
-      runs.push(await loadOnce(relay, 'relay', n, tokens, delayMs))
-    } finally {
-      await relay.stop()
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'bench-load-'))
-    const app = await startApp(emulator.url, dir)
-    try {
-      runs.push(await loadOnce(app, 'app', n, tokens, delayMs, join(dir, 'metrics.db')))
-    } finally {
-      await app.stop()
-      rmSync(dir, { recursive: true, force: true })
+  for (const { n, rounds } of sizes) {
+    for (let round = 0; round < rounds; round++) {
+      const relay = await startRelay(emulator.url)
+      try {
+        runs.push(await loadOnce(relay, 'relay', n, tokens, delayMs))
+      } finally {
+        await relay.stop()
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'bench-load-'))
+      const app = await startApp(emulator.url, dir)
+      try {
+        runs.push(await loadOnce(app, 'app', n, tokens, delayMs, join(dir, 'metrics.db')))
+      } finally {
+        await app.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
     }
   }
-  console.log(`\n(b) concurrent conversations, ${tokens} tokens ${delayMs} ms apart (ratio = app ÷ relay)`)
-  const rows: (string | number)[][] = [['', 'errors', 'ok rows', 'TTFT p50 ms', 'TTFT p99 ms', 'p99 ratio', 'wall s', 'before MiB', 'peak MiB', 'after MiB']]
-  for (const r of runs) {
-    const floor = runs.find((f) => f.target === 'relay' && f.concurrent === r.concurrent)!
-    rows.push([
+  const summaries = sizes.flatMap(({ n, rounds }) =>
+    (['relay', 'app'] as const).map((target) => {
+      const mine = runs.filter((r) => r.concurrent === n && r.target === target)
+      return {
+        target,
+        concurrent: n,
+        rounds,
+        calls: n * rounds,
+        errors: mine.reduce((sum, r) => sum + r.errors, 0),
+        firstError: mine.find((r) => r.firstError)?.firstError,
+        okRows: target === 'app' ? mine.reduce((sum, r) => sum + (r.okRows ?? 0), 0) : undefined,
+        rows: target === 'app' ? mine.reduce((sum, r) => sum + (r.rows ?? 0), 0) : undefined,
+        ttftP50: medianOf(mine, 'ttftP50'),
+        ttftP99: medianOf(mine, 'ttftP99'),
+        wallMs: medianOf(mine, 'wallMs'),
+        browsersOpenMiB: medianOf(mine, 'browsersOpenMiB'),
+        peakMiB: Math.max(...mine.map((r) => r.peakMiB)),
+        afterMiB: medianOf(mine, 'afterMiB'),
+        runs: mine,
+      }
+    }),
+  )
+  const withRatios = summaries.map((s) => {
+    const floor = summaries.find((f) => f.target === 'relay' && f.concurrent === s.concurrent)!
+    return { ...s, ttftP99Ratio: s.target === 'app' ? ratio(s.ttftP99, floor.ttftP99) : undefined }
+  })
+  console.log(`\n(b) concurrent conversations, ${tokens} tokens ${delayMs} ms apart; medians over alternating rounds (ratio = app ÷ relay)`)
+  printTable([
+    ['', 'rounds', 'errors', 'ok rows', 'TTFT p50 ms', 'TTFT p99 ms', 'p99 ratio', 'wall s', 'before MiB', 'peak MiB', 'after MiB'],
+    ...withRatios.map((r) => [
       `${r.concurrent} through the ${r.target === 'relay' ? 'bare relay (floor)' : 'app'}`,
+      String(r.rounds),
       String(r.errors),
-      r.okRows === undefined ? '' : `${r.okRows}/${r.rows}`,
+      r.okRows === undefined ? '' : `${r.okRows}/${r.calls} (${r.rows} rows)`,
       r.ttftP50,
       r.ttftP99,
-      r.target === 'app' ? `${ratio(r.ttftP99, floor.ttftP99)}x` : '',
+      r.ttftP99Ratio === undefined ? '' : `${r.ttftP99Ratio}x`,
       r.wallMs / 1000,
       r.browsersOpenMiB,
       r.peakMiB,
       r.afterMiB,
-    ])
-  }
-  printTable(rows)
-  for (const r of runs) if (r.firstError) console.log(`  ${r.target} ${r.concurrent}: first error: ${r.firstError}`)
-  return runs.map((r) => ({ ...r, ttftP99Ratio: r.target === 'app' ? ratio(r.ttftP99, runs.find((f) => f.target === 'relay' && f.concurrent === r.concurrent)!.ttftP99) : undefined }))
+    ]),
+  ])
+  for (const r of withRatios) if (r.firstError) console.log(`  ${r.target} ${r.concurrent}: first error: ${r.firstError}`)
+  return withRatios
 }

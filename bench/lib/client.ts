@@ -38,15 +38,17 @@ export type SendResult = {
   doneMs: number
   tokens: number
   error?: string
+  /** Where the conversation's next message goes (/c/ID/messages), as the stream says. */
+  next?: string
 }
 
 /** Posts a message as the composer form does (HX-Request) and reads the event stream to its end. */
-export async function sendMessage(base: string, cookie: string, message: string): Promise<SendResult> {
+export async function sendMessage(base: string, cookie: string, message: string, path = '/c/new/messages'): Promise<SendResult> {
   const started = performance.now()
   const body = new URLSearchParams({ message }).toString()
   let res: http.IncomingMessage
   try {
-    res = await request(`${base}/c/new/messages`, {
+    res = await request(`${base}${path}`, {
       method: 'POST',
       headers: {
         Cookie: cookie,
@@ -89,7 +91,8 @@ export async function sendMessage(base: string, cookie: string, message: string)
   }
   const doneMs = performance.now() - started
   const failed = res.statusCode !== 200 ? `status ${res.statusCode}` : text.includes('class="msg-error"') ? (text.match(/class="msg-error"[^>]*>([^<]*)/)?.[1] ?? 'error') : tokens === 0 ? 'no tokens' : undefined
-  return { ok: !failed, status: res.statusCode ?? 0, ttftMs, lastTokenMs, doneMs, tokens, error: failed }
+  const next = text.match(/data-post="(\/c\/[\w-]+\/messages)"/)?.[1]
+  return { ok: !failed, status: res.statusCode ?? 0, ttftMs, lastTokenMs, doneMs, tokens, error: failed, next }
 }
 
 /** A plain GET whose body is read whole: requests per second for pages. */

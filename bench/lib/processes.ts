@@ -28,6 +28,10 @@ export async function startBun(args: string[], options: { env?: Record<string, s
     stdout: 'pipe',
     stderr: 'inherit',
   })
+  // a benchmark stopped early (Ctrl-C, a time limit) takes its servers with it
+  const orphan = () => proc.kill('SIGKILL')
+  process.once('exit', orphan)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   const reader = proc.stdout.getReader()
   const decoder = new TextDecoder()
   let seen = ''
@@ -51,6 +55,7 @@ export async function startBun(args: string[], options: { env?: Record<string, s
     pid: proc.pid,
     memory: () => ({ rssMiB: statusField(proc.pid, 'VmRSS'), peakMiB: statusField(proc.pid, 'VmHWM') }),
     async stop() {
+      process.off('exit', orphan)
       if (proc.exitCode !== null) return
       proc.kill('SIGTERM')
       const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)])
