@@ -381,12 +381,15 @@ function money(usd: number): string {
   return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(3)}`
 }
 
+/** Thousands separated, as toLocaleString('en-US') writes them (one formatter: it is costly to make). */
+const count = new Intl.NumberFormat('en-US')
+
 export function Details({ details }: { details: ReplyDetails }) {
   const parts = [
     details.model,
-    `${Math.round(details.latencyMs).toLocaleString('en-US')} ms`,
-    details.timeToFirstTokenMs === null ? null : `first token ${details.timeToFirstTokenMs.toLocaleString('en-US')} ms`,
-    details.inputTokens === null ? null : `${details.inputTokens.toLocaleString('en-US')} in / ${(details.outputTokens ?? 0).toLocaleString('en-US')} out tokens`,
+    `${count.format(Math.round(details.latencyMs))} ms`,
+    details.timeToFirstTokenMs === null ? null : `first token ${count.format(details.timeToFirstTokenMs)} ms`,
+    details.inputTokens === null ? null : `${count.format(details.inputTokens)} in / ${count.format(details.outputTokens ?? 0)} out tokens`,
     details.inputTokens === null ? null : details.costUsd === null ? 'cost unknown' : `≈ ${money(details.costUsd)}`,
     details.attempts > 1 ? `${details.attempts} attempts` : null,
   ].filter(Boolean)

@@ -46,7 +46,7 @@ function describe(err: unknown): string {
  */
 export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Date.now }: DashboardOptions) {
   const listeners = new Map<RangeKey, Set<Listener>>()
-  const latest = new Map<RangeKey, DashboardData>()
+  const panels = new Map<RangeKey, { key: string; panels: MetricsPanels }>()
   let lastToken = ''
   let timer: ReturnType<typeof setInterval> | undefined
   let nudged = false
@@ -83,9 +83,20 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
     } catch (err) {
       tail = { lines: [], error: `The log cannot be read: ${describe(err)}` }
     }
-    const data = { range, generatedAt: at, metricsVersion, metrics: metricsPanels(range, at), log: tail }
-    latest.set(range, data)
-    return data
+    return { range, generatedAt: at, metricsVersion, metrics: panelsFor(range, at, metricsVersion), log: tail }
+  }
+
+  /**
+   * The metrics panels change only with the data or the minute (ranges read whole buckets), so a
+   * page load or a change in the log alone reuses them; the log tail is read fresh each time.
+   */
+  function panelsFor(range: RangeKey, at: number, metricsVersion: string): MetricsPanels {
+    const key = `${metricsVersion}|${Math.floor(at / 60_000)}`
+    const hit = panels.get(range)
+    if (hit?.key === key) return hit.panels
+    const fresh = metricsPanels(range, at)
+    panels.set(range, { key, panels: fresh })
+    return fresh
   }
 
   function token(): string {
@@ -116,10 +127,8 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
   }
 
   return {
-    /** The panels for a range right now (a page load): the shared result when it is current. */
+    /** The panels for a range right now (a page load): the computed panels when nothing changed since. */
     snapshot(range: RangeKey): DashboardData {
-      const cached = latest.get(range)
-      if (cached && lastToken && token() === lastToken) return cached
       return compute(range)
     },
 
