@@ -9,6 +9,7 @@ import { startEmulatorProcess } from './lib/processes.ts'
 import { openDashboards } from './dashboards.ts'
 import { pageThroughput, startAndIdle } from './pages.ts'
 import { concurrentReplies, sequentialReplies } from './reply.ts'
+import { renderReport } from './report.ts'
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { quick: { type: 'boolean' }, only: { type: 'string' } } })
 const quick = Boolean(values.quick)
@@ -39,4 +40,6 @@ if (wanted('data')) report.dashboardData = dashboardQueries(quick ? [200_000] : 
 
 report.totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
 await Bun.write(join(import.meta.dir, quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
-console.log(`\nTotal ${report.totalSeconds} s. Wrote bench/${quick ? 'results-quick.json' : 'results.json'}.`)
+// only a complete full run is the document's latest table
+if (!quick && !only) await Bun.write(join(import.meta.dir, '..', 'docs', 'BENCHMARKS.md'), renderReport(report as Parameters<typeof renderReport>[0]))
+console.log(`\nTotal ${report.totalSeconds} s. Wrote bench/${quick ? 'results-quick.json' : 'results.json'}${quick || only ? '' : ' and docs/BENCHMARKS.md'}.`)

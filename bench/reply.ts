@@ -62,40 +62,55 @@ function summary(samples: Timing[]) {
 }
 
 /**
- * (a) and (f): one reply at a time, `samples` times, the direct SDK call, the app and the AI SDK
- * interleaved (so a noisy moment hits all three). Each app sample is a new browser's first message.
+ * (a) and (f): one reply at a time, `samples` times, the direct SDK call, the bare relay, the app
+ * and the AI SDK interleaved (so a noisy moment hits all four). Each app sample is a new browser's
+ * first message.
  */
 export async function sequentialReplies(emulator: Started, samples: number, tokens: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-seq-'))
   const app = await startApp(emulator.url, dir)
+  const relay = await startRelay(emulator.url)
   const direct = directCaller(emulator.url)
   const aiSdk = aiSdkCaller(emulator.url)
-  const runs = { direct: [] as Timing[], app: [] as Timing[], aiSdk: [] as Timing[] }
+  const runs = { direct: [] as Timing[], relay: [] as Timing[], app: [] as Timing[], aiSdk: [] as Timing[] }
   const failures: string[] = []
   const message = (i: number) => `Sequential sample ${i} [[tokens:${tokens}]]`
   try {
     for (let i = -5; i < samples; i++) {
       const cookie = await openBrowser(app.url)
+      const relayCookie = await openBrowser(relay.url)
       const d = await direct(message(i))
+      const r = await sendMessage(relay.url, relayCookie, message(i))
       const a = await sendMessage(app.url, cookie, message(i))
       const v = await aiSdk(message(i))
       if (!a.ok) failures.push(a.error ?? 'failed')
       if (i < 0) continue // warm-up
       runs.direct.push(d)
+      runs.relay.push(r)
       runs.app.push(a)
       runs.aiSdk.push(v)
     }
   } finally {
     await app.stop()
+    await relay.stop()
     rmSync(dir, { recursive: true, force: true })
   }
   const direct_ = summary(runs.direct)
+  const relay_ = summary(runs.relay)
   const app_ = summary(runs.app)
   const ai = summary(runs.aiSdk)
+  const ratios = (of: ReturnType<typeof summary>) => ({
+    ttftP50: ratio(of.ttftP50, direct_.ttftP50),
+    ttftP99: ratio(of.ttftP99, direct_.ttftP99),
+    lastP50: ratio(of.lastP50, direct_.lastP50),
+    lastP99: ratio(of.lastP99, direct_.lastP99),
+  })
   console.log(`\n(a) one reply at a time, ${samples} samples of ${tokens} tokens, zero delay (ms; ratio = app ÷ direct)`)
   printTable([
     ['', 'TTFT p50', 'TTFT p99', 'last token p50', 'last token p99'],
     ['direct SDK call (floor)', direct_.ttftP50, direct_.ttftP99, direct_.lastP50, direct_.lastP99],
+    ['bare Bun.serve relay', relay_.ttftP50, relay_.ttftP99, relay_.lastP50, relay_.lastP99],
+    ['  ratio', `${ratio(relay_.ttftP50, direct_.ttftP50)}x`, `${ratio(relay_.ttftP99, direct_.ttftP99)}x`, `${ratio(relay_.lastP50, direct_.lastP50)}x`, `${ratio(relay_.lastP99, direct_.lastP99)}x`],
     ['the app', app_.ttftP50, app_.ttftP99, app_.lastP50, app_.lastP99],
     ['  ratio', `${ratio(app_.ttftP50, direct_.ttftP50)}x`, `${ratio(app_.ttftP99, direct_.ttftP99)}x`, `${ratio(app_.lastP50, direct_.lastP50)}x`, `${ratio(app_.lastP99, direct_.lastP99)}x`],
     ['(f) Vercel AI SDK (peer)', ai.ttftP50, ai.ttftP99, ai.lastP50, ai.lastP99],
@@ -106,11 +121,13 @@ export async function sequentialReplies(emulator: Started, samples: number, toke
     samples,
     tokens,
     direct: direct_,
+    relay: relay_,
     app: app_,
     aiSdk: ai,
     appFailures: failures.length,
-    ratios: { ttftP50: ratio(app_.ttftP50, direct_.ttftP50), ttftP99: ratio(app_.ttftP99, direct_.ttftP99), lastP50: ratio(app_.lastP50, direct_.lastP50), lastP99: ratio(app_.lastP99, direct_.lastP99) },
-    aiSdkRatios: { ttftP50: ratio(ai.ttftP50, direct_.ttftP50), ttftP99: ratio(ai.ttftP99, direct_.ttftP99) },
+    ratios: ratios(app_),
+    relayRatios: ratios(relay_),
+    aiSdkRatios: ratios(ai),
   }
 }
 

@@ -45,8 +45,8 @@ export type ReplyStartWrite = {
   reply: Message
 }
 
-/** What a finished reply saves. */
-export type ReplyFinishWrite = Pick<Message, 'text' | 'reasoning' | 'status' | 'error' | 'invocationId' | 'droppedTurns'>
+/** What a finished reply saves; its call's id is read when the job runs (the call is recorded just before). */
+export type ReplyFinishWrite = Pick<Message, 'text' | 'reasoning' | 'status' | 'error' | 'droppedTurns'> & { invocationId: () => number | null }
 
 const attachmentMeta = {
   id: attachments.id,
@@ -220,7 +220,7 @@ export function createConversations({ db, writer, now = () => new Date() }: { db
     /** Settles a reply with what its model call produced; resolves once committed. */
     finishReply(id: string, result: ReplyFinishWrite): Promise<void> {
       return writer.write(() => {
-        q.finishReply.run({ id, ...result })
+        q.finishReply.run({ id, ...result, invocationId: result.invocationId() })
       })
     },
 

@@ -42,8 +42,12 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
     .prepare()
 
   return {
-    /** The row for one call, at once, and `recorded`: its id once committed (null if the write failed). */
-    record(entry: Omit<NewInvocation, 'id' | 'success'>): { invocation: RecordedInvocation; recorded: Promise<number | null> } {
+    /**
+     * The row for one call, at once; `recorded`, its id once committed (null if the write failed);
+     * and `id()`, its id as soon as the writer has inserted it, for a later job of the same writer
+     * (which runs after it, in the same transaction or a later one).
+     */
+    record(entry: Omit<NewInvocation, 'id' | 'success'>): { invocation: RecordedInvocation; recorded: Promise<number | null>; id: () => number | null } {
       const invocation: RecordedInvocation = {
         timeToFirstTokenMs: null,
         inputTokens: null,
@@ -54,8 +58,9 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
         latencyMs: Math.round(entry.latencyMs),
         success: entry.outcome === 'ok',
       }
+      let inserted: number | null = null
       const recorded = writer
-        .write(() => insert.get(invocation)?.id ?? null)
+        .write(() => (inserted = insert.get(invocation)?.id ?? null))
         .then((id) => {
           if (id === null) throw new Error('no row returned')
           onRecorded?.()
@@ -73,7 +78,7 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
           log.error('metrics write failed; the chat goes on without this row', { values: invocation, err })
           return null
         })
-      return { invocation, recorded }
+      return { invocation, recorded, id: () => inserted }
     },
   }
 }

@@ -14,9 +14,9 @@ export type CallResult = {
   outcome: 'ok' | 'error' | 'stopped'
   text: string
   reasoning: string
-  /** The metrics row as recorded; `recorded` settles once it is saved (null when the write failed). */
+  /** The metrics row as recorded; `invocationId` is its id once the writer has inserted it. */
   invocation: RecordedInvocation
-  recorded: Promise<number | null>
+  invocationId: () => number | null
   error?: ModelError
   stopReason?: string
   attempts: number
@@ -98,7 +98,7 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
       let text = ''
       let reasoning = ''
       let invocation: RecordedInvocation | undefined
-      let recorded: Promise<number | null> = Promise.resolve(null)
+      let invocationId: () => number | null = () => null
       let firstTokenAt: number | null = null
       let attempts = 1
       let inputTokens: number | null = null
@@ -177,7 +177,7 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
           attempts,
           outcome,
         }
-        ;({ invocation, recorded } = metrics.record(entry))
+        ;({ invocation, id: invocationId } = metrics.record(entry))
       }
 
       return {
@@ -185,7 +185,7 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
         text,
         reasoning,
         invocation: invocation!,
-        recorded,
+        invocationId,
         error,
         stopReason,
         attempts,

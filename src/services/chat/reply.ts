@@ -212,14 +212,14 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
             : reply
           // the finished reply is shown first; saving it and its metrics comes after the last token
           await show({ type: 'finished', reply: finished, thread: [...before, finished] })
-          const invocationId = result ? await result.recorded : null
+          // queued right after the call's metrics row, so both commit together
           await conversations
             .finishReply(reply.id, {
               text: finished.text,
               reasoning: finished.reasoning,
               status: finished.status,
               error: finished.error,
-              invocationId,
+              invocationId: result ? result.invocationId : () => null,
               droppedTurns: finished.droppedTurns,
             })
             .catch((err: unknown) => log.error('saving a reply failed', { reply: reply.id, err }))
