@@ -6,6 +6,8 @@ import { createStream, type RotatingFileStream } from 'rotating-file-stream'
 export const LOG_FILE = 'bedrock_chatbot.log'
 export const LOG_MAX_SIZE = '5M'
 export const LOG_BACKUPS = 3
+/** Most characters one write to the log file carries. */
+const LOG_WRITE_CHUNK = 64 * 1024
 
 /** Object keys whose values never reach a log line, whatever object is logged. */
 const SECRET_KEYS = [
@@ -125,11 +127,31 @@ export function configureLogging(options: LoggingOptions): { logFile: string; cl
     console.error(`log file ${options.logDir}/${LOG_FILE} cannot be written: ${err.message}`)
   })
   fileStream = stream
+  // Lines logged in the same turn of the event loop reach the file in one write: the file system
+  // calls of the stream run on the JavaScript thread, and one per line cost more than the logging.
+  // Writes stay small enough that rotation (checked after each write) keeps files near 5 MB.
+  let pending: string[] = []
+  const flush = () => {
+    const lines = pending
+    pending = []
+    let chunk = ''
+    for (const line of lines) {
+      chunk += `${line}\n`
+      if (chunk.length >= LOG_WRITE_CHUNK) {
+        write(chunk)
+        chunk = ''
+      }
+    }
+    if (chunk) write(chunk)
+  }
+  const write = (chunk: string) => {
+    if (!stream.destroyed && stream.writable) stream.write(chunk)
+  }
   root.attachTransport({
     name: 'file',
     format: 'json',
     write: (_record, line) => {
-      if (!stream.destroyed && stream.writable) stream.write(redact(line) + '\n')
+      if (pending.push(redact(line)) === 1) setImmediate(flush)
     },
   })
   void previous?.end()
@@ -138,6 +160,7 @@ export function configureLogging(options: LoggingOptions): { logFile: string; cl
     close: () =>
       new Promise<void>((resolve) => {
         if (fileStream !== stream) return resolve()
+        flush()
         fileStream = null
         stream.end(() => resolve())
       }),
