@@ -20,7 +20,7 @@ const encoder = new TextEncoder()
 
 /** One server-sent event: each line of `data` is its own `data:` field. */
 function frame(data: string, event?: string): string {
-  const lines = /[\r\n]/.test(data) ? data.split(/\r\n|\r|\n/).join('\ndata: ') : data
+  const lines = data.includes('\n') || data.includes('\r') ? data.split(/\r\n|\r|\n/).join('\ndata: ') : data
   return `${event ? `event: ${event}\n` : ''}data: ${lines}\n\n`
 }
 
