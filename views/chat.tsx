@@ -24,7 +24,7 @@ export type ThreadMessageView = {
    * A reply still streaming on a page loaded meanwhile (a reload, a second tab): it polls this
    * address until it is finished, and offers Stop when this browser's turn can be stopped.
    */
-  poll?: { url: string; turnId?: string }
+  poll?: { url: string; stopId?: string }
 }
 
 export type AttachmentView = { id: string; kind: 'image' | 'document'; name: string; size: number; url: string; note?: string }
@@ -331,8 +331,8 @@ function EmptyThread() {
   )
 }
 
-export function Message({ message, turnId }: { message: ThreadMessageView; turnId?: string }) {
-  return message.role === 'user' ? <UserMessage message={message} /> : <AssistantMessage message={message} turnId={turnId} />
+export function Message({ message, stopId }: { message: ThreadMessageView; stopId?: string }) {
+  return message.role === 'user' ? <UserMessage message={message} /> : <AssistantMessage message={message} stopId={stopId} />
 }
 
 function formatSize(bytes: number): string {
@@ -408,10 +408,11 @@ export function ThinkingBox({ replyId, text }: { replyId: string; text?: string 
   )
 }
 
-export function AssistantMessage({ message, turnId: streamTurnId }: { message: ThreadMessageView; turnId?: string }) {
+/** A reply; `stopId` names the reply streaming in this very response, which gets a Stop button. */
+export function AssistantMessage({ message, stopId: streamingHere }: { message: ThreadMessageView; stopId?: string }) {
   const streaming = message.status === 'streaming'
-  const polling = streaming && !streamTurnId && message.poll
-  const turnId = streamTurnId ?? message.poll?.turnId
+  const polling = streaming && !streamingHere && message.poll
+  const stopId = streamingHere ?? message.poll?.stopId
   const poll = polling ? { 'hx-get': message.poll!.url, 'hx-trigger': 'every 1s', 'hx-swap': 'outerHTML' } : {}
   return (
     <article
@@ -451,9 +452,9 @@ export function AssistantMessage({ message, turnId: streamTurnId }: { message: T
       <p class="msg-status" id={`m-${message.id}-status`}>
         {message.status === 'error' && message.error ? '' : polling ? 'Still answering: this reply fills in when it is done…' : STATUS_TEXT[message.status]}
       </p>
-      {streaming && turnId && (
+      {streaming && stopId && (
         <div class="msg-actions">
-          <button type="button" class="stop" hx-post={`/replies/${turnId}/stop`} hx-swap="none">
+          <button type="button" class="stop" hx-post={`/replies/${stopId}/stop`} hx-swap="none">
             Stop
           </button>
         </div>
@@ -587,7 +588,7 @@ export function StreamStart({
         <Partial target={`#m-${id}`} swap="delete"></Partial>
       ))}
       {user && <UserMessage message={user} />}
-      <AssistantMessage message={reply} turnId={reply.id} />
+      <AssistantMessage message={reply} stopId={reply.id} />
       <Partial target="#empty-thread" swap="delete"></Partial>
       {/* #thread-actions stays: it may hold the form this stream came from (chat.js hides it meanwhile) */}
       {isNew && (

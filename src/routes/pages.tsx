@@ -66,7 +66,7 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
     droppedTurns: entry.droppedTurns,
     poll:
       entry.status === 'streaming'
-        ? { url: `/c/${conversationId}/replies/${entry.id}`, turnId: activeReplyId === entry.id ? entry.id : undefined }
+        ? { url: `/c/${conversationId}/replies/${entry.id}`, stopId: activeReplyId === entry.id ? entry.id : undefined }
         : undefined,
     html: finished ? renderReply(entry.id, entry.text) : undefined,
     attachments: entry.attachments.map((a) => ({
