@@ -5,20 +5,15 @@ import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/bedrock.ts'
 import { BUSY, type Reply, type ReplyEvent } from '../src/services/chat/index.ts'
 import { ownerOf, type ThreadEntry } from '../src/services/conversations.ts'
 import { createWriter } from '../src/db/writer.ts'
-import { startEmulator } from '../src/emulator/server.ts'
 import { eventually, makeApp, SERVER_CREDENTIALS, type Emulator, type TestApp } from './helpers.ts'
 
-let emulator: Emulator
 let t: TestApp
-
+let emulator: Emulator
 beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 })
-  t = await makeApp({ emulator })
+  t = await makeApp() // with its own emulator, closed with it
+  emulator = t.emulator
 })
-afterAll(async () => {
-  await t.close()
-  await emulator.close()
-})
+afterAll(() => t.close())
 
 /** A browser's session, as the session middleware gives it. */
 function newBrowser() {
