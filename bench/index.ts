@@ -39,7 +39,9 @@ try {
 if (wanted('data')) report.dashboardData = dashboardQueries(quick ? [200_000] : [1_000_000, 10_000_000])
 
 report.totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
-await Bun.write(join(import.meta.dir, quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
-// only a complete full run is the document's latest table
-if (!quick && !only) await Bun.write(join(import.meta.dir, '..', 'docs', 'BENCHMARKS.md'), renderReport(report as Parameters<typeof renderReport>[0]))
-console.log(`\nTotal ${report.totalSeconds} s. Wrote bench/${quick ? 'results-quick.json' : 'results.json'}${quick || only ? '' : ' and docs/BENCHMARKS.md'}.`)
+// only a complete full run replaces bench/results.json (and the document made from it)
+const complete = !quick && !only
+const output = complete ? 'results.json' : 'results-quick.json'
+await Bun.write(join(import.meta.dir, output), `${JSON.stringify(report, null, 2)}\n`)
+if (complete) await Bun.write(join(import.meta.dir, '..', 'docs', 'BENCHMARKS.md'), renderReport(report as Parameters<typeof renderReport>[0]))
+console.log(`\nTotal ${report.totalSeconds} s. Wrote bench/${output}${complete ? ' and docs/BENCHMARKS.md' : ''}.`)

@@ -16,7 +16,7 @@ import {
   type ThreadMessageView,
 } from '../../views/chat.tsx'
 import { Partial } from '../../views/partial.tsx'
-import { chatPage, conversationList, messageView, ownerFor, refererPath } from './pages.tsx'
+import { chatPage, conversationList, markdownReady, messageView, ownerFor, refererPath } from './pages.tsx'
 import { renderErrorPage, renderFragment } from './render.tsx'
 import { validForm } from './validate.ts'
 import { eventStream, keepOpen } from './event-stream.ts'
@@ -128,7 +128,7 @@ chat.post(
 )
 
 /** One reply as it stands: what a page loaded mid-reply polls until the reply is finished. */
-chat.get('/c/:id/replies/:replyId', (c) => {
+chat.get('/c/:id/replies/:replyId', async (c) => {
   const conversation = conversationParam(c)
   if (!conversation || conversation === 'new') return notFound(c)
   if (!c.var.partial) return c.redirect(`/c/${conversation.id}#m-${c.req.param('replyId')}`, 303)
@@ -136,6 +136,7 @@ chat.get('/c/:id/replies/:replyId', (c) => {
   const entry = thread.find((m) => m.id === c.req.param('replyId') && m.role === 'assistant')
   if (!entry) return c.html('', 404)
   const finished = entry.status !== 'streaming'
+  if (finished) await markdownReady()
   return c.html(
     renderFragment(
       <>
@@ -230,23 +231,26 @@ async function streamReply(c: Context<AppEnv>, reply: Reply) {
           out.send(piece(event))
           return
         }
-        out.send(
-          renderFragment(
-            <>
-              <Partial target={`#m-${reply.id}`} swap="outerHTML">
-                <AssistantMessage message={messageView(event.reply, conversation.id)} />
-              </Partial>
-              {reply.isNew && (
-                <Partial target="#chat-header" swap="outerHTML">
-                  <ChatHeader conversation={{ id: conversation.id, title: conversation.title }} title={conversation.title} />
+        // the finished reply is rendered from Markdown, loaded by now except just after start-up
+        return markdownReady().then(() => {
+          out.send(
+            renderFragment(
+              <>
+                <Partial target={`#m-${reply.id}`} swap="outerHTML">
+                  <AssistantMessage message={messageView(event.reply, conversation.id)} />
                 </Partial>
-              )}
-              <Partial target="#thread-actions" swap="outerHTML">
-                <ThreadActions conversationId={conversation.id} messages={event.thread.map(actionView)} streaming={false} />
-              </Partial>
-            </>,
-          ),
-        )
+                {reply.isNew && (
+                  <Partial target="#chat-header" swap="outerHTML">
+                    <ChatHeader conversation={{ id: conversation.id, title: conversation.title }} title={conversation.title} />
+                  </Partial>
+                )}
+                <Partial target="#thread-actions" swap="outerHTML">
+                  <ThreadActions conversationId={conversation.id} messages={event.thread.map(actionView)} streaming={false} />
+                </Partial>
+              </>,
+            ),
+          )
+        })
       })
     },
     (err) => c.var.deps.log.error('a reply stream failed', { reply: reply.id, err }),

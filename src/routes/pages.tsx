@@ -5,7 +5,7 @@ import type { Conversation } from '../db/schema.ts'
 import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/attachments.ts'
 import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/chat/index.ts'
 import { ownerOf, type ThreadEntry } from '../services/conversations.ts'
-import { renderMarkdown } from '../services/markdown.ts'
+import type { renderMarkdown as RenderMarkdown } from '../services/markdown.ts'
 import { costFor } from '../services/model-prices.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
 import { maskAccessKey, type Session } from '../services/sessions.ts'
@@ -36,11 +36,32 @@ export function credentialsView(session: Session, config: Config, extra: Partial
   }
 }
 
+let renderMarkdown: typeof RenderMarkdown | undefined
+let markdownLoading: Promise<void> | undefined
+
+/**
+ * The Markdown stack (markdown-it, highlight.js, sanitize-html) is about half of the app's start-up
+ * time, and the first page a person sees (a new chat) needs none of it. It loads when the first
+ * page has been rendered; whatever shows a finished reply waits for it first.
+ */
+export function markdownReady(): Promise<void> {
+  return (markdownLoading ??= import('../services/markdown.ts').then((m) => {
+    renderMarkdown = m.renderMarkdown
+  }))
+}
+
+/** A stored message that is shown rendered from Markdown (a finished, non-empty reply). */
+function rendersMarkdown(entry: Pick<ThreadEntry, 'role' | 'status' | 'text'>): boolean {
+  return entry.role === 'assistant' && entry.status !== 'streaming' && entry.text !== ''
+}
+
 /** Rendered replies, by message and text: a page showing a long thread renders each reply once. */
 const rendered = new Map<string, string>()
 const RENDER_CACHE_SIZE = 2000
 
-function renderReply(id: string, text: string): string {
+function renderReply(id: string, text: string): string | undefined {
+  // only before markdownReady() has settled, which every caller awaits: then the text shows as it streamed
+  if (!renderMarkdown) return undefined
   const key = `${id}:${text.length}:${Bun.hash(text)}`
   let html = rendered.get(key)
   if (html === undefined) {
@@ -54,7 +75,7 @@ function renderReply(id: string, text: string): string {
 /** A stored message as the page shows it: finished replies rendered from Markdown, details from its call. */
 export function messageView(entry: ThreadEntry, conversationId: string, activeReplyId?: string): ThreadMessageView {
   const inv = entry.invocation
-  const finished = entry.role === 'assistant' && entry.status !== 'streaming' && entry.text !== ''
+  const finished = rendersMarkdown(entry)
   return {
     id: entry.id,
     role: entry.role,
@@ -119,10 +140,12 @@ export type ChatPageExtra = {
 }
 
 /** The whole chat page: a conversation, or a new chat when there is none. */
-export function chatPage(c: Context<AppEnv>, conversation: Conversation | null, extra: ChatPageExtra = {}, status: 200 | 409 | 422 = 200) {
+export async function chatPage(c: Context<AppEnv>, conversation: Conversation | null, extra: ChatPageExtra = {}, status: 200 | 409 | 422 = 200) {
   const { session, deps } = c.var
   const defaultModel = deps.config.BEDROCK_MODEL_ID
   const thread = conversation ? deps.conversations.thread(conversation.id) : []
+  if (thread.some(rendersMarkdown)) await markdownReady()
+  else setImmediate(markdownReady)
   return renderPage(
     c,
     <ChatPage
