@@ -127,9 +127,9 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
         replaced = [...thread.filter((m) => m.seq > lastUser.seq).map((m) => m.id), lastUser.id]
       } else {
         const seq = (thread.at(-1)?.seq ?? 0) + 1
-        const stored = message({ id: newId(), conversationId: conversation.id, seq, role: 'user', text: start.text, status: 'done', createdAt: at })
-        newFiles = attachmentRows(stored.id, start.files, newId)
-        user = { ...stored, invocation: null, attachments: newFiles.map(({ bytes: _, ...meta }) => meta) }
+        const userRow = message({ id: newId(), conversationId: conversation.id, seq, role: 'user', text: start.text, status: 'done', createdAt: at })
+        newFiles = attachmentRows(userRow.id, start.files, newId)
+        user = { ...userRow, invocation: null, attachments: newFiles.map(({ bytes: _, ...meta }) => meta) }
         before = [...thread, user]
         if (seq === 1 && conversation.title === 'New chat') {
           conversation.title = start.text.trim() ? titleFrom(start.text) : start.files[0] ? titleFrom(start.files[0].originalName) : 'New chat'
@@ -142,7 +142,7 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
         ...conversations.attachmentBytes(ids.filter((id) => withStoredFiles.has(id))),
         ...newFiles,
       ])
-      const stored = message({
+      const replyRow = message({
         id: newId(),
         conversationId: conversation.id,
         seq: (before.at(-1)?.seq ?? 0) + 1,
@@ -153,7 +153,7 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
         createdAt: at,
       })
       const reply: ThreadEntry = {
-        ...stored,
+        ...replyRow,
         droppedTurns: droppedTurns || null,
         ...(fits ? {} : { status: 'error' as const, error: TOO_LONG }),
         invocation: null,
@@ -169,7 +169,7 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
         truncateAfter,
         edited,
         user: start.kind === 'message' && user ? { message: user, files: newFiles } : undefined,
-        reply: stored,
+        reply: replyRow,
       })
 
       async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
