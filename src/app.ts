@@ -5,7 +5,6 @@ import { serveStatic } from 'hono/bun'
 import type { Config } from './config.ts'
 import type { Log } from './logger.ts'
 import type { Replies } from './services/chat/index.ts'
-import type { Metrics } from './services/metrics.ts'
 import type { Conversations } from './services/conversations.ts'
 import type { MetricsQueries } from './services/metrics-queries.ts'
 import type { Dashboard } from './services/dashboard.ts'
@@ -28,7 +27,6 @@ export type Deps = {
   config: Config
   sessions: Sessions
   replies: Replies
-  metrics: Metrics
   conversations: Conversations
   log: Log
   /** The dashboard's queries; throws with a readable reason when the database is unavailable. */

@@ -34,7 +34,6 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
   const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs })
   return {
     config,
-    metrics,
     metricsQueries,
     conversations,
     dashboard,

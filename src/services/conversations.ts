@@ -139,25 +139,6 @@ export function createConversations({ db, writer, now = () => new Date() }: { db
       return q.get.get({ id, owner }) ?? null
     },
 
-    create(owner: string, settings: Partial<ConversationSettings> & { title?: string } = {}): Conversation {
-      const at = now()
-      const conversation: Conversation = {
-        id: newId(9),
-        owner,
-        title: 'New chat',
-        modelId: null,
-        systemPrompt: null,
-        temperature: null,
-        maxTokens: null,
-        thinkingBudget: null,
-        ...settings,
-        createdAt: at,
-        updatedAt: at,
-      }
-      q.insertConversation.run(conversation)
-      return conversation
-    },
-
     rename(owner: string, id: string, title: string): Conversation | null {
       return db.update(conversations).set({ title }).where(byOwner(id, owner)).returning().get() ?? null
     },
