@@ -35,25 +35,16 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
       for (const job of batch) job.reject(err)
       return
     }
-    // a job alone needs no savepoint: if it fails, its transaction has nothing else to keep
-    const alone = batch.length === 1
     for (const job of batch) {
-      if (!alone) savepoint.run()
+      savepoint.run()
       try {
         settled.push({ job, ok: true, value: job.run() })
-        if (!alone) release.run()
+        release.run()
       } catch (err) {
-        if (alone) rollback.run()
-        else {
-          undo.run()
-          release.run()
-        }
+        undo.run()
+        release.run()
         settled.push({ job, ok: false, value: err })
       }
-    }
-    if (alone && !settled[0]!.ok) {
-      settled[0]!.job.reject(settled[0]!.value)
-      return
     }
     try {
       commit.run()

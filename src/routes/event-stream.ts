@@ -8,9 +8,7 @@ export const HEARTBEAT_MS = 5_000
 export type EventStream = {
   /** One message; `data` may hold several lines. Returns false once the browser has gone. */
   send(data: string, event?: string): boolean
-  /** True once the browser has gone or the stream was closed. */
-  readonly closed: boolean
-  /** Runs `listener` once when the browser goes away (not when the stream ends normally). */
+  /** Runs `listener` once when the browser goes away (at once if the stream is already over). */
   onGone(listener: () => void): void
   /** Resolves when the browser goes away. */
   readonly gone: Promise<void>
@@ -67,9 +65,6 @@ export function eventStream(c: Context, run: (out: EventStream) => Promise<void>
   }
   const out: EventStream = {
     send: (data, event) => write(frame(data, event)),
-    get closed() {
-      return closed
-    },
     onGone: (listener) => (closed ? listener() : void listeners.push(listener)),
     gone,
   }

@@ -83,7 +83,7 @@ const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'origin
  * Conversations, their messages and attachments, in the metrics database beside `invocations`.
  * What a reply reads and writes is prepared once; its writes go through the database's writer.
  */
-export function createConversations({ db, writer, now = () => new Date() }: { db: Db; writer: Writer; now?: () => Date }) {
+export function createConversations({ db, writer }: { db: Db; writer: Writer }) {
   const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
   const q = {
     get: db.select().from(conversations).where(byOwner(p('id'), p('owner'))).prepare(),
