@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { openDatabase, type OpenedDatabase } from '../src/db/open.ts'
 import { invocations } from '../src/db/schema.ts'
-import { createMetricsQueries, invocationQuerySchema, RANGE_KEYS, type MetricsQueries, type RangeKey } from '../src/services/metrics-queries.ts'
+import { createMetricsQueries, invocationQuerySchema, RANGE_KEYS, type MetricsQueries, type RangeKey } from '../src/services/metrics/index.ts'
 import { fill } from './fill.ts'
 import { fmt, median } from './lib/stats.ts'
 

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import { openDatabase, type OpenedDatabase } from '../src/db/open.ts'
-import { rebuildRollup } from '../src/services/rollup-sql.ts'
+import { rebuildRollup } from '../src/db/rollup-sql.ts'
 // the same seeded generator as the tests, so every run writes the same calls
 import { seededRandom } from '../tests/seeded-random.ts'
 

@@ -5,9 +5,9 @@ import { createDashboardApp, type DashboardDeps } from './app.ts'
 import { startupConfig } from './startup.ts'
 import { openDatabase, type OpenedDatabase } from './db/open.ts'
 import { configureLogging, getLogger } from './logger.ts'
-import { createDashboard } from './services/dashboard.ts'
-import { createLogTail } from './services/log-tail.ts'
-import { createMetricsQueries, type MetricsQueries } from './services/metrics-queries.ts'
+import { createDashboard } from './services/dashboard/index.ts'
+import { createLogTail } from './services/dashboard/index.ts'
+import { createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
 import { serve } from './server.ts'
 
 async function start() {

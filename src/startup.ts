@@ -1,5 +1,5 @@
 import { loadConfigOrExit, type Config } from './config.ts'
-import { loadCatalogFile, useCatalogOverrides } from './services/model-catalog.ts'
+import { loadCatalogFile, useCatalogOverrides } from './services/models.ts'
 
 /**
  * What both servers do first: the environment, parsed, and the model catalogue's overrides

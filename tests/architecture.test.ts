@@ -35,7 +35,7 @@ describe('the module map holds', () => {
       .filter((f) => !f.path.startsWith('src/emulator/'))
       .filter((f) => imports(f.text).some((i) => i.spec.startsWith('@aws-sdk/') || i.spec.startsWith('@smithy/')))
       .map((f) => f.path)
-    expect(offenders).toEqual(['src/services/bedrock.ts'])
+    expect(offenders).toEqual(['src/services/chat/bedrock.ts'])
   })
 
   test('routes never touch drizzle, bun:sqlite or the SDK', async () => {

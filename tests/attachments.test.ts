@@ -7,7 +7,7 @@ import {
   uniqueConverseNames,
   type AcceptedAttachment,
   type IncomingFile,
-} from '../src/services/attachments.ts'
+} from '../src/services/chat/attachments/index.ts'
 import {
   compoundFile,
   concat,

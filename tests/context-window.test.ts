@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { estimateTokens, fitToContext, type ContextMessage } from '../src/services/context-window.ts'
+import { estimateTokens, fitToContext, type ContextMessage } from '../src/services/chat/context-window.ts'
 
 const user = (text: string, attachments?: ContextMessage['attachments']): ContextMessage => ({ role: 'user', text, attachments })
 const assistant = (text: string): ContextMessage => ({ role: 'assistant', text })

@@ -1,18 +1,20 @@
 import { describe, expect, test } from 'bun:test'
-import { classifyError, suggestedProfileId } from '../src/services/bedrock-errors.ts'
-import { historyForModel } from '../src/services/history.ts'
+import { classifyError } from '../src/services/chat/errors.ts'
+import { suggestedProfileId } from '../src/services/models.ts'
+import { errorCategory } from '../src/services/metrics/index.ts'
+import { historyForModel } from '../src/services/chat/history.ts'
 
 const ctx = { modelId: 'anthropic.claude-x', region: 'eu-west-1', attempts: 1, endpoint: 'http://127.0.0.1:9' }
 const named = (name: string, message = '') => Object.assign(new Error(message), { name })
 
 describe('error messages a person can act on', () => {
   test.each([
-    ['UnrecognizedClientException', 'credentials', 'AWS rejected these credentials'],
-    ['ExpiredTokenException', 'credentials', 'have expired'],
+    ['UnrecognizedClientException', 'access', 'AWS rejected these credentials'],
+    ['ExpiredTokenException', 'access', 'have expired'],
     ['AccessDeniedException', 'access', 'no access to anthropic.claude-x in eu-west-1'],
     ['ResourceNotFoundException', 'validation', "doesn't know the model"],
     ['ThrottlingException', 'throttled', 'Bedrock is throttling requests'],
-    ['ModelTimeoutException', 'timeout', 'took too long'],
+    ['ModelTimeoutException', 'server', 'took too long'],
     ['ServiceUnavailableException', 'server', 'Bedrock had a service error'],
     ['InternalServerException', 'server', 'Bedrock had a service error'],
     ['ModelStreamErrorException', 'server', 'Bedrock had a service error'],
@@ -23,9 +25,16 @@ describe('error messages a person can act on', () => {
     expect(result.message).toContain(text)
   })
 
+  test('the chat and the dashboard put an error in the same category', () => {
+    for (const name of ['UnrecognizedClientException', 'ModelTimeoutException', 'ThrottlingException', 'ValidationException', 'NoSuchThing']) {
+      expect(classifyError(named(name), ctx).category).toBe(errorCategory('error', name))
+    }
+    expect(classifyError(named('NoSuchThing'), ctx).category).toBe('other')
+  })
+
   test('missing credentials say where to put them', () => {
     const result = classifyError(named('CredentialsProviderError', 'Could not load credentials from any providers'), ctx)
-    expect(result.category).toBe('credentials')
+    expect(result.category).toBe('access')
     expect(result.message).toContain('enter an access key in the sidebar')
   })
 

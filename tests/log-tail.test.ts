@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LOG_FILE } from '../src/logger.ts'
-import { createLogTail, lastLines } from '../src/services/log-tail.ts'
+import { createLogTail, lastLines } from '../src/services/dashboard/log-tail.ts'
 
 const dirs: string[] = []
 function tempDir() {

@@ -13,9 +13,9 @@ import {
   SORTS,
   type InvocationQuery,
   type RangeKey,
-} from '../src/services/metrics-queries.ts'
-import { costFor, priceFor } from '../src/services/model-prices.ts'
-import { percentileErrorBoundMs } from '../src/services/percentiles.ts'
+} from '../src/services/metrics/index.ts'
+import { costFor, priceFor } from '../src/services/models.ts'
+import { percentileErrorBoundMs } from '../src/services/metrics/percentiles.ts'
 import { seededRandom } from './seeded-random.ts'
 
 const MINUTE = 60_000

@@ -18,8 +18,8 @@ import {
   invocations,
   type NewInvocation,
 } from '../src/db/schema.ts'
-import { coverWindow, RANGES, RANGE_KEYS, rangeWindow } from '../src/services/metrics-ranges.ts'
-import { rebuildRollup, rollupMigrationSql, UNKNOWN_ERROR_TYPE } from '../src/services/rollup-sql.ts'
+import { coverWindow, RANGES, RANGE_KEYS, rangeWindow } from '../src/services/metrics/ranges.ts'
+import { rebuildRollup, rollupMigrationSql, UNKNOWN_ERROR_TYPE } from '../src/db/rollup-sql.ts'
 import { seededRandom } from './seeded-random.ts'
 
 const MIGRATIONS = join(import.meta.dir, '..', 'src', 'db', 'migrations')

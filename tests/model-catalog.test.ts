@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { catalog, loadCatalogFile, useCatalogOverrides } from '../src/services/model-catalog.ts'
-import { costFor, priceFor } from '../src/services/model-prices.ts'
+import { catalog, loadCatalogFile, useCatalogOverrides } from '../src/services/models.ts'
+import { costFor, priceFor } from '../src/services/models.ts'
 import { listedModels, modelInfo } from '../src/services/models.ts'
 
 const ROOT = join(import.meta.dir, '..')

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { createServer } from 'node:net'
-import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/bedrock.ts'
+import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/chat/bedrock.ts'
 import { BUSY, type Reply, type ReplyEvent } from '../src/services/chat/index.ts'
-import { ownerOf, type ThreadEntry } from '../src/services/conversations.ts'
+import { ownerOf, type ThreadEntry } from '../src/services/chat/conversations.ts'
 import { createWriter } from '../src/db/writer.ts'
 import { eventually, makeApp, SERVER_CREDENTIALS, type Emulator, type TestApp } from './helpers.ts'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { IDLE_TIMEOUT_S } from '../src/server.ts'
-import { HEARTBEAT_MS } from '../src/routes/event-stream.ts'
+import { HEARTBEAT_MS } from '../src/http/event-stream.ts'
 import { browser, eventually, listen, makeApp, streamedPieces, unescapeHtml, type TestApp } from './helpers.ts'
 
 let t: TestApp

@@ -93,7 +93,7 @@ function histogramColumns<P extends 'lat' | 'ttft'>(prefix: P): Record<`${P}_${s
  * aligned to the resolution) and model, plus one all-time row per model (bucket_ms = 0, t = 0);
  * each also for ALL_MODELS, the sum over every model.
  * Kept current by triggers on `invocations` (every writer maintains it, no app code) and
- * rebuildable from `invocations` (see src/services/rollup-sql.ts). The dashboard reads at most
+ * rebuildable from `invocations` (see src/db/rollup-sql.ts). The dashboard reads at most
  * a few hundred rows of it per panel, whatever the size of `invocations`.
  */
 export const invocationRollup = sqliteTable(

@@ -2,8 +2,8 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app.ts'
 import type { Conversation } from '../db/schema.ts'
-import type { ThreadEntry } from '../services/conversations.ts'
-import { checkAttachments, type AcceptedAttachment } from '../services/attachments.ts'
+import type { ThreadEntry } from '../services/chat/index.ts'
+import { checkAttachments, type AcceptedAttachment } from '../services/chat/index.ts'
 import { BUSY, type Reply, type ReplyStart } from '../services/chat/index.ts'
 import { MODEL_ID_PATTERN } from '../services/models.ts'
 import {
@@ -16,10 +16,10 @@ import {
   type ThreadMessageView,
 } from '../../views/chat.tsx'
 import { Partial } from '../../views/partial.tsx'
-import { chatPage, conversationList, markdownReady, messageView, ownerFor, refererPath } from './pages.tsx'
-import { renderErrorPage, renderFragment } from './render.tsx'
-import { validForm } from './validate.ts'
-import { eventStream, keepOpen } from './event-stream.ts'
+import { chatPage, conversationList, markdownReady, messageView, ownerFor, refererPath } from '../presenters/chat-page.tsx'
+import { renderErrorPage, renderFragment } from '../http/render.tsx'
+import { validForm } from '../http/validate.ts'
+import { eventStream, keepOpen } from '../http/event-stream.ts'
 
 
 const messageText = z

@@ -6,9 +6,9 @@ import { DEFAULT_THINKING_BUDGET, effectiveSettings, THINKING_ANSWER_ROOM } from
 import { ChatHeader, ConversationList, SettingsPanel } from '../../views/chat.tsx'
 import { ConfirmDeletePage } from '../../views/confirm.tsx'
 import { Partial } from '../../views/partial.tsx'
-import { chatPage, conversationList, ownerFor, settingsView } from './pages.tsx'
-import { renderErrorPage, renderFragment, renderPage } from './render.tsx'
-import { validForm } from './validate.ts'
+import { chatPage, conversationList, ownerFor, settingsView } from '../presenters/chat-page.tsx'
+import { renderErrorPage, renderFragment, renderPage } from '../http/render.tsx'
+import { validForm } from '../http/validate.ts'
 
 const conversations = new Hono<AppEnv>()
 

@@ -1,11 +1,11 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app.ts'
-import { maskAccessKey } from '../services/sessions.ts'
+import { maskAccessKey } from '../services/chat/index.ts'
 import { CredentialsPanel, type CredentialsView } from '../../views/chat.tsx'
-import { chatPage, credentialsView, refererConversation, refererPath } from './pages.tsx'
-import { renderFragment } from './render.tsx'
-import { validForm } from './validate.ts'
+import { chatPage, credentialsView, refererConversation, refererPath } from '../presenters/chat-page.tsx'
+import { renderFragment } from '../http/render.tsx'
+import { validForm } from '../http/validate.ts'
 
 const optional = (schema: z.ZodString) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional())

@@ -2,8 +2,8 @@ import { Hono, type Context } from 'hono'
 import { stream as streamBody } from 'hono/streaming'
 import { z } from 'zod'
 import type { DashboardEnv } from '../app.ts'
-import type { DashboardData } from '../services/dashboard.ts'
-import { invocationQuerySchema, RANGES, type InvocationQuery, type RangeKey } from '../services/metrics-queries.ts'
+import type { DashboardData } from '../services/dashboard/index.ts'
+import { invocationQuerySchema, RANGES, type InvocationQuery, type RangeKey } from '../services/metrics/index.ts'
 import {
   DashboardPage,
   DashboardUpdate,
@@ -12,8 +12,8 @@ import {
   type InvocationsView,
   type RangeOption,
 } from '../../views/dashboard.tsx'
-import { renderErrorPage, renderFragment, renderPage } from './render.tsx'
-import { eventStream, keepOpen } from './event-stream.ts'
+import { renderErrorPage, renderFragment, renderPage } from '../http/render.tsx'
+import { eventStream, keepOpen } from '../http/event-stream.ts'
 
 const RANGE_OPTIONS: RangeOption[] = Object.entries(RANGES).map(([key, r]) => ({
   key: key as RangeKey,

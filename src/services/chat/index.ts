@@ -1,3 +1,14 @@
+/**
+ * The chat side: a reply from the person's message to the saved answer (reply.ts), the model call
+ * and its one metrics row (model-call.ts), the request (request.ts, history.ts, context-window.ts),
+ * Bedrock itself (bedrock.ts, the only module that imports the SDK) and its errors in words
+ * (errors.ts), conversations and their files (conversations.ts, attachments/), and the browsers'
+ * sessions (sessions.ts).
+ */
 export { createReplies, BUSY, type Replies, type Reply, type ReplyEvent, type ReplyStart, type Refusal } from './reply.ts'
 export { createModelCalls, type CallEvent, type CallResult, type ModelCalls } from './model-call.ts'
 export { effectiveSettings, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
+export { createBedrock, type Bedrock, type BedrockOptions, type Credentials } from './bedrock.ts'
+export { createConversations, ownerOf, type Conversations, type SearchHit, type ThreadEntry } from './conversations.ts'
+export { createSessions, maskAccessKey, type Session, type Sessions, type SessionsOptions } from './sessions.ts'
+export { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT, checkAttachments, type AcceptedAttachment } from './attachments/index.ts'

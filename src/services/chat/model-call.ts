@@ -1,8 +1,8 @@
 import type { NewInvocation } from '../../db/schema.ts'
 import type { Log } from '../../logger.ts'
-import { attemptsOf, type Bedrock, type Credentials, type ModelRequest } from '../bedrock.ts'
-import { classifyError, type ModelError } from '../bedrock-errors.ts'
-import type { Metrics, RecordedInvocation } from '../metrics.ts'
+import { attemptsOf, type Bedrock, type Credentials, type ModelRequest } from './bedrock.ts'
+import { classifyError, idleError, type ModelError } from './errors.ts'
+import type { Metrics, RecordedInvocation } from '../metrics/index.ts'
 
 /** What a model call tells whoever shows it, as it happens. */
 export type CallEvent =
@@ -90,11 +90,7 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
       let idleTimer = setTimeout(checkIdle, idleTimeoutMs / IDLE_CHECKS, 0)
       const abandon = () => {
         outcome = 'error'
-        error = {
-          type: 'StreamIdleTimeout',
-          category: 'timeout',
-          message: `Bedrock sent nothing for ${(idleTimeoutMs / 1000).toLocaleString('en')} s, so the reply was abandoned: send again to retry.`,
-        }
+        error = idleError(idleTimeoutMs)
         log.warn('model call abandoned: nothing received', { model: request.modelId, idleTimeoutMs })
       }
 

@@ -1,8 +1,8 @@
 import type { Attachment, Conversation, Message } from '../../db/schema.ts'
 import type { Log } from '../../logger.ts'
-import type { AcceptedAttachment } from '../attachments.ts'
-import { titleFrom, type Conversations, type ThreadEntry } from '../conversations.ts'
-import type { Session } from '../sessions.ts'
+import type { AcceptedAttachment } from './attachments/index.ts'
+import { titleFrom, type Conversations, type ThreadEntry } from './conversations.ts'
+import type { Session } from './sessions.ts'
 import type { CallEvent, CallResult, ModelCalls } from './model-call.ts'
 import { buildModelRequest } from './request.ts'
 

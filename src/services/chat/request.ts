@@ -1,9 +1,9 @@
 import type { Attachment, Conversation } from '../../db/schema.ts'
-import { uniqueConverseNames } from '../attachments.ts'
-import type { HistoryFile, HistoryMessage, ModelRequest } from '../bedrock.ts'
-import { fitToContext, type ContextMessage } from '../context-window.ts'
-import type { ThreadEntry } from '../conversations.ts'
-import { historyForModel } from '../history.ts'
+import { uniqueConverseNames } from './attachments/index.ts'
+import type { HistoryFile, HistoryMessage, ModelRequest } from './bedrock.ts'
+import { fitToContext, type ContextMessage } from './context-window.ts'
+import type { ThreadEntry } from './conversations.ts'
+import { historyForModel } from './history.ts'
 import { modelInfo } from '../models.ts'
 
 export const DEFAULT_MAX_TOKENS = 2048

@@ -1,6 +1,6 @@
-import { inlineText, parser, type RenderEnv } from './markdown/parser.ts'
-import { sanitizeReplyHtml } from './markdown/sanitize.ts'
-import { escapeHtml } from './markdown/urls.ts'
+import { inlineText, parser, type RenderEnv } from './parser.ts'
+import { sanitizeReplyHtml } from './sanitize.ts'
+import { escapeHtml } from './urls.ts'
 
 /**
  * Model replies, from Markdown to HTML a page can show. The reply is untrusted text: markdown-it

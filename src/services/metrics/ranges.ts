@@ -1,4 +1,4 @@
-import { ROLLUP_BUCKETS_MS } from '../db/schema.ts'
+import { ROLLUP_BUCKETS_MS } from '../../db/schema.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE

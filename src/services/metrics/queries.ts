@@ -1,15 +1,12 @@
-import type { Db } from '../db/open.ts'
-import { ALL_MODELS, ALL_TIME, HISTOGRAM_BUCKETS, histogramColumnName, type Outcome } from '../db/schema.ts'
+import type { Db } from '../../db/open.ts'
+import { ALL_MODELS, ALL_TIME, HISTOGRAM_BUCKETS, histogramColumnName, type Outcome } from '../../db/schema.ts'
 import { errorCategory, type ErrorCategory } from './error-categories.ts'
 import { createInvocationList, type InvocationQuery } from './invocation-list.ts'
-import { coverWindow, rangeWindow, segmentsSql, type RangeKey, type TimeWindow } from './metrics-ranges.ts'
-import { costFor } from './model-prices.ts'
+import { coverWindow, rangeWindow, segmentsSql, type RangeKey, type TimeWindow } from './ranges.ts'
+import { costFor } from '../models.ts'
 import { histogramPercentile } from './percentiles.ts'
 import { prometheusText, type ErrorTotals, type ModelTotals } from './prometheus-text.ts'
 
-export { RANGES, RANGE_KEYS, rangeWindow, type RangeKey, type TimeWindow } from './metrics-ranges.ts'
-export { invocationQuerySchema, SORTS, type InvocationPage, type InvocationQuery, type SortKey } from './invocation-list.ts'
-export { ERROR_CATEGORIES, type ErrorCategory } from './error-categories.ts'
 
 /**
  * The dashboard's figures, all read from SQL for the chosen range. The panels read the rollup

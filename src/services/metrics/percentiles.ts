@@ -1,4 +1,4 @@
-import { HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS } from '../db/schema.ts'
+import { HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS } from '../../db/schema.ts'
 
 /**
  * Percentiles read from the rollup's latency histogram (see HISTOGRAM_BOUNDS_MS in src/db/schema.ts).

@@ -1,5 +1,5 @@
-import type { Db } from '../db/open.ts'
-import { ALL_MODELS, ALL_TIME, HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS, ROLLUP_BUCKETS_MS, histogramColumnName } from '../db/schema.ts'
+import type { Db } from './open.ts'
+import { ALL_MODELS, ALL_TIME, HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS, ROLLUP_BUCKETS_MS, histogramColumnName } from './schema.ts'
 
 /**
  * The SQL that keeps `invocation_rollup` and `invocation_error_rollup` equal to a GROUP BY over

@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import type { Db } from '../db/open.ts'
-import { ALL_MODELS, ALL_TIME, OUTCOMES, ROLLUP_BUCKETS_MS, type Invocation, type Outcome } from '../db/schema.ts'
-import { coverWindow, RANGE_KEYS, rangeWindow, segmentsSql, type TimeWindow } from './metrics-ranges.ts'
+import type { Db } from '../../db/open.ts'
+import { ALL_MODELS, ALL_TIME, OUTCOMES, ROLLUP_BUCKETS_MS, type Invocation, type Outcome } from '../../db/schema.ts'
+import { coverWindow, RANGE_KEYS, rangeWindow, segmentsSql, type TimeWindow } from './ranges.ts'
 
 /**
  * The "Invocations" panel: raw calls of a time range, filtered, sorted, a page at a time, and the

@@ -1,6 +1,6 @@
-import type { Log } from '../logger.ts'
+import type { Log } from '../../logger.ts'
 import type { LogTail, LogTailService } from './log-tail.ts'
-import type { MetricsQueries, RangeKey } from './metrics-queries.ts'
+import type { MetricsQueries, RangeKey } from '../metrics/index.ts'
 
 export type MetricsPanels =
   | {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Credentials } from './bedrock.ts'
-import { forgetSecret, registerSecret } from '../logger.ts'
+import { forgetSecret, registerSecret } from '../../logger.ts'
 
 /** The one reply a browser may have streaming: reserved before it starts, freed when it is saved. */
 export type ActiveReply = { id: string; controller: AbortController }

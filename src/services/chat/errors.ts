@@ -1,13 +1,15 @@
+import { errorCategory, type ErrorCategory } from '../metrics/index.ts'
+import { suggestedProfileId } from '../models.ts'
+
 /**
  * Turns whatever the SDK threw into a short message a person can act on, keeping the AWS error
  * name for metrics. Pure: no SDK import, so routes and tests can use it freely.
  */
 
-export type ErrorCategory = 'credentials' | 'access' | 'validation' | 'throttled' | 'timeout' | 'server' | 'network' | 'stopped'
-
 export type ModelError = {
   /** The AWS error name (ThrottlingException...) or our own for non-AWS failures (NetworkError). */
   type: string
+  /** From the one table of error names (metrics/error-categories.ts), as the dashboard counts it. */
   category: ErrorCategory
   message: string
 }
@@ -23,38 +25,7 @@ export type ErrorContext = {
 
 const BROKE_OFF = 'The connection to Bedrock broke off before the reply was complete: send again to retry.'
 
-const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'ExpiredTokenException',
-  'ExpiredToken',
-  'InvalidClientTokenId',
-  'IncompleteSignature',
-  'MissingAuthenticationTokenException',
-])
-const SERVER_ERRORS = new Set([
-  'InternalServerException',
-  'ServiceUnavailableException',
-  'ModelStreamErrorException',
-  'ModelErrorException',
-  'ModelNotReadyException',
-])
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET'])
-
-/** The cross-region inference profile prefix for a region: us-east-1 → us, eu-west-1 → eu. */
-export function inferenceProfilePrefix(region: string): string {
-  if (region.startsWith('us-gov-')) return 'us-gov'
-  if (region.startsWith('us-') || region.startsWith('ca-')) return 'us'
-  if (region.startsWith('eu-')) return 'eu'
-  if (region.startsWith('ap-')) return 'apac'
-  return region.split('-')[0] ?? 'us'
-}
-
-/** The inference profile id to suggest for a base model id that Bedrock refused on demand. */
-export function suggestedProfileId(modelId: string, region: string): string {
-  return /^(us|eu|apac|us-gov|global)\./.test(modelId) ? modelId : `${inferenceProfilePrefix(region)}.${modelId}`
-}
 
 function errorName(err: unknown): string {
   if (err && typeof err === 'object') {
@@ -78,24 +49,36 @@ function isNetworkError(err: unknown, name: string): boolean {
   )
 }
 
+/** A call abandoned because Bedrock sent nothing for too long (our own timeout, not Bedrock's). */
+export function idleError(idleMs: number): ModelError {
+  const type = 'StreamIdleTimeout'
+  const message = `Bedrock sent nothing for ${(idleMs / 1000).toLocaleString('en')} s, so the reply was abandoned: send again to retry.`
+  return { type, category: errorCategory('error', type), message }
+}
+
+/** The person's message for a failure, with its name and the dashboard's category for that name. */
 export function classifyError(err: unknown, ctx: ErrorContext): ModelError {
+  const { type, message } = describeError(err, ctx)
+  return { type, category: errorCategory('error', type), message }
+}
+
+function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'category'> {
   const name = errorName(err)
   const text = errorText(err)
   const tries = ctx.attempts > 1 ? ` (tried ${ctx.attempts} times)` : ''
+  const category = errorCategory('error', name)
 
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(text)) {
     return {
       type: 'CredentialsProviderError',
-      category: 'credentials',
       message:
         'No AWS credentials: enter an access key in the sidebar, or start the server with AWS credentials (environment, profile or instance role).',
     }
   }
-  if (CREDENTIAL_ERRORS.has(name)) {
+  if (category === 'access' && name !== 'AccessDeniedException') {
     const expired = /expired/i.test(name + text)
     return {
       type: name,
-      category: 'credentials',
       message: expired
         ? 'AWS says these credentials have expired: save fresh ones in the sidebar.'
         : 'AWS rejected these credentials: check the access key ID, secret access key and session token in the sidebar.',
@@ -104,47 +87,43 @@ export function classifyError(err: unknown, ctx: ErrorContext): ModelError {
   if (name === 'AccessDeniedException') {
     return {
       type: name,
-      category: 'access',
       message: `This account has no access to ${ctx.modelId} in ${ctx.region}: enable the model under "Model access" in the Bedrock console, pick another model, or allow bedrock:InvokeModelWithResponseStream in IAM.`,
     }
   }
   if (name === 'ValidationException' && /inference profile/i.test(text)) {
     return {
       type: name,
-      category: 'validation',
       message: `${ctx.modelId} can't be called directly in ${ctx.region}: use its inference profile ${suggestedProfileId(ctx.modelId, ctx.region)} instead.`,
     }
   }
   if (name === 'ResourceNotFoundException') {
     return {
       type: name,
-      category: 'validation',
       message: `Bedrock doesn't know the model ${ctx.modelId} in ${ctx.region}: check the model ID and region.`,
     }
   }
   if (name === 'ValidationException') {
-    return { type: name, category: 'validation', message: `Bedrock refused the request: ${text}` }
+    return { type: name, message: `Bedrock refused the request: ${text}` }
   }
-  if (name === 'ThrottlingException' || name === 'ServiceQuotaExceededException' || name === 'TooManyRequestsException') {
+  if (category === 'throttled') {
     return {
       type: name,
-      category: 'throttled',
       message: `Bedrock is throttling requests for ${ctx.modelId}${tries}: wait a few seconds and send again.`,
     }
   }
   if (name === 'ModelTimeoutException') {
-    return { type: name, category: 'timeout', message: `${ctx.modelId} took too long to answer${tries}: try again, or ask for a shorter reply.` }
+    return { type: name, message: `${ctx.modelId} took too long to answer${tries}: try again, or ask for a shorter reply.` }
   }
-  if (SERVER_ERRORS.has(name)) {
-    return { type: name, category: 'server', message: `Bedrock had a service error${tries}: ${(text || name).replace(/[.\s]+$/, '')}. Try again in a moment.` }
+  if (category === 'server') {
+    return { type: name, message: `Bedrock had a service error${tries}: ${(text || name).replace(/[.\s]+$/, '')}. Try again in a moment.` }
   }
   if (name === 'IncompleteStreamError') {
-    return { type: name, category: 'network', message: BROKE_OFF }
+    return { type: name, message: BROKE_OFF }
   }
   if (isNetworkError(err, name)) {
-    if (ctx.midStream) return { type: 'NetworkError', category: 'network', message: BROKE_OFF }
+    if (ctx.midStream) return { type: 'NetworkError', message: BROKE_OFF }
     const where = ctx.endpoint ?? `Bedrock in ${ctx.region}`
-    return { type: 'NetworkError', category: 'network', message: `Could not reach ${where}${tries}: check the network and try again.` }
+    return { type: 'NetworkError', message: `Could not reach ${where}${tries}: check the network and try again.` }
   }
-  return { type: name, category: 'server', message: `The model call failed: ${text || name}` }
+  return { type: name, message: `The model call failed: ${text || name}` }
 }

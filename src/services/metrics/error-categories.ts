@@ -1,6 +1,9 @@
-import type { Outcome } from '../db/schema.ts'
+import type { Outcome } from '../../db/schema.ts'
 
-/** How the dashboard groups failed and stopped calls. */
+/**
+ * The one taxonomy of failed and stopped calls: the chat's error messages, the dashboard's "Errors"
+ * panel and the `category` label of /metrics all take a call's category from this table.
+ */
 export const ERROR_CATEGORIES = ['throttled', 'validation', 'access', 'server', 'stopped', 'other'] as const
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number]
 

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { LOG_BACKUPS, LOG_FILE } from '../logger.ts'
+import { LOG_BACKUPS, LOG_FILE } from '../../logger.ts'
 
 export type LogLine = {
   /** ISO time, level and logger name when the line is one of ours (JSON); absent for foreign lines. */

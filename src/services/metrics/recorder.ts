@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
-import type { Db } from '../db/open.ts'
-import { invocations, type Invocation, type NewInvocation } from '../db/schema.ts'
-import type { Writer } from '../db/writer.ts'
-import type { Log } from '../logger.ts'
+import type { Db } from '../../db/open.ts'
+import { invocations, type Invocation, type NewInvocation } from '../../db/schema.ts'
+import type { Writer } from '../../db/writer.ts'
+import type { Log } from '../../logger.ts'
 
 export type MetricsOptions = {
   db: Db

@@ -1,6 +1,6 @@
-import { HISTOGRAM_BOUNDS_MS } from '../db/schema.ts'
+import { HISTOGRAM_BOUNDS_MS } from '../../db/schema.ts'
 import { errorCategory, type ErrorCategory } from './error-categories.ts'
-import type { Outcome } from '../db/schema.ts'
+import type { Outcome } from '../../db/schema.ts'
 
 /**
  * Prometheus text exposition format 0.0.4 for all time, from the rollup's all-time rows. Names

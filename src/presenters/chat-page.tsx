@@ -2,13 +2,13 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../app.ts'
 import type { Config } from '../config.ts'
 import type { Conversation } from '../db/schema.ts'
-import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/attachments.ts'
+import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/chat/index.ts'
 import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/chat/index.ts'
-import { ownerOf, type ThreadEntry } from '../services/conversations.ts'
-import type { renderMarkdown as RenderMarkdown } from '../services/markdown.ts'
-import { costFor } from '../services/model-prices.ts'
+import { ownerOf, type ThreadEntry } from '../services/chat/index.ts'
+import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
+import { costFor } from '../services/models.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
-import { maskAccessKey, type Session } from '../services/sessions.ts'
+import { maskAccessKey, type Session } from '../services/chat/index.ts'
 import {
   ChatPage,
   type ConversationListItem,
@@ -17,7 +17,7 @@ import {
   type SettingsView,
   type ThreadMessageView,
 } from '../../views/chat.tsx'
-import { renderPage } from './render.tsx'
+import { renderPage } from '../http/render.tsx'
 
 export const ATTACHMENTS_VIEW = { accept: ACCEPT_ATTRIBUTE, hint: ATTACHMENT_HINT }
 
@@ -45,7 +45,7 @@ let markdownLoading: Promise<void> | undefined
  * page has been rendered; whatever shows a finished reply waits for it first.
  */
 export function markdownReady(): Promise<void> {
-  return (markdownLoading ??= import('../services/markdown.ts').then((m) => {
+  return (markdownLoading ??= import('../services/markdown/index.ts').then((m) => {
     renderMarkdown = m.renderMarkdown
   }))
 }

@@ -1,4 +1,4 @@
-import { ATTACHMENT_LIMITS } from './attachments.ts'
+import { ATTACHMENT_LIMITS } from './attachments/index.ts'
 
 /**
  * Decides which turns of a conversation are sent with the newest message. When the history no
