@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { REGION_PATTERN } from './services/aws-names.ts'
 
 /** The default model: a current Claude model through its US cross-region inference profile. */
 export const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
@@ -25,7 +26,7 @@ export const configSchema = z.object({
   AWS_REGION: z
     .string()
     .trim()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region name such as us-east-1')
+    .regex(REGION_PATTERN, 'an AWS region name such as us-east-1')
     .default('us-east-1'),
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z
     .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })

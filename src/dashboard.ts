@@ -1,12 +1,12 @@
 // `bun run dashboard`: the dashboard as its own process (the original design's second terminal).
 // It opens the metrics database read-only, never migrates or writes it, and tails the same log;
 // both stay live while the chat runs in another process.
-import { createDashboardApp, type DashboardDeps } from './app.ts'
+import { createDashboardApp } from './dashboard-app.ts'
+import type { DashboardDeps } from './deps.ts'
 import { startupConfig } from './startup.ts'
 import { openDatabase, type OpenedDatabase } from './db/open.ts'
 import { configureLogging, getLogger } from './logger.ts'
-import { createDashboard } from './services/dashboard/index.ts'
-import { createLogTail } from './services/dashboard/index.ts'
+import { createDashboard, createLogTail } from './services/dashboard/index.ts'
 import { createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
 import { serve } from './server.ts'
 

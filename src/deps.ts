@@ -1,16 +1,38 @@
-import type { Deps } from './app.ts'
 import type { Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { createWriter } from './db/writer.ts'
-import { getLogger } from './logger.ts'
-import { createBedrock, type BedrockOptions } from './services/chat/index.ts'
-import { createModelCalls, createReplies } from './services/chat/index.ts'
-import { createConversations } from './services/chat/index.ts'
-import { createMetrics } from './services/metrics/index.ts'
-import { createSessions, type SessionsOptions } from './services/chat/index.ts'
-import { createDashboard } from './services/dashboard/index.ts'
-import { createLogTail } from './services/dashboard/index.ts'
-import { createMetricsQueries } from './services/metrics/index.ts'
+import { getLogger, type Log } from './logger.ts'
+import {
+  createBedrock,
+  createConversations,
+  createModelCalls,
+  createReplies,
+  createSessions,
+  type BedrockOptions,
+  type Conversations,
+  type Replies,
+  type Sessions,
+  type SessionsOptions,
+} from './services/chat/index.ts'
+import { createDashboard, createLogTail, type Dashboard } from './services/dashboard/index.ts'
+import { createMetrics, createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
+
+/** Everything the routes use, wired once by src/index.ts (or a test's makeApp). */
+export type Deps = {
+  config: Config
+  sessions: Sessions
+  replies: Replies
+  conversations: Conversations
+  log: Log
+  /** The dashboard's queries; throws with a readable reason when the database is unavailable. */
+  metricsQueries: () => MetricsQueries
+  dashboard: Dashboard
+  /** Where the chat lives, for the dashboard's link back (absent in the standalone dashboard). */
+  chatUrl?: string
+}
+
+/** What the standalone dashboard process has: no chat, no sessions. */
+export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl'>
 
 export type DepsOptions = {
   config: Config

@@ -1,4 +1,3 @@
-import type { App } from './app.ts'
 
 /**
  * Seconds a connection may stay silent. Event streams lift the limit for their own request and
@@ -7,7 +6,7 @@ import type { App } from './app.ts'
 export const IDLE_TIMEOUT_S = 30
 
 /** Bun.serve for an app. */
-export function serve(app: App, options: { port: number; hostname: string; idleTimeout?: number }) {
+export function serve(app: { fetch: (request: Request, server: Bun.Server<undefined>) => Response | Promise<Response> }, options: { port: number; hostname: string; idleTimeout?: number }) {
   return Bun.serve({
     port: options.port,
     hostname: options.hostname,

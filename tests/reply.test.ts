@@ -3,7 +3,7 @@ import { Database } from 'bun:sqlite'
 import { createServer } from 'node:net'
 import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/chat/bedrock.ts'
 import { BUSY, type Reply, type ReplyEvent } from '../src/services/chat/index.ts'
-import { ownerOf, type ThreadEntry } from '../src/services/chat/conversations.ts'
+import type { ThreadEntry } from '../src/services/chat/conversations.ts'
 import { createWriter } from '../src/db/writer.ts'
 import { eventually, makeApp, SERVER_CREDENTIALS, type Emulator, type TestApp } from './helpers.ts'
 
@@ -18,11 +18,11 @@ afterAll(() => t.close())
 /** A browser's session, as the session middleware gives it. */
 function newBrowser() {
   const { session } = t.deps.sessions.resolve(undefined)
-  return { session, owner: ownerOf(session.id) }
+  return { session, owner: session.owner }
 }
 
 function startMessage(b: ReturnType<typeof newBrowser>, text: string) {
-  return t.deps.replies.start(b.session, b.owner, { kind: 'message', conversation: null, text: `${text} #${crypto.randomUUID().slice(0, 8)}`, files: [] })
+  return t.deps.replies.start(b.session, { kind: 'message', conversation: null, text: `${text} #${crypto.randomUUID().slice(0, 8)}`, files: [] })
 }
 
 function started(result: ReturnType<typeof startMessage>): Reply {

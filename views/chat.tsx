@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx'
 import { raw } from 'hono/html'
 import { escapeToBuffer } from 'hono/utils/html'
+import type { FormLimits } from '../src/http/forms.ts'
 import type { CallEvent } from '../src/services/chat/index.ts'
 import { Layout } from './layout.tsx'
 import { Partial } from './partial.tsx'
@@ -65,6 +66,7 @@ export type SettingsView = {
   thinkingAvailable: boolean
   maxOutput: number
   notice?: { kind: 'ok' | 'error'; text: string }
+  limits: FormLimits
 }
 
 export type ChatPageProps = {
@@ -81,9 +83,9 @@ export type ChatPageProps = {
   attachments: { accept: string; hint: string }
   search?: SearchView
   chatTitle: string
+  /** What the forms accept (the server's schemas): the fields' maxlength, min and max. */
+  limits: FormLimits
 }
-
-export const MESSAGE_MAX_LENGTH = 100_000
 
 /** Where a conversation's messages are posted: a new chat creates its conversation on the first one. */
 export const postUrl = (conversationId?: string) => `/c/${conversationId ?? 'new'}/messages`
@@ -117,10 +119,16 @@ export function ChatPage(props: ChatPageProps) {
           </details>
         </aside>
         <main class="chat">
-          <ChatHeader conversation={props.conversation} title={props.chatTitle} />
+          <ChatHeader conversation={props.conversation} title={props.chatTitle} titleMax={props.limits.title} />
           <Thread messages={props.messages} />
-          <ThreadActions conversationId={props.conversation?.id} messages={props.messages} streaming={props.streaming} />
-          <Composer {...props.composer} streaming={props.streaming} conversationId={props.conversation?.id} attachments={props.attachments} />
+          <ThreadActions conversationId={props.conversation?.id} messages={props.messages} streaming={props.streaming} messageMax={props.limits.message} />
+          <Composer
+            {...props.composer}
+            streaming={props.streaming}
+            conversationId={props.conversation?.id}
+            attachments={props.attachments}
+            messageMax={props.limits.message}
+          />
           <div id="conversation-meta" hidden data-url={props.conversation ? `/c/${props.conversation.id}` : '/'} data-post={postUrl(props.conversation?.id)}></div>
         </main>
       </div>
@@ -226,13 +234,29 @@ export function SettingsPanel(props: SettingsView) {
         )}
         <form method="post" action={action} hx-post={action} hx-target="#settings" hx-swap="outerHTML">
           <label for="system-prompt">System prompt</label>
-          <textarea id="system-prompt" name="systemPrompt" rows={3} maxlength={20000} placeholder="How the assistant should behave">
+          <textarea id="system-prompt" name="systemPrompt" rows={3} maxlength={props.limits.systemPrompt} placeholder="How the assistant should behave">
             {props.systemPrompt}
           </textarea>
           <label for="temperature">Temperature</label>
-          <input id="temperature" name="temperature" type="number" min="0" max="1" step="0.1" value={String(props.temperature)} />
+          <input
+            id="temperature"
+            name="temperature"
+            type="number"
+            min={String(props.limits.temperature.min)}
+            max={String(props.limits.temperature.max)}
+            step="0.1"
+            value={String(props.temperature)}
+          />
           <label for="max-tokens">Max tokens</label>
-          <input id="max-tokens" name="maxTokens" type="number" min="1" max={String(props.maxOutput)} step="1" value={String(props.maxTokens)} />
+          <input
+            id="max-tokens"
+            name="maxTokens"
+            type="number"
+            min={String(props.limits.maxTokens.min)}
+            max={String(Math.min(props.maxOutput, props.limits.maxTokens.max))}
+            step="1"
+            value={String(props.maxTokens)}
+          />
           {props.thinkingAvailable && (
             <fieldset class="thinking-settings">
               <legend>Thinking</legend>
@@ -240,7 +264,14 @@ export function SettingsPanel(props: SettingsView) {
                 <input type="checkbox" name="thinking" value="on" checked={props.thinking} /> Let the model think before answering
               </label>
               <label for="thinking-budget">Thinking budget (tokens)</label>
-              <input id="thinking-budget" name="thinkingBudget" type="number" min="1024" step="256" value={String(props.thinkingBudget)} />
+              <input
+                id="thinking-budget"
+                name="thinkingBudget"
+                type="number"
+                min={String(props.limits.thinkingBudget.min)}
+                step="256"
+                value={String(props.thinkingBudget)}
+              />
             </fieldset>
           )}
           <div class="row">
@@ -290,7 +321,7 @@ export function CredentialsPanel(props: CredentialsView) {
   )
 }
 
-export function ChatHeader({ conversation, title }: { conversation?: { id: string; title: string }; title: string }) {
+export function ChatHeader({ conversation, title, titleMax }: { conversation?: { id: string; title: string }; title: string; titleMax: number }) {
   return (
     <header class="chat-header" id="chat-header">
       <h2 id="chat-title">{title}</h2>
@@ -301,7 +332,7 @@ export function ChatHeader({ conversation, title }: { conversation?: { id: strin
             <form method="post" action={`/c/${conversation.id}/rename`} hx-post={`/c/${conversation.id}/rename`} hx-swap="none">
               <p id="rename-error" class="form-error" role="alert"></p>
               <label for="rename-title">New title</label>
-              <input id="rename-title" name="title" value={conversation.title} required maxlength={80} />
+              <input id="rename-title" name="title" value={conversation.title} required maxlength={titleMax} />
               <button type="submit">Save title</button>
             </form>
           </details>
@@ -477,7 +508,17 @@ export function AssistantMessage({ message, stopId: streamingHere }: { message: 
  * Regenerate, Retry and Edit act on the last exchange. They live outside the thread so they stay
  * on the page while a new reply streams in (htmx ends a stream whose source element is removed).
  */
-export function ThreadActions({ conversationId, messages, streaming }: { conversationId?: string; messages: ThreadMessageView[]; streaming: boolean }) {
+export function ThreadActions({
+  conversationId,
+  messages,
+  streaming,
+  messageMax,
+}: {
+  conversationId?: string
+  messages: ThreadMessageView[]
+  streaming: boolean
+  messageMax: number
+}) {
   const last = messages.at(-1)
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')
   if (!conversationId || !last || last.role !== 'assistant' || streaming || last.status === 'streaming') {
@@ -499,7 +540,7 @@ export function ThreadActions({ conversationId, messages, streaming }: { convers
           <form method="post" action={`${base}/edit`} hx-post={`${base}/edit`} {...stream}>
             {/* worded so "Message" and "Send" stay unique labels on the page */}
             <label for="edit-message">Edited text</label>
-            <textarea id="edit-message" name="message" rows={3} required maxlength={MESSAGE_MAX_LENGTH}>
+            <textarea id="edit-message" name="message" rows={3} required maxlength={messageMax}>
               {lastUser.text}
             </textarea>
             <button type="submit">Save and ask again</button>
@@ -516,12 +557,14 @@ export function Composer({
   streaming,
   conversationId,
   attachments,
+  messageMax,
 }: {
   text?: string
   error?: string
   streaming?: boolean
   conversationId?: string
   attachments: { accept: string; hint: string }
+  messageMax: number
 }) {
   const url = postUrl(conversationId)
   return (
@@ -535,7 +578,7 @@ export function Composer({
           id="message"
           name="message"
           rows={3}
-          maxlength={MESSAGE_MAX_LENGTH}
+          maxlength={messageMax}
           placeholder="Message the model (Enter to send, Shift+Enter for a new line)"
           autofocus
         >

@@ -88,7 +88,8 @@ export function DashboardPage({ data, ranges, invocations, chatUrl }: DashboardP
   )
 }
 
-function Unavailable({ error }: { error: string }) {
+/** A panel that cannot show its figures (the database unavailable, a bad address), and why. */
+export function PanelError({ error }: { error: string }) {
   return (
     <p class="panel-error" role="alert">
       {error}
@@ -106,7 +107,7 @@ export function SummaryPanel({ data }: { data: DashboardData }) {
 }
 
 function SummaryBody({ data }: { data: DashboardData }) {
-  if (!data.metrics.ok) return <Unavailable error={data.metrics.error} />
+  if (!data.metrics.ok) return <PanelError error={data.metrics.error} />
   const s = data.metrics.summary
   if (s.requests === 0) {
     return (
@@ -190,7 +191,7 @@ export function ErrorsPanel({ data }: { data: DashboardData }) {
     <section class="dash-panel" id="panel-errors" aria-labelledby="errors-heading">
       <h2 id="errors-heading">Errors by type</h2>
       {!data.metrics.ok ? (
-        <Unavailable error={data.metrics.error} />
+        <PanelError error={data.metrics.error} />
       ) : data.metrics.errorsByType.length === 0 ? (
         <p class="empty-state">No errors in this time range.</p>
       ) : (
@@ -224,7 +225,7 @@ export function ModelsPanel({ data }: { data: DashboardData }) {
     <section class="dash-panel" id="panel-models" aria-labelledby="models-heading">
       <h2 id="models-heading">By model</h2>
       {!data.metrics.ok ? (
-        <Unavailable error={data.metrics.error} />
+        <PanelError error={data.metrics.error} />
       ) : data.metrics.perModel.length === 0 ? (
         <p class="empty-state">No model calls in this time range.</p>
       ) : (
@@ -268,7 +269,7 @@ export function LogPanel({ log }: { log: LogTail }) {
     <section class="dash-panel" id="panel-log" aria-labelledby="log-heading">
       <h2 id="log-heading">Recent log</h2>
       {log.error ? (
-        <Unavailable error={log.error} />
+        <PanelError error={log.error} />
       ) : log.lines.length === 0 ? (
         <p class="empty-state">The log is empty.</p>
       ) : (
@@ -370,7 +371,7 @@ export function InvocationsTable({ view }: { view: InvocationsView }) {
     return (
       <div id="invocations-table">
         <InvocationsFilter view={view} />
-        <Unavailable error={view.error} />
+        <PanelError error={view.error} />
       </div>
     )
   }

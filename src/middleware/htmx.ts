@@ -1,11 +1,13 @@
 import { createMiddleware } from 'hono/factory'
 
+export type HtmxVariables = { partial: boolean }
+
 /**
  * Tells a fragment request (htmx swapping part of the page) from a page load, so a URL a person
  * lands on always answers a whole page. htmx 4 sends HX-Request-Type: partial|full.
  */
 export function htmxRequest() {
-  return createMiddleware<{ Variables: { partial: boolean } }>(async (c, next) => {
+  return createMiddleware<{ Variables: HtmxVariables }>(async (c, next) => {
     const partial = c.req.header('HX-Request') === 'true' && c.req.header('HX-Request-Type') !== 'full'
     c.set('partial', partial)
     await next()

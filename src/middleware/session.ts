@@ -1,16 +1,18 @@
 import { getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
-import type { AppEnv } from '../app.ts'
+import type { Session, Sessions } from '../services/chat/index.ts'
 
 export const SESSION_COOKIE = 'bc_session'
+
+export type SessionVariables = { session: Session }
 
 /**
  * Ties each browser to its in-memory session through a random, HttpOnly, SameSite=Lax cookie.
  * An unknown or expired cookie gets a fresh session (and so no one else's credentials).
  */
-export function session() {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const { session, created } = c.var.deps.sessions.resolve(getCookie(c, SESSION_COOKIE))
+export function session(sessions: Sessions) {
+  return createMiddleware<{ Variables: SessionVariables }>(async (c, next) => {
+    const { session, created } = sessions.resolve(getCookie(c, SESSION_COOKIE))
     // a new session gets its cookie; a page load renews it, so a browser in use keeps its conversations
     if (created || (c.req.method === 'GET' && c.req.header('HX-Request') !== 'true')) {
       setCookie(c, SESSION_COOKIE, session.id, {

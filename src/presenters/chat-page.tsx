@@ -1,10 +1,8 @@
-import type { Context } from 'hono'
-import type { AppEnv } from '../app.ts'
 import type { Config } from '../config.ts'
 import type { Conversation } from '../db/schema.ts'
 import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/chat/index.ts'
 import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/chat/index.ts'
-import { ownerOf, type ThreadEntry } from '../services/chat/index.ts'
+import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
@@ -17,14 +15,17 @@ import {
   type SettingsView,
   type ThreadMessageView,
 } from '../../views/chat.tsx'
-import { renderPage } from '../http/render.tsx'
+import type { AppEnv } from '../http/env.ts'
+import { FORM_LIMITS } from '../http/forms.ts'
 
 export const ATTACHMENTS_VIEW = { accept: ACCEPT_ATTRIBUTE, hint: ATTACHMENT_HINT }
 
-/** The browser's key for its conversations. */
-export function ownerFor(c: Context<AppEnv>): string {
-  return ownerOf(c.var.session.id)
-}
+/**
+ * The chat page's presenter: stored conversations, messages, settings and credentials turned into
+ * the views' props, and the whole page. It reads what a request has (`Viewer`: the services and
+ * the browser's session), never the request itself, so routes stay the only place that speaks HTTP.
+ */
+export type Viewer = Pick<AppEnv['Variables'], 'deps' | 'session'>
 
 /** What the sidebar shows about a session's credentials: never a secret, only a masked key id. */
 export function credentialsView(session: Session, config: Config, extra: Partial<CredentialsView> = {}): CredentialsView {
@@ -123,12 +124,13 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
     thinkingAvailable: s.info.thinking,
     maxOutput: s.info.maxOutput,
     notice,
+    limits: FORM_LIMITS,
   }
 }
 
 /** The browser's conversations; `current` first when it is not saved yet (a new chat's first reply). */
-export function conversationList(c: Context<AppEnv>, current?: ConversationListItem): ConversationListItem[] {
-  const list = c.var.deps.conversations.list(ownerFor(c))
+export function conversationList({ deps, session }: Viewer, current?: ConversationListItem): ConversationListItem[] {
+  const list = deps.conversations.list(session.owner)
   return current && !list.some((item) => item.id === current.id) ? [{ id: current.id, title: current.title }, ...list] : list
 }
 
@@ -140,19 +142,18 @@ export type ChatPageExtra = {
 }
 
 /** The whole chat page: a conversation, or a new chat when there is none. */
-export async function chatPage(c: Context<AppEnv>, conversation: Conversation | null, extra: ChatPageExtra = {}, status: 200 | 409 | 422 = 200) {
-  const { session, deps } = c.var
+export async function chatPage(viewer: Viewer, conversation: Conversation | null, extra: ChatPageExtra = {}) {
+  const { session, deps } = viewer
   const defaultModel = deps.config.BEDROCK_MODEL_ID
   const thread = conversation ? deps.conversations.thread(conversation.id) : []
   if (thread.some(rendersMarkdown)) await markdownReady()
   else setImmediate(markdownReady)
-  return renderPage(
-    c,
+  return (
     <ChatPage
       credentials={credentialsView(session, deps.config, extra.credentials)}
       models={listedModels().map((m) => ({ id: m.id, name: m.name }))}
       modelId={conversation?.modelId ?? defaultModel}
-      conversations={conversationList(c)}
+      conversations={conversationList(viewer)}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
       settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
       messages={conversation ? thread.map((m) => messageView(m, conversation.id, session.activeReply?.id)) : []}
@@ -161,25 +162,13 @@ export async function chatPage(c: Context<AppEnv>, conversation: Conversation | 
       attachments={ATTACHMENTS_VIEW}
       search={extra.search}
       chatTitle={conversation?.title ?? 'New chat'}
-    />,
-    status,
+      limits={FORM_LIMITS}
+    />
   )
 }
 
-/** The same-origin page a form was posted from (where a form without JavaScript returns to). */
-export function refererPath(c: Context<AppEnv>): string {
-  const referer = c.req.header('Referer')
-  if (!referer) return '/'
-  try {
-    const url = new URL(referer)
-    return url.origin === new URL(c.req.url).origin && /^\/(c\/[\w-]+)?$/.test(url.pathname) ? url.pathname : '/'
-  } catch {
-    return '/'
-  }
-}
-
-/** The conversation of the page a form was posted from, if it is this browser's. */
-export function refererConversation(c: Context<AppEnv>): Conversation | null {
-  const id = refererPath(c).match(/^\/c\/([\w-]+)$/)?.[1]
-  return id ? c.var.deps.conversations.get(ownerFor(c), id) : null
+/** The conversation of the page a form was posted from (a `refererPath`), if it is this browser's. */
+export function conversationAt({ deps, session }: Viewer, path: string): Conversation | null {
+  const id = path.match(/^\/c\/([\w-]+)$/)?.[1]
+  return id ? deps.conversations.get(session.owner, id) : null
 }

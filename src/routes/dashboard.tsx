@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { stream as streamBody } from 'hono/streaming'
 import { z } from 'zod'
-import type { DashboardEnv } from '../app.ts'
+import type { DashboardEnv } from '../http/env.ts'
 import type { DashboardData } from '../services/dashboard/index.ts'
 import { invocationQuerySchema, RANGES, type InvocationQuery, type RangeKey } from '../services/metrics/index.ts'
 import {
@@ -9,10 +9,12 @@ import {
   DashboardUpdate,
   InvocationsTable,
   invocationsQueryString,
+  PanelError,
   type InvocationsView,
   type RangeOption,
 } from '../../views/dashboard.tsx'
 import { renderErrorPage, renderFragment, renderPage } from '../http/render.tsx'
+import { validQuery } from '../http/validate.ts'
 import { eventStream, keepOpen } from '../http/event-stream.ts'
 
 const RANGE_OPTIONS: RangeOption[] = Object.entries(RANGES).map(([key, r]) => ({
@@ -34,19 +36,13 @@ function updateHtml(data: DashboardData): string {
   return html
 }
 
-/** The query string, parsed; a bad value is answered with a 400 that says which and why. */
-function parseQuery<S extends z.ZodType>(c: Context<DashboardEnv>, schema: S): { ok: true; value: z.infer<S> } | { ok: false; response: Response } {
-  const parsed = schema.safeParse(c.req.query())
-  if (parsed.success) return { ok: true, value: parsed.data }
-  const issue = parsed.error.issues[0]
-  const message = `${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'not understood'}`
-  if (c.var.partial) return { ok: false, response: c.html(`<p class="panel-error" role="alert">${escapeText(message)}</p>`, 400) }
-  return { ok: false, response: renderErrorPage(c, 400, 'That dashboard address is not valid', message) }
+/** A bad query string: a 400 that says which parameter and why, as a panel's error or a page. */
+function refuseQuery(c: Context<DashboardEnv>, message: string) {
+  if (c.var.partial) return c.html(renderFragment(<PanelError error={message} />), 400)
+  return renderErrorPage(c, 400, 'That dashboard address is not valid', message)
 }
 
-function escapeText(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
-}
+const validInvocationQuery = validQuery(invocationQuerySchema, refuseQuery)
 
 function invocationsView(c: Context<DashboardEnv>, query: InvocationQuery): InvocationsView {
   try {
@@ -59,10 +55,8 @@ function invocationsView(c: Context<DashboardEnv>, query: InvocationQuery): Invo
 
 const dashboard = new Hono<DashboardEnv>()
 
-dashboard.get('/', (c) => {
-  const parsed = parseQuery(c, invocationQuerySchema)
-  if (!parsed.ok) return parsed.response
-  const query = parsed.value
+dashboard.get('/', validInvocationQuery, (c) => {
+  const query = c.req.valid('query')
   const { deps } = c.var
   return renderPage(
     c,
@@ -76,24 +70,21 @@ dashboard.get('/', (c) => {
 })
 
 /** The Invocations table alone (filters, sorting, pages, live refresh); a page load gets the dashboard. */
-dashboard.get('/invocations', (c) => {
-  const parsed = parseQuery(c, invocationQuerySchema)
-  if (!parsed.ok) return parsed.response
-  if (!c.var.partial) return c.redirect(`/dashboard?${invocationsQueryString(parsed.value)}#panel-invocations`, 303)
-  return c.html(renderFragment(<InvocationsTable view={invocationsView(c, parsed.value)} />))
+dashboard.get('/invocations', validInvocationQuery, (c) => {
+  const query = c.req.valid('query')
+  if (!c.var.partial) return c.redirect(`/dashboard?${invocationsQueryString(query)}#panel-invocations`, 303)
+  return c.html(renderFragment(<InvocationsTable view={invocationsView(c, query)} />))
 })
 
 /** The current filter as CSV, streamed row by row (a 10-million-row export never sits in memory). */
-dashboard.get('/invocations.csv', (c) => {
-  const parsed = parseQuery(c, invocationQuerySchema)
-  if (!parsed.ok) return parsed.response
+dashboard.get('/invocations.csv', validInvocationQuery, (c) => {
+  const q = c.req.valid('query')
   let chunks: Iterable<string> | AsyncIterable<string>
   try {
-    chunks = c.var.deps.metricsQueries().invocationsCsv(parsed.value)
+    chunks = c.var.deps.metricsQueries().invocationsCsv(q)
   } catch (err) {
     return renderErrorPage(c, 503, 'No data to export', err instanceof Error ? err.message : String(err))
   }
-  const q = parsed.value
   const name = `invocations-${q.range}${q.outcome ? `-${q.outcome}` : ''}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}.csv`
   c.header('Content-Type', 'text/csv; charset=utf-8')
   c.header('Content-Disposition', `attachment; filename="${name}"`)
@@ -111,10 +102,8 @@ dashboard.get('/invocations.csv', (c) => {
  * a fresh set whenever something changed, and a named `invocations` event that makes the table
  * reload itself with its own filter. Heartbeats keep the idle connection open.
  */
-dashboard.get('/stream', (c) => {
-  const parsed = parseQuery(c, rangeOnly)
-  if (!parsed.ok) return parsed.response
-  const range = parsed.value.range
+dashboard.get('/stream', validQuery(rangeOnly, refuseQuery), (c) => {
+  const range = c.req.valid('query').range
   const { deps } = c.var
   return eventStream(
     c,

@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { AppEnv } from '../app.ts'
+import type { AppEnv } from '../http/env.ts'
 
 const health = new Hono<AppEnv>()
 

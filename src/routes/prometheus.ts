@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { DashboardEnv } from '../app.ts'
+import type { DashboardEnv } from '../http/env.ts'
 
 const prometheus = new Hono<DashboardEnv>()
 

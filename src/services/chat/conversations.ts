@@ -1,15 +1,9 @@
-import { createHash } from 'node:crypto'
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.ts'
 import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../../db/schema.ts'
 import type { Writer } from '../../db/writer.ts'
 import type { RecordedInvocation } from '../metrics/index.ts'
 import { newId } from './sessions.ts'
-
-/** The owner key stored with conversations: a hash of the session cookie, never the cookie. */
-export function ownerOf(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('hex')
-}
 
 export const TITLE_MAX = 80
 

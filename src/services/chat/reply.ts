@@ -93,7 +93,7 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
   const newId = conversations.newId
 
   return {
-    start(session: Session, owner: string, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
+    start(session: Session, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
       const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
       if (session.activeReply) return refuse(409, BUSY)
 
@@ -102,7 +102,7 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
       const thread = existing ? conversations.thread(existing.id) : []
       const conversation: Conversation = existing
         ? { ...existing, modelId: start.modelId ?? existing.modelId, updatedAt: at }
-        : { id: newId(), owner, title: 'New chat', modelId: start.modelId ?? defaultModelId, systemPrompt: null, temperature: null, maxTokens: null, thinkingBudget: null, createdAt: at, updatedAt: at }
+        : { id: newId(), owner: session.owner, title: 'New chat', modelId: start.modelId ?? defaultModelId, systemPrompt: null, temperature: null, maxTokens: null, thinkingBudget: null, createdAt: at, updatedAt: at }
 
       // the thread as it will be once the reply is in (`before` it), and what changes to get there
       let before: ThreadEntry[]

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Credentials } from './bedrock.ts'
 import { forgetSecret, registerSecret } from '../../logger.ts'
 
@@ -8,10 +8,12 @@ export type ActiveReply = { id: string; controller: AbortController }
 /**
  * One browser's state, in server memory only: its credentials (never written anywhere), its
  * region, and the reply streaming right now. Its conversations are in the database, under a
- * hash of the session id (conversations.ts ownerOf), so they outlive a restart.
+ * hash of the session id (`owner`), so they outlive a restart.
  */
 export type Session = {
   id: string
+  /** The key its conversations are stored under: a hash of the cookie, never the cookie. */
+  owner: string
   credentials?: Credentials
   region?: string
   activeReply?: ActiveReply
@@ -30,6 +32,11 @@ export type SessionsOptions = {
 /** 24 random bytes: the cookie value, and the only key to a session's credentials. */
 export function newId(bytes = 24): string {
   return randomBytes(bytes).toString('base64url')
+}
+
+/** The owner key stored with conversations: a hash of the session cookie, never the cookie. */
+export function ownerOf(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex')
 }
 
 export function maskAccessKey(accessKeyId: string): string {
@@ -73,7 +80,8 @@ export function createSessions(options: SessionsOptions = {}) {
       }
       if (found) forget(found)
       const adopt = id !== undefined && SESSION_ID_PATTERN.test(id)
-      const session: Session = { id: adopt ? id : newId(), lastSeen: now() }
+      const sessionId = adopt ? id : newId()
+      const session: Session = { id: sessionId, owner: ownerOf(sessionId), lastSeen: now() }
       sessions.set(session.id, session)
       return { session, created: !adopt }
     },

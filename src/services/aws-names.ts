@@ -1,0 +1,17 @@
+/**
+ * What AWS names look like, in one place: the environment's check (config.ts) and the sidebar's
+ * form (routes/forms.ts) refuse the same things with these.
+ */
+
+/** An AWS Region name: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/
+
+/** An access key id: long-term (AKIA) or temporary (ASIA), or the older role and user prefixes. */
+export const ACCESS_KEY_ID_PATTERN = /^(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,124}$/
+
+/** A secret access key: 40 characters of base64 in practice; a little slack either way. */
+export const SECRET_ACCESS_KEY_PATTERN = /^[A-Za-z0-9/+=]{16,128}$/
+
+/** A session token: base64, up to a few kilobytes. */
+export const SESSION_TOKEN_PATTERN = /^[A-Za-z0-9/+=]+$/
+export const SESSION_TOKEN_MAX_LENGTH = 8192
