@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Glob } from 'bun'
-import { join, relative } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 
 const ROOT = join(import.meta.dir, '..')
 
@@ -13,12 +13,77 @@ async function sources(pattern: string) {
   return files
 }
 
+/** Every module a file names: imports, re-exports and dynamic imports, type-only ones marked. */
 function imports(text: string): { spec: string; typeOnly: boolean }[] {
-  return [...text.matchAll(/^\s*import\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => ({
-    spec: m[2] ?? m[3]!,
-    typeOnly: Boolean(m[1]),
-  }))
+  const found = [
+    ...text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm),
+  ]
+  return found.map((m) => ({ spec: m[2] ?? m[3] ?? m[4]!, typeOnly: Boolean(m[1]) }))
 }
+
+/**
+ * The project's own import graph (src and views), by path from the root: with type imports (what
+ * a module depends on) or without (what it loads when it runs).
+ */
+async function importGraph({ runtimeOnly = false } = {}): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>()
+  for (const { path, text } of [...(await sources('src/**/*.{ts,tsx}')), ...(await sources('views/**/*.tsx'))]) {
+    const targets = imports(text)
+      .filter((i) => i.spec.startsWith('.') && !(runtimeOnly && i.typeOnly))
+      .map((i) => relative(ROOT, resolve(ROOT, dirname(path), i.spec)))
+    graph.set(path, targets)
+  }
+  return graph
+}
+
+/** Everything a module reaches through the graph, directly or not. */
+function reachable(graph: Map<string, string[]>, from: string): Set<string> {
+  const seen = new Set<string>()
+  const stack = [from]
+  while (stack.length) {
+    const next = stack.pop()!
+    if (seen.has(next)) continue
+    seen.add(next)
+    stack.push(...(graph.get(next) ?? []))
+  }
+  return seen
+}
+
+/** Import circles, each as the files along it (Tarjan's strongly connected components). */
+function circles(graph: Map<string, string[]>): string[][] {
+  let counter = 0
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const found: string[][] = []
+  const visit = (v: string) => {
+    index.set(v, counter)
+    low.set(v, counter++)
+    stack.push(v)
+    onStack.add(v)
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w)
+        low.set(v, Math.min(low.get(v)!, low.get(w)!))
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!))
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = []
+      let w: string
+      do {
+        w = stack.pop()!
+        onStack.delete(w)
+        component.push(w)
+      } while (w !== v)
+      if (component.length > 1 || graph.get(v)?.includes(v)) found.push(component.sort())
+    }
+  }
+  for (const v of graph.keys()) if (!index.has(v)) visit(v)
+  return found
+}
+
+const FEATURES = ['src/services/chat/', 'src/services/metrics/', 'src/services/dashboard/', 'src/services/markdown/']
 
 describe('the module map holds', () => {
   test('views import nothing at run time from src (types only)', async () => {
@@ -67,6 +132,42 @@ describe('the module map holds', () => {
       .filter((f) => /\bconsole\.(log|info|debug|warn|error)\(/.test(f.text))
       .map((f) => f.path)
       .filter((p) => !allowed.includes(p) && !p.startsWith('src/emulator/'))
+    expect(offenders).toEqual([])
+  })
+})
+
+describe('the layout holds', () => {
+  test('there are no import circles anywhere, type imports included', async () => {
+    expect(circles(await importGraph())).toEqual([])
+  })
+
+  test('the metrics and dashboard side import nothing from the chat side', async () => {
+    const graph = await importGraph()
+    const offenders = [...graph]
+      .filter(([path]) => path.startsWith('src/services/metrics/') || path.startsWith('src/services/dashboard/'))
+      .flatMap(([path, targets]) => targets.filter((t) => t.startsWith('src/services/chat/')).map((t) => `${path} → ${t}`))
+    expect(offenders).toEqual([])
+  })
+
+  test('the standalone dashboard process loads none of the chat (its services, routes or views)', async () => {
+    const loaded = [...reachable(await importGraph({ runtimeOnly: true }), 'src/dashboard.ts')]
+    expect(loaded.filter((p) => p.startsWith('src/services/chat/') || p === 'src/routes/chat.tsx' || p === 'views/chat.tsx')).toEqual([])
+    expect(loaded).toContain('src/services/metrics/index.ts')
+  })
+
+  test('a feature folder is entered only through its face (index.ts)', async () => {
+    const offenders = [...(await importGraph())].flatMap(([path, targets]) =>
+      targets
+        .filter((t) => FEATURES.some((f) => t.startsWith(f) && !path.startsWith(f) && t !== `${f}index.ts`))
+        .map((t) => `${path} → ${t}`),
+    )
+    expect(offenders).toEqual([])
+  })
+
+  test('routes are sub-apps: no route imports another, and nothing below the routes imports one', async () => {
+    const offenders = [...(await importGraph())].flatMap(([path, targets]) =>
+      targets.filter((t) => t.startsWith('src/routes/') && path !== 'src/app.ts' && path !== 'src/dashboard-app.ts' && path !== 'src/http/base-app.ts').map((t) => `${path} → ${t}`),
+    )
     expect(offenders).toEqual([])
   })
 })
