@@ -1,6 +1,6 @@
 // Copy buttons, for any page that loads this file (no inline script: the CSP allows none).
 // - A code block's: <button class="copy-code" data-copy-target="ID">, copying the text of the
-//   element with that id (src/services/markdown.ts renders these).
+//   element with that id (src/services/markdown/index.ts renders these).
 // - A whole reply's: <button data-copy-text-of="#selector">, copying that element's innerText.
 // One listener on the document, so buttons that htmx swaps in later work with no re-binding.
 ;(() => {

@@ -1,7 +1,7 @@
 
 /**
  * Seconds a connection may stay silent. Event streams lift the limit for their own request and
- * send heartbeats (routes/event-stream.ts), so this only bounds truly idle sockets.
+ * send heartbeats (http/event-stream.ts), so this only bounds truly idle sockets.
  */
 export const IDLE_TIMEOUT_S = 30
 

@@ -1,5 +1,7 @@
+import { expect } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { eventually } from './helpers.ts'
 
 /**
  * Debian's Chromium (`apt-get install -y chromium`); playwright's own browsers are not downloaded.
@@ -64,6 +66,32 @@ export async function watchProblems(context: BrowserContext, page: Page, test: s
   page.on('pageerror', (err) => {
     into.push({ test, kind: 'pageerror', text: String(err) })
   })
+}
+
+/**
+ * Proves the watch works before a test trusts its silence: on the page at `url` (once `ready`
+ * says it is), an inline script must be reported as a CSP violation and must not run. Returns
+ * everything the watch saw there.
+ */
+export async function expectWatchCatchesInlineScript(browser: Browser, url: string, ready?: (page: Page) => Promise<void>): Promise<PageProblem[]> {
+  const control: PageProblem[] = []
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    await watchProblems(context, page, 'control', control)
+    await page.goto(url)
+    await ready?.(page)
+    await page.evaluate(() => {
+      const s = document.createElement('script')
+      s.textContent = 'window.__inline = 1'
+      document.body.append(s)
+    })
+    await eventually(() => expect(control.some((p) => p.kind === 'csp')).toBe(true))
+    expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined()
+    return control
+  } finally {
+    await context.close()
+  }
 }
 
 /** Samples `read` every `everyMs` until `done` says stop (or time runs out); returns distinct values in order. */

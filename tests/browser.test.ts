@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { standardReply } from '../src/emulator/replies.ts'
-import { launchBrowser, sampleUntil, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
-import { eventually, listen, makeApp, type TestApp } from './helpers.ts'
+import { expectWatchCatchesInlineScript, launchBrowser, sampleUntil, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
+import { eventually, listen, makeApp, type TestApp, unique } from './helpers.ts'
 
 let browser: Browser
 let t: TestApp
@@ -30,9 +30,6 @@ const browserTest = test.skipIf(skipBrowserTests)
 const TEST_TIMEOUT_MS = 15_000
 
 /** Each test uses its own words, so it can find its own requests in the shared emulator. */
-function unique(text: string) {
-  return `${text} #${crypto.randomUUID().slice(0, 8)}`
-}
 function requestsFor(marker: string) {
   return t.emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
 }
@@ -365,23 +362,7 @@ browserTest('with JavaScript off, sending is a normal form post that shows the w
 }, TEST_TIMEOUT_MS)
 
 browserTest('the pages logged no console errors, uncaught exceptions or CSP violations', async () => {
-  // first prove the watch works: an inline script is a CSP violation it must report
-  const control: PageProblem[] = []
-  const context = await browser.newContext()
-  try {
-    const page = await context.newPage()
-    await watchProblems(context, page, 'control', control)
-    await page.goto(server.url + '/')
-    await page.evaluate(() => {
-      const s = document.createElement('script')
-      s.textContent = 'window.__inline = 1'
-      document.body.append(s)
-    })
-    await eventually(() => expect(control.some((p) => p.kind === 'csp')).toBe(true))
-    expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined()
-  } finally {
-    await context.close()
-  }
+  await expectWatchCatchesInlineScript(browser, server.url + '/')
   // then: nothing in any of the tests above
   expect(problems).toEqual([])
 }, TEST_TIMEOUT_MS)

@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startEmulator } from '../src/emulator/server.ts'
-import { browser, eventually, makeApp, streamedPieces, unescapeHtml, type Emulator, type TestApp } from './helpers.ts'
+import { describe, expect, test } from 'bun:test'
+import { browser, type Emulator, eventually, makeApp, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 
 let emulator: Emulator
 let t: TestApp
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 })
-  t = await makeApp({ emulator })
-})
-afterAll(async () => {
-  await t.close()
-  await emulator.close()
+useApp((app) => {
+  t = app
+  emulator = app.emulator
 })
 
-/** Each test uses its own words, so it can find its own requests in the shared emulator. */
-function unique(text: string) {
-  return `${text} #${crypto.randomUUID().slice(0, 8)}`
-}
 function requestsFor(marker: string) {
   return emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
 }

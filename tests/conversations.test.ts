@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseFragment } from 'parse5'
-import { startEmulator } from '../src/emulator/server.ts'
-import { browser, makeApp, parseSse, streamedPieces, unescapeHtml, type Emulator, type TestApp } from './helpers.ts'
+import { browser, type Emulator, makeApp, parseSse, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 import { concat, fixture, pdf, png } from './fixtures/attachments/build.ts'
 
 /**
@@ -16,14 +15,9 @@ import { concat, fixture, pdf, png } from './fixtures/attachments/build.ts'
 
 let emulator: Emulator
 let t: TestApp
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0 })
-  t = await makeApp({ emulator })
-})
-afterAll(async () => {
-  await t.close()
-  await emulator.close()
+useApp((app) => {
+  t = app
+  emulator = app.emulator
 })
 
 type Browser = ReturnType<typeof browser>
@@ -41,10 +35,6 @@ type ConverseBody = {
 
 const ORIGIN = 'http://localhost'
 
-/** Each test uses its own words, so it finds its own requests in the shared emulator. */
-function unique(text: string) {
-  return `${text} #${crypto.randomUUID().slice(0, 8)}`
-}
 const bodyOf = (r: { body: unknown }) => r.body as ConverseBody
 const textOf = (m: { content: Block[] }) => m.content.map((b) => b.text ?? '').join('')
 /** Requests whose newest user message contains `marker` (the message that asked for the reply). */

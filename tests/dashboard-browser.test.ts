@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Page } from 'playwright-core'
 import { serve } from '../src/server.ts'
-import { launchBrowser, sampleUntil, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
-import { browser as httpClient, eventually, makeApp, type TestApp } from './helpers.ts'
+import { expectWatchCatchesInlineScript, launchBrowser, sampleUntil, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
+import { browser as httpClient, eventually, makeApp, type TestApp, unique } from './helpers.ts'
 
 let chromium: Browser
 let t: TestApp
@@ -45,9 +45,6 @@ const TEST_TIMEOUT_MS = 15_000
 const LIVE_UPDATE_MS = 2_500
 
 /** Short words of its own for each call, so a row, a log line or an emulator request can be told apart. */
-function unique(text: string) {
-  return `${text} #${crypto.randomUUID().slice(0, 8)}`
-}
 
 /** One chat message over HTTP from a new session; resolves when the whole reply has streamed. */
 async function chat(message: string) {
@@ -484,27 +481,10 @@ browserTest('the dashboard goes Live even when the SSE extension script arrives 
 }, TEST_TIMEOUT_MS)
 
 browserTest('the dashboard pages logged no console errors, uncaught exceptions or CSP violations', async () => {
-  // first prove the watch works on this page: an inline script is a CSP violation it must report
-  const control: PageProblem[] = []
-  const context = await chromium.newContext()
-  try {
-    const page = await context.newPage()
-    await watchProblems(context, page, 'control', control)
-    await page.goto(server.url + '/dashboard')
-    await waitForLive(page)
-    await page.evaluate(() => {
-      const s = document.createElement('script')
-      s.textContent = 'window.__inline = 1'
-      document.body.append(s)
-    })
-    await eventually(() => expect(control.some((p) => p.kind === 'csp')).toBe(true))
-    expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined()
-    // the charts themselves draw within the policy (Chartist sets style attributes)
-    const inlineScript = (p: PageProblem) => /script-src|inline script/.test(p.text)
-    expect(control.filter((p) => !inlineScript(p))).toEqual([])
-  } finally {
-    await context.close()
-  }
+  const control = await expectWatchCatchesInlineScript(chromium, server.url + '/dashboard', (page) => waitForLive(page))
+  // the charts themselves draw within the policy (Chartist sets style attributes)
+  const inlineScript = (p: PageProblem) => /script-src|inline script/.test(p.text)
+  expect(control.filter((p) => !inlineScript(p))).toEqual([])
   // then: nothing in any of the tests above
   expect(problems).toEqual([])
 }, TEST_TIMEOUT_MS)

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -182,4 +183,24 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 300
       await Bun.sleep(20)
     }
   }
+}
+
+/** Words no other test uses, so a test can find its own requests and rows in a shared emulator. */
+export function unique(text: string): string {
+  return `${text} #${crypto.randomUUID().slice(0, 8)}`
+}
+
+/**
+ * One app (with its own emulator) for a whole test file: made before its first test, closed after
+ * its last. `use` receives it; the file keeps it in its own variable.
+ */
+export function useApp(use: (t: TestApp) => void, overrides: Parameters<typeof makeApp>[0] = {}) {
+  let made: TestApp | undefined
+  beforeAll(async () => {
+    made = await makeApp(overrides)
+    use(made)
+  })
+  afterAll(async () => {
+    await made?.close()
+  })
 }

@@ -14,7 +14,7 @@ export type ThreadMessageView = {
   status: 'streaming' | 'done' | 'error' | 'stopped'
   error?: string | null
   modelId?: string | null
-  /** The reply rendered from Markdown and sanitized (src/services/markdown.ts, sanitize-html last). */
+  /** The reply rendered from Markdown and sanitized (src/services/markdown/index.ts, sanitize-html last). */
   html?: string
   reasoning?: string | null
   attachments?: AttachmentView[]
@@ -90,6 +90,14 @@ export type ChatPageProps = {
 /** Where a conversation's messages are posted: a new chat creates its conversation on the first one. */
 export const postUrl = (conversationId?: string) => `/c/${conversationId ?? 'new'}/messages`
 
+/**
+ * Where chat.js finds the open conversation: its page (for the address bar once a new chat is
+ * saved) and where its messages are posted.
+ */
+function ConversationMeta({ conversationId }: { conversationId?: string }) {
+  return <div id="conversation-meta" hidden data-url={conversationId ? `/c/${conversationId}` : '/'} data-post={postUrl(conversationId)}></div>
+}
+
 export function ChatPage(props: ChatPageProps) {
   return (
     <Layout
@@ -129,7 +137,7 @@ export function ChatPage(props: ChatPageProps) {
             attachments={props.attachments}
             messageMax={props.limits.message}
           />
-          <div id="conversation-meta" hidden data-url={props.conversation ? `/c/${props.conversation.id}` : '/'} data-post={postUrl(props.conversation?.id)}></div>
+          <ConversationMeta conversationId={props.conversation?.id} />
         </main>
       </div>
     </Layout>
@@ -465,7 +473,7 @@ export function AssistantMessage({ message, stopId: streamingHere }: { message: 
         <div id={`m-${message.id}-thinking-box`} hidden></div>
       ) : null}
       {message.html !== undefined ? (
-        // sanitized by src/services/markdown.ts (sanitize-html with an allowlist, the last step)
+        // sanitized by src/services/markdown/index.ts (sanitize-html with an allowlist, the last step)
         <div class="msg-text md-reply" id={`m-${message.id}-text`}>
           {raw(message.html)}
         </div>
@@ -643,7 +651,7 @@ export function StreamStart({
             {conversation.title}
           </Partial>
           <Partial target="#conversation-meta" swap="outerHTML">
-            <div id="conversation-meta" hidden data-url={`/c/${conversation.id}`} data-post={postUrl(conversation.id)}></div>
+            <ConversationMeta conversationId={conversation.id} />
           </Partial>
         </>
       )}
