@@ -116,7 +116,7 @@ chat.post(
 
     let accepted: AcceptedAttachment[] = []
     if (incoming.length > 0) {
-      const checked = checkAttachments(incoming)
+      const checked = await checkAttachments(incoming)
       if (checked.refused.length > 0) {
         return refuse(c, existing, checked.refused.map((r) => r.reason).join(' '), 422, form.message)
       }
