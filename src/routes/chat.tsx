@@ -49,14 +49,10 @@ chat.post(
     const conversation = c.var.conversation
     // every await comes before the reply service's start, which checks and reserves the browser in one step
     const incoming = await Promise.all(form.files.map(async (f) => ({ name: f.name, type: f.type, bytes: new Uint8Array(await f.arrayBuffer()) })))
+    const checked = incoming.length > 0 ? await checkAttachments(incoming) : { accepted: [], refused: [] }
     if (c.var.session.activeReply) return refuse(c, BUSY, 409, form.message)
-
-    let accepted: AcceptedAttachment[] = []
-    if (incoming.length > 0) {
-      const checked = checkAttachments(incoming)
-      if (checked.refused.length > 0) return refuse(c, checked.refused.map((r) => r.reason).join(' '), 422, form.message)
-      accepted = checked.accepted
-    }
+    if (checked.refused.length > 0) return refuse(c, checked.refused.map((r) => r.reason).join(' '), 422, form.message)
+    const accepted: AcceptedAttachment[] = checked.accepted
     if (form.message === '' && accepted.length === 0) return refuse(c, 'Type a message first.', 422, form.message)
     return startReply(c, { kind: 'message', conversation, text: form.message, files: accepted, modelId: form.modelId }, form.message)
   },
