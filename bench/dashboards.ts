@@ -42,7 +42,14 @@ async function fanOut(watchers: Watcher[], trigger: () => Promise<number>) {
   const deadline = Date.now() + 10_000
   while (watchers.some((w, i) => w.updates <= before[i]!) && Date.now() < deadline) await Bun.sleep(2)
   const reached = watchers.filter((w, i) => w.updates > before[i]!)
-  return { missed: watchers.length - reached.length, allMs: Math.max(...reached.map((w) => w.lastAt - t0)), p50Ms: percentile(reached.map((w) => w.lastAt - t0), 50) }
+  return {
+    missed: watchers.length - reached.length,
+    allMs: Math.max(...reached.map((w) => w.lastAt - t0)),
+    p50Ms: percentile(
+      reached.map((w) => w.lastAt - t0),
+      50,
+    ),
+  }
 }
 
 /**
@@ -65,21 +72,32 @@ export async function openDashboards(emulator: Started, n: number, rounds: numbe
     const cookie = await openBrowser(app.url)
     for (let i = 0; i < rounds; i++) {
       // a call in this process, timed from its last token: its row is committed after that
-      appRuns.push(await fanOut(onApp.watchers, async () => {
-        const sent = performance.now()
-        const reply = await sendMessage(app.url, cookie, `Dashboard round ${i} [[tokens:5]]`)
-        return sent + reply.lastTokenMs
-      }))
-      floorRuns.push(await fanOut(onRelay.watchers, async () => {
-        const t0 = performance.now()
-        await fetch(`${relay.url}/broadcast`, { method: 'POST', body: payload })
-        return t0
-      }))
+      appRuns.push(
+        await fanOut(onApp.watchers, async () => {
+          const sent = performance.now()
+          const reply = await sendMessage(app.url, cookie, `Dashboard round ${i} [[tokens:5]]`)
+          return sent + reply.lastTokenMs
+        }),
+      )
+      floorRuns.push(
+        await fanOut(onRelay.watchers, async () => {
+          const t0 = performance.now()
+          await fetch(`${relay.url}/broadcast`, { method: 'POST', body: payload })
+          return t0
+        }),
+      )
       await Bun.sleep(1200)
     }
     const memory = app.memory()
     stop.abort()
-    const summary = (runs: typeof appRuns) => ({ missed: Math.max(...runs.map((r) => r.missed)), allMsMedian: percentile(runs.map((r) => r.allMs), 50), allMsMax: Math.max(...runs.map((r) => r.allMs)) })
+    const summary = (runs: typeof appRuns) => ({
+      missed: Math.max(...runs.map((r) => r.missed)),
+      allMsMedian: percentile(
+        runs.map((r) => r.allMs),
+        50,
+      ),
+      allMsMax: Math.max(...runs.map((r) => r.allMs)),
+    })
     const a = summary(appRuns)
     const f = summary(floorRuns)
     console.log(`\n(c) ${n} open dashboards, one call recorded: time until every dashboard has it (ms, ${rounds} rounds; update ${updateSize} bytes)`)

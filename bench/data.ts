@@ -122,7 +122,12 @@ export function dashboardQueries(SIZES: number[]) {
     if (rows === SIZES[0]) baselineMs = baseline
     record('(a) original: load every row, aggregate per minute in JS', rows, baseline)
 
-    for (const range of RANGE_KEYS) record(`(b) full dashboard refresh, ${range}`, rows, measure(() => refresh(q, range, now)))
+    for (const range of RANGE_KEYS)
+      record(
+        `(b) full dashboard refresh, ${range}`,
+        rows,
+        measure(() => refresh(q, range, now)),
+      )
 
     const last = q.invocations(invocationQuerySchema.parse({ range: '7d' }), now).pages
     record('    invocations 7d, page 1', rows, measure(listCase(q, now, { range: '7d' })))
@@ -134,14 +139,26 @@ export function dashboardQueries(SIZES: number[]) {
     record('    invocations 7d, sorted by model, middle page', rows, measure(listCase(q, now, { range: '7d', sort: 'model', page: Math.ceil(last / 2) })))
     record('    invocations 7d, sorted by latency, page 1', rows, measure(listCase(q, now, { range: '7d', sort: 'latency' })))
     record('    invocations 7d, sorted by latency, page 100', rows, measure(listCase(q, now, { range: '7d', sort: 'latency', page: 100 }), 5))
-    record('    invocations 7d, sorted by latency, page 10,000 (skips 500k)', rows, measure(listCase(q, now, { range: '7d', sort: 'latency', page: 10_000 }), 3, 1))
+    record(
+      '    invocations 7d, sorted by latency, page 10,000 (skips 500k)',
+      rows,
+      measure(listCase(q, now, { range: '7d', sort: 'latency', page: 10_000 }), 3, 1),
+    )
     record('    invocations 1h, sorted by output tokens, page 1', rows, measure(listCase(q, now, { range: '1h', sort: 'output_tokens' })))
     const sparse = { range: '1h', model: 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123', sort: 'input_tokens' }
     record('    invocations 1h, a 2% model sorted by input tokens', rows, measure(listCase(q, now, sparse)))
     record('    invocations 24h, sorted by ttft asc, page 1', rows, measure(listCase(q, now, { range: '24h', sort: 'ttft', dir: 'asc' }), 5))
     record('    CSV export, 15m range (every row, streamed)', rows, measure(drain(q, now, { range: '15m' }), 5, 1))
-    record('    prometheus(), all time', rows, measure(() => q.prometheus()))
-    record('    changeToken()', rows, measure(() => q.changeToken(), 50))
+    record(
+      '    prometheus(), all time',
+      rows,
+      measure(() => q.prometheus()),
+    )
+    record(
+      '    changeToken()',
+      rows,
+      measure(() => q.changeToken(), 50),
+    )
     reader.close()
 
     const writer = openDatabase(path)

@@ -100,9 +100,7 @@ export function fill(path: string, rows: number, now: number, seed = 1): Filled 
   sqlite.exec('PRAGMA synchronous = OFF')
   sqlite.exec('PRAGMA threads = 2')
   const dropped = sqlite
-    .query<SchemaObject, []>(
-      "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'invocations' AND type IN ('index', 'trigger') AND sql IS NOT NULL",
-    )
+    .query<SchemaObject, []>("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'invocations' AND type IN ('index', 'trigger') AND sql IS NOT NULL")
     .all()
   for (const o of dropped) sqlite.exec(`DROP ${o.type.toUpperCase()} ${o.name}`)
 

@@ -18,7 +18,13 @@ const wanted = (name: string) => !only || only.includes(name)
 
 const started = performance.now()
 const report: Record<string, unknown> = {
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), platform: `${process.platform} ${process.arch}`, bun: Bun.version },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform} ${process.arch}`,
+    bun: Bun.version,
+  },
   date: new Date().toISOString(),
   quick,
 }
@@ -27,7 +33,16 @@ const emulator = await startEmulatorProcess(0)
 try {
   if (wanted('sequential')) report.sequential = await sequentialReplies(emulator, quick ? 60 : 400, 200)
   if (wanted('concurrent')) {
-    const sizes = quick ? [{ n: 100, rounds: 1 }, { n: 500, rounds: 1 }] : [{ n: 100, rounds: 3 }, { n: 500, rounds: 3 }, { n: 1000, rounds: 3 }]
+    const sizes = quick
+      ? [
+          { n: 100, rounds: 1 },
+          { n: 500, rounds: 1 },
+        ]
+      : [
+          { n: 100, rounds: 3 },
+          { n: 500, rounds: 3 },
+          { n: 1000, rounds: 3 },
+        ]
     report.concurrent = await concurrentReplies(emulator, sizes)
   }
   if (wanted('dashboards')) report.dashboards = await openDashboards(emulator, quick ? 300 : 1000, quick ? 2 : 5)

@@ -55,7 +55,9 @@ export async function pageThroughput(emulator: Started, options: { ms: number; r
       }
       results.push({ page: page.name, bytes, appRps: median(ours), floorRps: median(floor), ratio: ratio(median(ours), median(floor)) })
     }
-    console.log(`\n(d) pages: requests per second, ${concurrency} clients, ${options.rounds} alternating rounds of ${options.ms / 1000} s (ratio = app ÷ floor)`)
+    console.log(
+      `\n(d) pages: requests per second, ${concurrency} clients, ${options.rounds} alternating rounds of ${options.ms / 1000} s (ratio = app ÷ floor)`,
+    )
     printTable([
       ['', 'bytes', 'bare Bun.serve, same size (floor)', 'the app', 'ratio'],
       ...results.map((r) => [r.page, String(r.bytes), fmt(r.floorRps), fmt(r.appRps), `${r.ratio}x`]),

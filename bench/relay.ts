@@ -59,7 +59,11 @@ const server = Bun.serve({
       async start(out) {
         try {
           const res = await client.send(
-            new ConverseStreamCommand({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', content: [{ text: message }] }], inferenceConfig: { maxTokens: 2048 } }),
+            new ConverseStreamCommand({
+              modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+              messages: [{ role: 'user', content: [{ text: message }] }],
+              inferenceConfig: { maxTokens: 2048 },
+            }),
             { abortSignal: abort.signal },
           )
           for await (const event of res.stream ?? []) {

@@ -25,7 +25,9 @@ function directCaller(emulatorUrl: string) {
   })
   return async (message: string): Promise<Timing> => {
     const started = performance.now()
-    const res = await client.send(new ConverseStreamCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: message }] }], inferenceConfig: { maxTokens: 2048 } }))
+    const res = await client.send(
+      new ConverseStreamCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: message }] }], inferenceConfig: { maxTokens: 2048 } }),
+    )
     let ttftMs = Number.NaN
     let lastTokenMs = Number.NaN
     for await (const event of res.stream ?? []) {
@@ -40,7 +42,12 @@ function directCaller(emulatorUrl: string) {
 
 /** A peer's number: the Vercel AI SDK's Bedrock provider doing the same call on the same emulator. */
 function aiSdkCaller(emulatorUrl: string) {
-  const bedrock = createAmazonBedrock({ region: 'us-east-1', baseURL: emulatorUrl, accessKeyId: BENCH_CREDENTIALS.accessKeyId, secretAccessKey: BENCH_CREDENTIALS.secretAccessKey })
+  const bedrock = createAmazonBedrock({
+    region: 'us-east-1',
+    baseURL: emulatorUrl,
+    accessKeyId: BENCH_CREDENTIALS.accessKeyId,
+    secretAccessKey: BENCH_CREDENTIALS.secretAccessKey,
+  })
   return async (message: string): Promise<Timing> => {
     const started = performance.now()
     const result = streamText({ model: bedrock(MODEL), prompt: message, maxOutputTokens: 2048 })
@@ -110,11 +117,29 @@ export async function sequentialReplies(emulator: Started, samples: number, toke
     ['', 'TTFT p50', 'TTFT p99', 'last token p50', 'last token p99'],
     ['direct SDK call (floor)', direct_.ttftP50, direct_.ttftP99, direct_.lastP50, direct_.lastP99],
     ['bare Bun.serve relay', relay_.ttftP50, relay_.ttftP99, relay_.lastP50, relay_.lastP99],
-    ['  ratio', `${ratio(relay_.ttftP50, direct_.ttftP50)}x`, `${ratio(relay_.ttftP99, direct_.ttftP99)}x`, `${ratio(relay_.lastP50, direct_.lastP50)}x`, `${ratio(relay_.lastP99, direct_.lastP99)}x`],
+    [
+      '  ratio',
+      `${ratio(relay_.ttftP50, direct_.ttftP50)}x`,
+      `${ratio(relay_.ttftP99, direct_.ttftP99)}x`,
+      `${ratio(relay_.lastP50, direct_.lastP50)}x`,
+      `${ratio(relay_.lastP99, direct_.lastP99)}x`,
+    ],
     ['the app', app_.ttftP50, app_.ttftP99, app_.lastP50, app_.lastP99],
-    ['  ratio', `${ratio(app_.ttftP50, direct_.ttftP50)}x`, `${ratio(app_.ttftP99, direct_.ttftP99)}x`, `${ratio(app_.lastP50, direct_.lastP50)}x`, `${ratio(app_.lastP99, direct_.lastP99)}x`],
+    [
+      '  ratio',
+      `${ratio(app_.ttftP50, direct_.ttftP50)}x`,
+      `${ratio(app_.ttftP99, direct_.ttftP99)}x`,
+      `${ratio(app_.lastP50, direct_.lastP50)}x`,
+      `${ratio(app_.lastP99, direct_.lastP99)}x`,
+    ],
     ['(f) Vercel AI SDK (peer)', ai.ttftP50, ai.ttftP99, ai.lastP50, ai.lastP99],
-    ['  ratio to direct', `${ratio(ai.ttftP50, direct_.ttftP50)}x`, `${ratio(ai.ttftP99, direct_.ttftP99)}x`, `${ratio(ai.lastP50, direct_.lastP50)}x`, `${ratio(ai.lastP99, direct_.lastP99)}x`],
+    [
+      '  ratio to direct',
+      `${ratio(ai.ttftP50, direct_.ttftP50)}x`,
+      `${ratio(ai.ttftP99, direct_.ttftP99)}x`,
+      `${ratio(ai.lastP50, direct_.lastP50)}x`,
+      `${ratio(ai.lastP99, direct_.lastP99)}x`,
+    ],
   ])
   if (failures.length) console.log(`  app failures: ${failures.length} (${failures[0]})`)
   return {
@@ -154,7 +179,9 @@ async function loadOnce(target: Started, kind: LoadRun['target'], n: number, tok
   for (let i = 0; i < n; i += 50) cookies.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => openBrowser(target.url)))))
   const openedMiB = target.memory()
   const started = performance.now()
-  const results: SendResult[] = await Promise.all(cookies.map((cookie, i) => sendMessage(target.url, cookie, `Load ${kind} ${n} browser ${i} [[slow:${delayMs}]] [[tokens:${tokens}]]`)))
+  const results: SendResult[] = await Promise.all(
+    cookies.map((cookie, i) => sendMessage(target.url, cookie, `Load ${kind} ${n} browser ${i} [[slow:${delayMs}]] [[tokens:${tokens}]]`)),
+  )
   const wallMs = performance.now() - started
   const peakMiB = target.memory().peakMiB
   await Bun.sleep(2000)
@@ -165,8 +192,14 @@ async function loadOnce(target: Started, kind: LoadRun['target'], n: number, tok
     concurrent: n,
     errors: failed.length,
     firstError: failed[0] && (failed[0].error ?? `${failed[0].tokens} tokens`),
-    ttftP50: percentile(results.map((r) => r.ttftMs), 50),
-    ttftP99: percentile(results.map((r) => r.ttftMs), 99),
+    ttftP50: percentile(
+      results.map((r) => r.ttftMs),
+      50,
+    ),
+    ttftP99: percentile(
+      results.map((r) => r.ttftMs),
+      99,
+    ),
     wallMs,
     peakMiB,
     afterMiB,
@@ -184,7 +217,10 @@ async function loadOnce(target: Started, kind: LoadRun['target'], n: number, tok
 
 /** The median of one figure over rounds. */
 function medianOf(runs: LoadRun[], key: 'ttftP50' | 'ttftP99' | 'wallMs' | 'peakMiB' | 'afterMiB' | 'browsersOpenMiB'): number {
-  return percentile(runs.map((r) => r[key]), 50)
+  return percentile(
+    runs.map((r) => r[key]),
+    50,
+  )
 }
 
 /**

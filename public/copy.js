@@ -28,7 +28,10 @@
     if (!labels.has(button)) labels.set(button, button.textContent)
     clearTimeout(timers.get(button))
     button.textContent = text
-    timers.set(button, setTimeout(() => (button.textContent = labels.get(button)), ms))
+    timers.set(
+      button,
+      setTimeout(() => (button.textContent = labels.get(button)), ms),
+    )
   }
 
   /**

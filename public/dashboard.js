@@ -68,10 +68,14 @@
   // Keep the newest log line in view unless the person scrolled up to read.
   let logPinned = true
   const logList = () => document.querySelector('#panel-log .log-lines')
-  document.addEventListener('scroll', (event) => {
-    const list = logList()
-    if (list && event.target === list) logPinned = list.scrollHeight - list.scrollTop - list.clientHeight < 24
-  }, true)
+  document.addEventListener(
+    'scroll',
+    (event) => {
+      const list = logList()
+      if (list && event.target === list) logPinned = list.scrollHeight - list.scrollTop - list.clientHeight < 24
+    },
+    true,
+  )
   const pinLog = () => {
     const list = logList()
     if (list && logPinned) list.scrollTop = list.scrollHeight

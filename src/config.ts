@@ -23,21 +23,20 @@ export const configSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9.:\-[\]]+$/, 'a host name or IP address to bind, such as 127.0.0.1')
     .default('127.0.0.1'),
-  AWS_REGION: z
-    .string()
-    .trim()
-    .regex(REGION_PATTERN, 'an AWS region name such as us-east-1')
-    .default('us-east-1'),
-  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z
-    .url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })
-    .optional(),
+  AWS_REGION: z.string().trim().regex(REGION_PATTERN, 'an AWS region name such as us-east-1').default('us-east-1'),
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
   METRICS_DB_PATH: nonEmpty('a file path for the SQLite database').default('metrics/metrics.db'),
   LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
   BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
   ALLOWED_HOSTS: z
     .string()
     .regex(/^[A-Za-z0-9.\-:[\], ]+$/, 'a comma-separated list of host names, such as chat.example.com,10.0.0.5')
-    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
     .default([]),
   MODEL_CATALOG_FILE: nonEmpty('a path to a JSON file of model catalogue entries').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'one of debug, info, warn, error' }).default('info'),

@@ -112,9 +112,7 @@ describe('the module map holds', () => {
   })
 
   test('only src/db opens the database', async () => {
-    const offenders = (await sources('src/**/*.{ts,tsx}'))
-      .filter((f) => /from ['"]bun:sqlite['"]|drizzle-orm\/bun-sqlite/.test(f.text))
-      .map((f) => f.path)
+    const offenders = (await sources('src/**/*.{ts,tsx}')).filter((f) => /from ['"]bun:sqlite['"]|drizzle-orm\/bun-sqlite/.test(f.text)).map((f) => f.path)
     expect(offenders.every((p) => p.startsWith('src/db/'))).toBe(true)
   })
 
@@ -157,16 +155,16 @@ describe('the layout holds', () => {
 
   test('a feature folder is entered only through its face (index.ts)', async () => {
     const offenders = [...(await importGraph())].flatMap(([path, targets]) =>
-      targets
-        .filter((t) => FEATURES.some((f) => t.startsWith(f) && !path.startsWith(f) && t !== `${f}index.ts`))
-        .map((t) => `${path} → ${t}`),
+      targets.filter((t) => FEATURES.some((f) => t.startsWith(f) && !path.startsWith(f) && t !== `${f}index.ts`)).map((t) => `${path} → ${t}`),
     )
     expect(offenders).toEqual([])
   })
 
   test('routes are sub-apps: no route imports another, and nothing below the routes imports one', async () => {
     const offenders = [...(await importGraph())].flatMap(([path, targets]) =>
-      targets.filter((t) => t.startsWith('src/routes/') && path !== 'src/app.ts' && path !== 'src/dashboard-app.ts' && path !== 'src/http/base-app.ts').map((t) => `${path} → ${t}`),
+      targets
+        .filter((t) => t.startsWith('src/routes/') && path !== 'src/app.ts' && path !== 'src/dashboard-app.ts' && path !== 'src/http/base-app.ts')
+        .map((t) => `${path} → ${t}`),
     )
     expect(offenders).toEqual([])
   })

@@ -92,9 +92,7 @@ describe('images people attach', () => {
 
   test('an image whose header is cut short is refused as damaged, not sent', async () => {
     const png8 = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-    expect((await one({ name: 'cut.png', bytes: new Uint8Array(png8) })).refused).toBe(
-      "cut.png: the PNG image's size could not be read; it may be damaged.",
-    )
+    expect((await one({ name: 'cut.png', bytes: new Uint8Array(png8) })).refused).toBe("cut.png: the PNG image's size could not be read; it may be damaged.")
     expect((await one({ name: 'cut.jpg', bytes: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00]) })).refused).toContain('could not be read')
     expect((await one({ name: 'cut.webp', bytes: concat('RIFF', [0, 0, 0, 0], 'WEBP') })).refused).toContain('could not be read')
   })
@@ -164,9 +162,7 @@ describe('documents people attach', () => {
     expect((await one({ name: 'wide.csv', bytes: new Uint8Array([0xff, 0xfe, 0x61, 0x00]) })).refused).toBe(
       'wide.csv: the file is saved as UTF-16; save it as UTF-8 and attach it again.',
     )
-    expect((await one({ name: 'blob.md', bytes: new Uint8Array([0x61, 0x00, 0x62]) })).refused).toBe(
-      'blob.md: the file holds binary data, not text.',
-    )
+    expect((await one({ name: 'blob.md', bytes: new Uint8Array([0x61, 0x00, 0x62]) })).refused).toBe('blob.md: the file holds binary data, not text.')
   })
 
   test('a Word document and an Excel workbook are recognised from the zip directory, whatever their extension', async () => {
@@ -231,17 +227,12 @@ describe('documents people attach', () => {
 
 describe('names Bedrock accepts', () => {
   test('each document gets a Converse-safe name, unique in the message, and keeps its own name for display', async () => {
-    const names = [
-      'Q3 report (final).pdf',
-      'my_report.v2.txt',
-      'r\u00e9sum\u00e9.txt',
-      '\u5831\u544a\u66f8.txt',
-      '\u5831\u544a.txt',
-      'notes.txt',
-      'Notes.md',
-    ]
+    const names = ['Q3 report (final).pdf', 'my_report.v2.txt', 'r\u00e9sum\u00e9.txt', '\u5831\u544a\u66f8.txt', '\u5831\u544a.txt', 'notes.txt', 'Notes.md']
     const { accepted } = await checkAttachments(names.map((name) => ({ name, bytes: name.endsWith('.pdf') ? pdf(1) : text('x') })).slice(0, 5))
-    const more = await checkAttachments(names.slice(5).map((name) => ({ name, bytes: text('x') })), { images: 0, documents: 0, names: ['notes'] })
+    const more = await checkAttachments(
+      names.slice(5).map((name) => ({ name, bytes: text('x') })),
+      { images: 0, documents: 0, names: ['notes'] },
+    )
     const all: AcceptedAttachment[] = [...accepted, ...more.accepted]
     expect(all.map((a) => a.name)).toEqual(['Q3 report (final)', 'my report v2', 'resume', 'document', 'document (2)', 'notes (2)', 'Notes (3)'])
     expect(all.map((a) => a.originalName)).toEqual(names)
@@ -294,7 +285,18 @@ describe('bad input never throws', () => {
       { name: 42, bytes: 'not bytes' },
       { name: 'a.png' },
       { name: 'b.docx', bytes: new Uint8Array([0x50, 0x4b, 0x03, 0x04]) },
-      { name: 'c.docx', bytes: concat([0x50, 0x4b, 0x03, 0x04], new Uint8Array(30), [0x50, 0x4b, 0x05, 0x06], new Uint8Array(6), [0xff, 0xff], new Uint8Array(4), [0xff, 0xff, 0xff, 0x7f]) },
+      {
+        name: 'c.docx',
+        bytes: concat(
+          [0x50, 0x4b, 0x03, 0x04],
+          new Uint8Array(30),
+          [0x50, 0x4b, 0x05, 0x06],
+          new Uint8Array(6),
+          [0xff, 0xff],
+          new Uint8Array(4),
+          [0xff, 0xff, 0xff, 0x7f],
+        ),
+      },
       { name: 'd.doc', bytes: concat([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], new Uint8Array(600).fill(0xff)) },
       { name: 'e.pdf', bytes: text('%PDF-1.7\n/Type/ObjStm stream\r\nnot deflate\r\nendstream') },
       { name: 'f.jpg', bytes: new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x01]) },

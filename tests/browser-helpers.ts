@@ -95,11 +95,7 @@ export async function expectWatchCatchesInlineScript(browser: Browser, url: stri
 }
 
 /** Samples `read` every `everyMs` until `done` says stop (or time runs out); returns distinct values in order. */
-export async function sampleUntil<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  { everyMs = 25, timeoutMs = 10_000 } = {},
-): Promise<T[]> {
+export async function sampleUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, { everyMs = 25, timeoutMs = 10_000 } = {}): Promise<T[]> {
   const seen: T[] = []
   const deadline = Date.now() + timeoutMs
   for (;;) {

@@ -299,5 +299,10 @@ function parseAll(body: string) {
   return body
     .split('\n\n')
     .filter((b) => b.startsWith('data:'))
-    .map((b) => ({ data: b.split('\n').map((l) => l.replace(/^data: ?/, '')).join('\n') }))
+    .map((b) => ({
+      data: b
+        .split('\n')
+        .map((l) => l.replace(/^data: ?/, ''))
+        .join('\n'),
+    }))
 }

@@ -144,13 +144,7 @@ describe('fitting a conversation into the context window', () => {
 
   test('a history carrying more than 5 documents leaves out the oldest turns until the request carries 5', () => {
     const doc = { kind: 'document' as const, size: 100, format: 'txt' }
-    const messages = [
-      user('first', [doc, doc]),
-      assistant('ok'),
-      user('second', [doc, doc]),
-      assistant('ok'),
-      user('third', [doc, doc, doc]),
-    ]
+    const messages = [user('first', [doc, doc]), assistant('ok'), user('second', [doc, doc]), assistant('ok'), user('third', [doc, doc, doc])]
     const result = fitToContext({ messages, contextWindow: 200_000, maxTokens: 4096 })
     expect(result).toMatchObject({ dropped: 2, droppedFor: ['documents'], fits: true })
     expect(result.messages[0]!.text).toBe('second')

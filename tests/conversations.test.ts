@@ -66,7 +66,9 @@ function userTexts(html: string) {
 const idOf = (article: string) => article.match(/ id="m-([\w-]+)"/)![1]!
 /** The reply as the stream's last message shows it (the event-stream framing taken off). */
 function finalBubble(body: string) {
-  const html = parseSse(body).messages.map((m) => m.data).join('\n')
+  const html = parseSse(body)
+    .messages.map((m) => m.data)
+    .join('\n')
   return assistantArticles(html).at(-1) ?? ''
 }
 /** The sidebar's list: [href, title] in order. */
@@ -172,7 +174,11 @@ describe('the conversation list', () => {
         })
         expect(next.status).toBe(200)
         await next.text()
-        expect(lastRequestFor(three).messages.filter((m) => m.role === 'user').map(textOf)).toEqual([one, two, three])
+        expect(
+          lastRequestFor(three)
+            .messages.filter((m) => m.role === 'user')
+            .map(textOf),
+        ).toEqual([one, two, three])
         // a browser without the cookie sees none of it
         const stranger = await second.app.request(ORIGIN + '/')
         expect(sidebar(await stranger.text())).toEqual([])
@@ -483,7 +489,9 @@ describe('settings for a conversation', () => {
     expect(firstThought).toContain('<summary>Thinking</summary>')
     for (const html of [finalBubble(body), assistantArticles((await pageOf(you, you.conversation!)).html)[0]!]) {
       const id = idOf(html)
-      const thinking = html.match(/<details class="thinking" id="m-[\w-]+-thinking-box"><summary>Thinking<\/summary><div class="thinking-text" id="m-[\w-]+-thinking">([\s\S]*?)<\/div><\/details>/)
+      const thinking = html.match(
+        /<details class="thinking" id="m-[\w-]+-thinking-box"><summary>Thinking<\/summary><div class="thinking-text" id="m-[\w-]+-thinking">([\s\S]*?)<\/div><\/details>/,
+      )
       expect(thinking).not.toBeNull()
       expect(unescapeHtml(thinking![1]!)).toContain('I am the Bedrock emulator, so I will think briefly')
       const answer = html.match(new RegExp(`<div class="msg-text md-reply" id="m-${id}-text">([\\s\\S]*?)</div>\\s*<p class="msg-status"`))![1]!
@@ -615,7 +623,9 @@ describe('a finished reply', () => {
     const { body } = await you.send(unique('Details please'))
     for (const bubble of [finalBubble(body), assistantArticles((await pageOf(you, you.conversation!)).html)[0]!]) {
       const id = idOf(bubble)
-      expect(bubble).toMatch(/<p class="msg-meta">Claude Sonnet 4\.5 · [\d,]+ ms · first token [\d,]+ ms · [1-9][\d,]* in \/ [1-9][\d,]* out tokens · ≈ \$\d+\.\d+<\/p>/)
+      expect(bubble).toMatch(
+        /<p class="msg-meta">Claude Sonnet 4\.5 · [\d,]+ ms · first token [\d,]+ ms · [1-9][\d,]* in \/ [1-9][\d,]* out tokens · ≈ \$\d+\.\d+<\/p>/,
+      )
       expect(bubble).toContain(`<button type="button" class="secondary small" data-copy-text-of="#m-${id}-text">Copy</button>`)
       expect(bubble).toContain(`id="m-${id}-text"`)
     }
@@ -637,7 +647,9 @@ describe('a finished reply', () => {
     for (const bubble of [finalBubble(body), assistantArticles((await pageOf(you, you.conversation!)).html)[0]!]) {
       expect(bubble).toContain(`<h1>Title ${marker}</h1>`)
       expect(bubble).toMatch(/<ul>\s*<li>a<\/li>\s*<li>b<\/li>\s*<\/ul>/)
-      const code = bubble.match(/<button type="button" class="copy-code" data-copy-target="([\w-]+)">Copy<\/button>[\s\S]*?<pre><code id="([\w-]+)" class="hljs language-javascript">([\s\S]*?)<\/code><\/pre>/)
+      const code = bubble.match(
+        /<button type="button" class="copy-code" data-copy-target="([\w-]+)">Copy<\/button>[\s\S]*?<pre><code id="([\w-]+)" class="hljs language-javascript">([\s\S]*?)<\/code><\/pre>/,
+      )
       expect(code).not.toBeNull()
       expect(code![1]).toBe(code![2]!)
       expect(code![3]).toContain('<span class="hljs-keyword">const</span>')
@@ -861,7 +873,7 @@ describe('search', () => {
 })
 
 describe('long conversations', () => {
-  test("the oldest turns are left out when the context window is full, and the reply says so", async () => {
+  test('the oldest turns are left out when the context window is full, and the reply says so', async () => {
     const you = browser(t.app)
     const marker = crypto.randomUUID().slice(0, 8)
     // ~99 KB a message, ~33,000 tokens by the estimate (bytes / 3); a custom model has a 128k window
@@ -901,7 +913,9 @@ describe('long conversations with thinking', () => {
     const big = (n: number) => `Deep ${n} ${marker} ` + 'lorem ipsum dolor sit amet '.repeat(3660)
     await you.send(big(1))
     const path = you.conversation!
-    expect((await you.post(`${path}/settings`, { temperature: '0.5', maxTokens: '2048', thinking: 'on', thinkingBudget: '60000' }, { htmx: true })).status).toBe(200)
+    expect(
+      (await you.post(`${path}/settings`, { temperature: '0.5', maxTokens: '2048', thinking: 'on', thinkingBudget: '60000' }, { htmx: true })).status,
+    ).toBe(200)
     for (const n of [2, 3, 4]) await you.send(big(n))
     const { body } = await you.send(big(5))
     const sent = lastRequestFor(`Deep 5 ${marker}`)

@@ -128,7 +128,7 @@ describe('sidebar credentials', () => {
     expect(other).not.toBe(cookie)
   })
 
-  test('an unknown session cookie gets a fresh session, not someone else\'s', async () => {
+  test("an unknown session cookie gets a fresh session, not someone else's", async () => {
     const res = await t.app.request('http://localhost/', { headers: { Cookie: 'bc_session=guessed-value' } })
     expect(res.headers.get('set-cookie')).toStartWith('bc_session=')
     expect(await res.text()).toContain('server credentials')
@@ -140,10 +140,7 @@ describe('sidebar credentials', () => {
     await frank.send('secret check #f1')
     await frank.send('[[validation]] secret check #f2')
     await frank.send('[[throttle:1]] secret check #f3')
-    const pages = [
-      await (await frank.get('/')).text(),
-      await (await frank.post('/credentials', { ...BOB, region: 'bad' }, { htmx: true })).text(),
-    ]
+    const pages = [await (await frank.get('/')).text(), await (await frank.post('/credentials', { ...BOB, region: 'bad' }, { htmx: true })).text()]
     // the whole log folder and the database files, as bytes on disk
     const files = [
       ...readdirSync(join(t.dir, 'logs')).map((f) => join(t.dir, 'logs', f)),

@@ -133,13 +133,17 @@ describe('the dashboard', () => {
     const model = `other.process.model-${crypto.randomUUID().slice(0, 6)}`
     const started = Date.now()
     let inserted = false
-    const text = await readStream(res, (sofar) => {
-      if (!inserted && sofar.includes('hx-target="#panel-summary"')) {
-        inserted = true
-        void insertFromAnotherProcess(t.config.METRICS_DB_PATH, model)
-      }
-      return sofar.includes(model) && sofar.includes('event: invocations')
-    }, 6000)
+    const text = await readStream(
+      res,
+      (sofar) => {
+        if (!inserted && sofar.includes('hx-target="#panel-summary"')) {
+          inserted = true
+          void insertFromAnotherProcess(t.config.METRICS_DB_PATH, model)
+        }
+        return sofar.includes(model) && sofar.includes('event: invocations')
+      },
+      6000,
+    )
     expect(text).toContain('hx-target="#panel-summary"')
     expect(text).toContain('hx-target="#chart-data"')
     expect(text).toContain('hx-target="#panel-log"')

@@ -39,7 +39,10 @@ describe('error messages a person can act on', () => {
   })
 
   test('a model that needs an inference profile names the profile for the region', () => {
-    const err = named('ValidationException', 'Invocation of model ID anthropic.claude-x with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.')
+    const err = named(
+      'ValidationException',
+      'Invocation of model ID anthropic.claude-x with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.',
+    )
     expect(classifyError(err, ctx).message).toContain('use its inference profile eu.anthropic.claude-x')
     expect(suggestedProfileId('anthropic.claude-x', 'ap-northeast-1')).toBe('apac.anthropic.claude-x')
     expect(suggestedProfileId('us.anthropic.claude-x', 'us-west-2')).toBe('us.anthropic.claude-x')

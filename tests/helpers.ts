@@ -22,9 +22,7 @@ export type TestApp = Awaited<ReturnType<typeof makeApp>>
  * The real app on a temporary database and log folder, pointed at an emulator (its own unless
  * one is passed). Nothing of ours is replaced; `overrides` adjusts the environment or wiring.
  */
-export async function makeApp(
-  overrides: { env?: Record<string, string>; emulator?: Emulator; deps?: Partial<DepsOptions> } = {},
-) {
+export async function makeApp(overrides: { env?: Record<string, string>; emulator?: Emulator; deps?: Partial<DepsOptions> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bedrock-chat-test-'))
   const emulator = overrides.emulator ?? (await startEmulator({ port: 0 }))
   const config = loadConfig({
@@ -126,9 +124,10 @@ export function browser(target: App | string) {
       headers.set('HX-Request', 'true')
       headers.set('HX-Request-Type', 'partial')
     }
-    const res = typeof target === 'string'
-      ? await fetch(target + path, { ...init, headers, redirect: 'manual' })
-      : await target.request(origin + path, { ...init, headers, redirect: 'manual' })
+    const res =
+      typeof target === 'string'
+        ? await fetch(target + path, { ...init, headers, redirect: 'manual' })
+        : await target.request(origin + path, { ...init, headers, redirect: 'manual' })
     const set = res.headers.get('set-cookie')
     if (set) cookie = set.split(';')[0]!
     return res

@@ -41,19 +41,18 @@ describe('the recent log', () => {
     writeFileSync(join(dir, `${LOG_FILE}.1`), Array.from({ length: 30 }, (_, i) => entry(100 + i)).join(''))
     writeFileSync(join(dir, LOG_FILE), entry(200) + entry(201) + entry(202))
     const { lines } = createLogTail(dir).tail(20)
-    expect(lines.map((l) => l.message)).toEqual([
-      ...Array.from({ length: 17 }, (_, i) => `line ${113 + i}`),
-      'line 200',
-      'line 201',
-      'line 202',
-    ])
+    expect(lines.map((l) => l.message)).toEqual([...Array.from({ length: 17 }, (_, i) => `line ${113 + i}`), 'line 200', 'line 201', 'line 202'])
   })
 
   test('an empty live file right after rotation still shows the backup', () => {
     const dir = tempDir()
     writeFileSync(join(dir, `${LOG_FILE}.1`), entry(7) + entry(8))
     writeFileSync(join(dir, LOG_FILE), '')
-    expect(createLogTail(dir).tail(20).lines.map((l) => l.message)).toEqual(['line 7', 'line 8'])
+    expect(
+      createLogTail(dir)
+        .tail(20)
+        .lines.map((l) => l.message),
+    ).toEqual(['line 7', 'line 8'])
   })
 
   test('a missing log is reported, not thrown', () => {

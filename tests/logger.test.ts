@@ -73,7 +73,9 @@ describe('the log file', () => {
     const log = getLogger('leaky')
     log.info('credentials object', { credentials: { accessKeyId: 'AKIAX', secretAccessKey: secret, sessionToken: token } })
     log.info('nested keys', { deep: { SecretAccessKey: secret, SESSIONTOKEN: token } })
-    log.info('headers', { headers: { Authorization: `AWS4-HMAC-SHA256 Credential=AKIAX/20261127 Signature=abc`, Cookie: 'bc_session=abc', 'x-amz-security-token': token } })
+    log.info('headers', {
+      headers: { Authorization: `AWS4-HMAC-SHA256 Credential=AKIAX/20261127 Signature=abc`, Cookie: 'bc_session=abc', 'x-amz-security-token': token },
+    })
     log.error('an error that quotes a secret', new Error(`bad key ${secret}`))
     log.warn(`a plain string with ${secret} and ${token} inside`)
     log.info('a form', { form: `secretAccessKey=${encodeURIComponent(secret)}&x=1` })

@@ -38,11 +38,59 @@ const classesOf = (el: Element) => (attr(el, 'class') ?? '').split(/\s+/).filter
 // The test's own allowlists, written out again rather than imported: a change to the sanitizer's
 // lists must be made here too, on purpose.
 const ALLOWED_TAGS = new Set([
-  'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'strong', 'em', 's', 'del', 'blockquote',
-  'ul', 'ol', 'li', 'a', 'code', 'pre', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'div', 'span',
+  'p',
+  'br',
+  'hr',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'strong',
+  'em',
+  's',
+  'del',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'a',
+  'code',
+  'pre',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'div',
+  'span',
   'button',
 ])
-const BANNED_TAGS = ['script', 'img', 'iframe', 'object', 'embed', 'svg', 'math', 'form', 'input', 'meta', 'link', 'style', 'base', 'template', 'noscript', 'textarea', 'select', 'video', 'audio', 'source', 'frame']
+const BANNED_TAGS = [
+  'script',
+  'img',
+  'iframe',
+  'object',
+  'embed',
+  'svg',
+  'math',
+  'form',
+  'input',
+  'meta',
+  'link',
+  'style',
+  'base',
+  'template',
+  'noscript',
+  'textarea',
+  'select',
+  'video',
+  'audio',
+  'source',
+  'frame',
+]
 const ALLOWED_ATTRIBUTES: Record<string, string[]> = {
   a: ['href', 'title', 'rel', 'target', 'class'],
   ol: ['start'],
@@ -55,8 +103,19 @@ const ALLOWED_ATTRIBUTES: Record<string, string[]> = {
   td: ['class'],
 }
 const OWN_CLASSES = new Set([
-  'hljs', 'code-block', 'code-block-header', 'code-block-lang', 'copy-code', 'md-image', 'md-image-url',
-  'md-table', 'md-task', 'task-list-item', 'md-align-left', 'md-align-center', 'md-align-right',
+  'hljs',
+  'code-block',
+  'code-block-header',
+  'code-block-lang',
+  'copy-code',
+  'md-image',
+  'md-image-url',
+  'md-table',
+  'md-task',
+  'task-list-item',
+  'md-align-left',
+  'md-align-center',
+  'md-align-right',
 ])
 const allowedClass = (name: string) => OWN_CLASSES.has(name) || /^hljs-[\w-]+$/.test(name) || /^language-[\w-]+$/.test(name) || /^[a-z]+_{1,3}$/.test(name)
 const URL_ATTRIBUTES = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster', 'background', 'ping', 'srcset', 'cite', 'srcdoc']
@@ -97,7 +156,8 @@ function violations(html: string, idPrefix: string): string[] {
       if (codeIds.has(id)) found.push(`duplicate id "${id}"`)
       codeIds.add(id)
     }
-    if (tag === 'a' && (attr(el, 'rel') !== 'noopener noreferrer nofollow' || attr(el, 'target') !== '_blank')) found.push(`link without rel/target: ${attr(el, 'href')}`)
+    if (tag === 'a' && (attr(el, 'rel') !== 'noopener noreferrer nofollow' || attr(el, 'target') !== '_blank'))
+      found.push(`link without rel/target: ${attr(el, 'href')}`)
   }
   for (const button of elements.filter((el) => el.tagName === 'button')) {
     const target = attr(button, 'data-copy-target')
@@ -143,7 +203,10 @@ describe('Markdown features render', () => {
   })
 
   test('links open in a new tab, without opener, referrer or search credit', () => {
-    const html = renderMarkdown('[docs](https://docs.example/a?b=1 "The docs"), <https://auto.example/>, https://bare.example/x and [mail](mailto:a@b.example)', { idPrefix: 'f' })
+    const html = renderMarkdown(
+      '[docs](https://docs.example/a?b=1 "The docs"), <https://auto.example/>, https://bare.example/x and [mail](mailto:a@b.example)',
+      { idPrefix: 'f' },
+    )
     const links = byTag(html, 'a')
     expect(links.map((a) => attr(a, 'href'))).toEqual(['https://docs.example/a?b=1', 'https://auto.example/', 'https://bare.example/x', 'mailto:a@b.example'])
     for (const a of links) {
@@ -184,7 +247,11 @@ describe('Markdown features render', () => {
 
   test('an unknown fence language shows plain escaped code, labelled with the word as written', () => {
     const html = renderMarkdown('```brainfunk\n<b>++[>+<-]</b>\n```', { idPrefix: 'f' })
-    expect(byTag(html, 'span').flatMap(classesOf).some((c) => c.startsWith('hljs-'))).toBe(false)
+    expect(
+      byTag(html, 'span')
+        .flatMap(classesOf)
+        .some((c) => c.startsWith('hljs-')),
+    ).toBe(false)
     expect(classesOf(byTag(html, 'code')[0]!)).toEqual(['hljs'])
     expect(parse(html).text).toContain('brainfunk')
     expect(parse(html).text).toContain('<b>++[>+<-]</b>')
@@ -250,7 +317,10 @@ describe('hostile model output is inert', () => {
   })
 
   test('bidirectional overrides are removed, so text reads in the order it runs', () => {
-    const html = renderMarkdown('[\u202Egpj.exe](https://evil.example/x)\n\n```js\nlet admin = false /*\u202E } \u2066if (admin)\u2069 \u2066 begin admins only */\n```', { idPrefix: 'b' })
+    const html = renderMarkdown(
+      '[\u202Egpj.exe](https://evil.example/x)\n\n```js\nlet admin = false /*\u202E } \u2066if (admin)\u2069 \u2066 begin admins only */\n```',
+      { idPrefix: 'b' },
+    )
     expect(parse(html).text).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/)
     expect(parse(html).text).toContain('gpj.exe')
   })
@@ -270,7 +340,9 @@ describe('images never load', () => {
   })
 
   test('reference-style and linked images become text and links, never a src', () => {
-    const html = renderMarkdown('![logo][l] and [![badge](https://img.example/b.svg)](https://site.example/)\n\n[l]: https://evil.example/logo.png', { idPrefix: 'i' })
+    const html = renderMarkdown('![logo][l] and [![badge](https://img.example/b.svg)](https://site.example/)\n\n[l]: https://evil.example/logo.png', {
+      idPrefix: 'i',
+    })
     expect(html).not.toMatch(/\ssrc\s*=/i)
     expect(byTag(html, 'a').map((a) => attr(a, 'href'))).toEqual(['https://evil.example/logo.png', 'https://site.example/'])
     expect(parse(html).text).toContain('Image: badge (https://img.example/b.svg)')
@@ -308,7 +380,9 @@ describe('code block ids', () => {
 
 describe('streaming text and plain text', () => {
   test('streaming text is escaped, never parsed', () => {
-    expect(renderStreamingText('# Hi <script>alert("x")</script> & **b** \'q\'')).toBe('# Hi &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; **b** &#39;q&#39;')
+    expect(renderStreamingText('# Hi <script>alert("x")</script> & **b** \'q\'')).toBe(
+      '# Hi &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; **b** &#39;q&#39;',
+    )
     expect(parse(renderStreamingText('<img src=x onerror=alert(1)>')).elements).toEqual([])
   })
 
@@ -384,7 +458,9 @@ describe('speed', () => {
     started = performance.now()
     const html = renderMarkdown(large, { idPrefix: 'big' })
     const largeMs = performance.now() - started
-    console.log(`[markdown] ${(small.length / 1024).toFixed(1)} KB reply: ${smallMs.toFixed(2)} ms per render (mean of ${runs}); ${(large.length / 1024).toFixed(1)} KB reply: ${largeMs.toFixed(1)} ms`)
+    console.log(
+      `[markdown] ${(small.length / 1024).toFixed(1)} KB reply: ${smallMs.toFixed(2)} ms per render (mean of ${runs}); ${(large.length / 1024).toFixed(1)} KB reply: ${largeMs.toFixed(1)} ms`,
+    )
     expect(small.length).toBeGreaterThan(2048)
     expect(large.length).toBeGreaterThan(50_000)
     expect(byTag(html, 'button').length).toBe(2 * Math.ceil(50_000 / small.length))

@@ -65,7 +65,10 @@ function call({ at, ...rest }: Call): NewInvocation {
 
 /** Inserts through drizzle, as the app does, so the triggers run. */
 function insert(db: ReturnType<typeof tempDatabase>['db'], calls: Call[]) {
-  for (let i = 0; i < calls.length; i += 200) db.insert(invocations).values(calls.slice(i, i + 200).map(call)).run()
+  for (let i = 0; i < calls.length; i += 200)
+    db.insert(invocations)
+      .values(calls.slice(i, i + 200).map(call))
+      .run()
 }
 
 function query(input: Partial<Record<keyof InvocationQuery, string | number>>): InvocationQuery {

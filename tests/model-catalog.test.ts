@@ -35,10 +35,13 @@ describe('the model catalogue', () => {
 
   test('an override file replaces and adds entries', async () => {
     const file = `/tmp/catalog-${crypto.randomUUID()}.json`
-    await Bun.write(file, JSON.stringify([
-      { id: 'us.amazon.nova-lite-v1:0', name: 'Nova Lite (negotiated)', contextWindow: 300000, maxOutput: 10000, inputPer1k: 0.00003, outputPer1k: 0.0001 },
-      { id: 'my.private-model-v1:0', name: 'Our fine-tune', contextWindow: 32000, maxOutput: 4000, inputPer1k: 0.01, outputPer1k: 0.02 },
-    ]))
+    await Bun.write(
+      file,
+      JSON.stringify([
+        { id: 'us.amazon.nova-lite-v1:0', name: 'Nova Lite (negotiated)', contextWindow: 300000, maxOutput: 10000, inputPer1k: 0.00003, outputPer1k: 0.0001 },
+        { id: 'my.private-model-v1:0', name: 'Our fine-tune', contextWindow: 32000, maxOutput: 4000, inputPer1k: 0.01, outputPer1k: 0.02 },
+      ]),
+    )
     useCatalogOverrides(await loadCatalogFile(file))
     expect(modelInfo('us.amazon.nova-lite-v1:0').name).toBe('Nova Lite (negotiated)')
     expect(priceFor('us.amazon.nova-lite-v1:0')).toEqual({ inputPer1k: 0.00003, outputPer1k: 0.0001 })

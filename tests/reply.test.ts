@@ -41,7 +41,7 @@ async function runAll(reply: Reply, emit: (event: ReplyEvent) => void = () => {}
 }
 
 function invocationsFor(marker: string) {
-  return t.database.sqlite.query("select * from invocations where id in (select invocation_id from messages where text like ?)").all(`%${marker}%`)
+  return t.database.sqlite.query('select * from invocations where id in (select invocation_id from messages where text like ?)').all(`%${marker}%`)
 }
 
 describe('one reply per browser', () => {
@@ -73,9 +73,14 @@ describe('the browser is freed whatever happens', () => {
     ['a model error', '[[validation]]', () => () => {}, 'error'],
     ['a reply cut mid-stream', '[[midstream]]', () => () => {}, 'error'],
     ['the browser leaving mid-reply', '[[slow:20]]', (reply) => (event) => event.type === 'text' && reply.abort('disconnected'), 'stopped'],
-    ['the caller failing while it shows a token', '[[slow:5]]', () => (event) => {
-      if (event.type === 'text') throw new Error('the page went away')
-    }, 'error'],
+    [
+      'the caller failing while it shows a token',
+      '[[slow:5]]',
+      () => (event) => {
+        if (event.type === 'text') throw new Error('the page went away')
+      },
+      'error',
+    ],
   ]
   for (const [what, directive, emitFor, status] of cases) {
     test(`after ${what}, the reply is saved as ${status}, with one metrics row, and the browser can send again`, async () => {
@@ -97,7 +102,9 @@ describe('the browser is freed whatever happens', () => {
     const reply = started(startMessage(you, 'never saved'))
     // before the writer commits the start, another writer takes the new conversation's id, so the start's insert fails
     const original = reply.conversation.id
-    t.database.sqlite.prepare('INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(original, 'someone else', 'taken', 0, 0)
+    t.database.sqlite
+      .prepare('INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
+      .run(original, 'someone else', 'taken', 0, 0)
     const { finished, events } = await runAll(reply)
     expect(finished.status).toBe('error')
     expect(finished.error).toContain('could not be saved')
@@ -163,7 +170,10 @@ describe('the upstream connection pool', () => {
     const controller = new AbortController()
     const calls = Array.from({ length: 300 }, (_, i) =>
       bedrock
-        .stream({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: `[[firstdelay:4000]] ${marker} ${i}` }], maxTokens: 100 }, { region: 'us-east-1', signal: controller.signal, onEvent: () => {} })
+        .stream(
+          { modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: `[[firstdelay:4000]] ${marker} ${i}` }], maxTokens: 100 },
+          { region: 'us-east-1', signal: controller.signal, onEvent: () => {} },
+        )
         .catch(() => null),
     )
     const arrived = () => emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker) && r.outcome === 'pending').length
@@ -180,8 +190,14 @@ describe('the upstream connection pool', () => {
     const bedrock = createBedrock({ endpoint: `http://127.0.0.1:${port}`, serverCredentials: SERVER_CREDENTIALS })
     const retries: number[] = []
     const err = await bedrock
-      .stream({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: 'hello' }], maxTokens: 100 }, { region: 'us-east-1', signal: new AbortController().signal, onRetry: (n) => retries.push(n), onEvent: () => {} })
-      .then(() => null, (e: unknown) => e as { code?: string; attempts?: number })
+      .stream(
+        { modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: 'hello' }], maxTokens: 100 },
+        { region: 'us-east-1', signal: new AbortController().signal, onRetry: (n) => retries.push(n), onEvent: () => {} },
+      )
+      .then(
+        () => null,
+        (e: unknown) => e as { code?: string; attempts?: number },
+      )
     expect(err?.code).toBe('ECONNREFUSED')
     expect(retries).toEqual([2, 3])
     expect(err?.attempts).toBe(3)

@@ -77,7 +77,7 @@ describe('over real HTTP', () => {
       await Bun.sleep(50)
     }
     expect(upstream?.outcome).toBe('aborted')
-    const row = t.database.sqlite.query("select * from invocations order by id desc limit 1").get() as Record<string, unknown>
+    const row = t.database.sqlite.query('select * from invocations order by id desc limit 1').get() as Record<string, unknown>
     expect(row).toMatchObject({ outcome: 'stopped', error_type: 'Disconnected' })
     // and the person can chat again straight away: nothing is left "streaming"
     const next = await you.send('back again')

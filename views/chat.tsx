@@ -146,7 +146,16 @@ export function ChatPage(props: ChatPageProps) {
 
 export function SearchBox({ query }: { query?: string }) {
   return (
-    <form method="get" action="/search" role="search" class="search" hx-get="/search" hx-target="#conversation-list" hx-swap="outerHTML" hx-trigger="input changed delay:250ms from:find input, submit">
+    <form
+      method="get"
+      action="/search"
+      role="search"
+      class="search"
+      hx-get="/search"
+      hx-target="#conversation-list"
+      hx-swap="outerHTML"
+      hx-trigger="input changed delay:250ms from:find input, submit"
+    >
       <label for="search">Search conversations</label>
       <input id="search" name="q" type="search" value={query ?? ''} placeholder="Words in your messages" autocomplete="off" />
     </form>
@@ -164,7 +173,9 @@ export function ConversationList({ conversations, currentId, search }: { convers
     return (
       <nav id="conversation-list" class="conversations" aria-label="Search results">
         <p class="list-heading">
-          {search.hits.length === 0 ? `Nothing found for “${search.query}”.` : `Found in ${search.hits.length} conversation${search.hits.length === 1 ? '' : 's'}:`}
+          {search.hits.length === 0
+            ? `Nothing found for “${search.query}”.`
+            : `Found in ${search.hits.length} conversation${search.hits.length === 1 ? '' : 's'}:`}
         </p>
         <ul>
           {search.hits.map((hit) => (
@@ -344,7 +355,13 @@ export function ChatHeader({ conversation, title, titleMax }: { conversation?: {
               <button type="submit">Save title</button>
             </form>
           </details>
-          <a href={`/c/${conversation.id}/delete`} class="button danger" hx-post={`/c/${conversation.id}/delete`} hx-confirm="Delete this conversation and its messages? This cannot be undone." hx-swap="none">
+          <a
+            href={`/c/${conversation.id}/delete`}
+            class="button danger"
+            hx-post={`/c/${conversation.id}/delete`}
+            hx-confirm="Delete this conversation and its messages? This cannot be undone."
+            hx-swap="none"
+          >
             Delete
           </a>
         </div>
@@ -464,7 +481,8 @@ export function AssistantMessage({ message, stopId: streamingHere }: { message: 
     >
       {message.droppedTurns ? (
         <p class="msg-warning">
-          {message.droppedTurns} earlier message{message.droppedTurns === 1 ? ' was' : 's were'} left out: the conversation no longer fits the model's context window.
+          {message.droppedTurns} earlier message{message.droppedTurns === 1 ? ' was' : 's were'} left out: the conversation no longer fits the model's context
+          window.
         </p>
       ) : null}
       {message.reasoning ? (
@@ -661,7 +679,11 @@ export function StreamStart({
 
 /** A partial's opening and closing tags, rendered once from the component itself. */
 function partialTags(target: string, swap: string): [string, string] {
-  const [open = '', close = ''] = String(<Partial target={target} swap={swap}>{'\u0000'}</Partial>).split('\u0000')
+  const [open = '', close = ''] = String(
+    <Partial target={target} swap={swap}>
+      {'\u0000'}
+    </Partial>,
+  ).split('\u0000')
   return [open, close]
 }
 
@@ -673,7 +695,12 @@ function partialTags(target: string, swap: string): [string, string] {
 export function replyStreamRenderer(replyId: string) {
   const [textOpen, textClose] = partialTags(`#m-${replyId}-text`, 'beforeend')
   const [thoughtOpen, thoughtClose] = partialTags(`#m-${replyId}-thinking`, 'beforeend')
-  const status = (text: string) => String(<Partial target={`#m-${replyId}-status`} swap="innerHTML">{text}</Partial>)
+  const status = (text: string) =>
+    String(
+      <Partial target={`#m-${replyId}-status`} swap="innerHTML">
+        {text}
+      </Partial>,
+    )
   let firstText = true
   let firstThought = true
   return (event: CallEvent): string => {
@@ -687,7 +714,11 @@ export function replyStreamRenderer(replyId: string) {
       firstThought = false
       const piece = thoughtOpen + escaped[0] + thoughtClose
       if (!first) return piece
-      const box = String(<Partial target={`#m-${replyId}-thinking-box`} swap="outerHTML"><ThinkingBox replyId={replyId} /></Partial>)
+      const box = String(
+        <Partial target={`#m-${replyId}-thinking-box`} swap="outerHTML">
+          <ThinkingBox replyId={replyId} />
+        </Partial>,
+      )
       return box + piece + status('Thinking…')
     }
     const piece = textOpen + escaped[0] + textClose

@@ -24,8 +24,7 @@ const fmt = {
   count: (n: number) => number.format(n),
   ms: (n: number | null) => (n === null ? '–' : `${number.format(Math.round(n))} ms`),
   pct: (n: number | null) => (n === null ? '–' : `${(n * 100).toFixed(n < 0.1 && n > 0 ? 2 : 1)}%`),
-  usd: (n: number | null, partial = false) =>
-    n === null ? 'unknown' : `$${n < 1 ? n.toFixed(4) : n.toFixed(2)}${partial ? '+' : ''}`,
+  usd: (n: number | null, partial = false) => (n === null ? 'unknown' : `$${n < 1 ? n.toFixed(4) : n.toFixed(2)}${partial ? '+' : ''}`),
   rate: (n: number | null) => (n === null ? '–' : `${n.toFixed(1)}/s`),
 }
 
@@ -38,13 +37,7 @@ export function DashboardPage({ data, ranges, invocations, chatUrl }: DashboardP
   const range = ranges.find((r) => r.key === data.range) ?? ranges[0]!
   return (
     <Layout title="Bedrock Chat · Monitoring" styles={['/public/vendor/chartist.css']} scripts={['/public/vendor/chartist.umd.js', '/public/dashboard.js']}>
-      <div
-        class="dashboard"
-        id="dashboard"
-        hx-sse:connect={`/dashboard/stream?range=${data.range}`}
-        hx-swap="none"
-        data-range={data.range}
-      >
+      <div class="dashboard" id="dashboard" hx-sse:connect={`/dashboard/stream?range=${data.range}`} hx-swap="none" data-range={data.range}>
         <header class="dash-header">
           <h1>Monitoring</h1>
           <form method="get" action="/dashboard" class="range-form" id="range-form">
@@ -230,34 +223,46 @@ export function ModelsPanel({ data }: { data: DashboardData }) {
         <p class="empty-state">No model calls in this time range.</p>
       ) : (
         <div class="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Model</th>
-              <th scope="col" class="num">Calls</th>
-              <th scope="col" class="num">Errors</th>
-              <th scope="col" class="num">Avg latency</th>
-              <th scope="col" class="num">p95</th>
-              <th scope="col" class="num">Tokens in / out</th>
-              <th scope="col" class="num">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.metrics.perModel.map((m) => (
+          <table>
+            <thead>
               <tr>
-                <td class="model">{m.modelId}</td>
-                <td class="num">{fmt.count(m.requests)}</td>
-                <td class="num">{fmt.pct(m.errorRate)}</td>
-                <td class="num">{fmt.ms(m.avgLatencyMs)}</td>
-                <td class="num">{fmt.ms(m.p95LatencyMs)}</td>
-                <td class="num">
-                  {fmt.count(m.inputTokens)} / {fmt.count(m.outputTokens)}
-                </td>
-                <td class="num">{fmt.usd(m.estimatedCostUsd)}</td>
+                <th scope="col">Model</th>
+                <th scope="col" class="num">
+                  Calls
+                </th>
+                <th scope="col" class="num">
+                  Errors
+                </th>
+                <th scope="col" class="num">
+                  Avg latency
+                </th>
+                <th scope="col" class="num">
+                  p95
+                </th>
+                <th scope="col" class="num">
+                  Tokens in / out
+                </th>
+                <th scope="col" class="num">
+                  Cost
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {data.metrics.perModel.map((m) => (
+                <tr>
+                  <td class="model">{m.modelId}</td>
+                  <td class="num">{fmt.count(m.requests)}</td>
+                  <td class="num">{fmt.pct(m.errorRate)}</td>
+                  <td class="num">{fmt.ms(m.avgLatencyMs)}</td>
+                  <td class="num">{fmt.ms(m.p95LatencyMs)}</td>
+                  <td class="num">
+                    {fmt.count(m.inputTokens)} / {fmt.count(m.outputTokens)}
+                  </td>
+                  <td class="num">{fmt.usd(m.estimatedCostUsd)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
     </section>
@@ -280,9 +285,7 @@ export function LogPanel({ log }: { log: LogTail }) {
               {line.level && <span class="level">{line.level}</span>}
               {line.name && <span class="logger">{line.name}</span>}
               <span class="message">{line.message}</span>
-              {line.fields.length > 0 && (
-                <span class="fields">{line.fields.map(([k, v]) => `${k}=${v}`).join(' ')}</span>
-              )}
+              {line.fields.length > 0 && <span class="fields">{line.fields.map(([k, v]) => `${k}=${v}`).join(' ')}</span>}
             </li>
           ))}
         </ol>
@@ -406,14 +409,21 @@ export function InvocationsTable({ view }: { view: InvocationsView }) {
                   )
                 })}
                 <th scope="col">Error</th>
-                <th scope="col" class="num">Attempts</th>
+                <th scope="col" class="num">
+                  Attempts
+                </th>
               </tr>
             </thead>
             <tbody>
               {view.rows.map((r) => (
                 <tr class={`outcome-${r.outcome}`}>
                   <td>
-                    <time datetime={r.timestamp.toISOString()}>{r.timestamp.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>
+                    <time datetime={r.timestamp.toISOString()}>
+                      {r.timestamp
+                        .toISOString()
+                        .replace('T', ' ')
+                        .replace(/\.\d+Z$/, 'Z')}
+                    </time>
                   </td>
                   <td class="model">{r.modelId}</td>
                   <td>{r.outcome}</td>

@@ -90,7 +90,14 @@ export async function sendMessage(base: string, cookie: string, message: string,
     return { ok: false, status: res.statusCode ?? 0, ttftMs, lastTokenMs, doneMs: performance.now() - started, tokens, error: String(err) }
   }
   const doneMs = performance.now() - started
-  const failed = res.statusCode !== 200 ? `status ${res.statusCode}` : text.includes('class="msg-error"') ? (text.match(/class="msg-error"[^>]*>([^<]*)/)?.[1] ?? 'error') : tokens === 0 ? 'no tokens' : undefined
+  const failed =
+    res.statusCode !== 200
+      ? `status ${res.statusCode}`
+      : text.includes('class="msg-error"')
+        ? (text.match(/class="msg-error"[^>]*>([^<]*)/)?.[1] ?? 'error')
+        : tokens === 0
+          ? 'no tokens'
+          : undefined
   const next = text.match(/data-post="(\/c\/[\w-]+\/messages)"/)?.[1]
   return { ok: !failed, status: res.statusCode ?? 0, ttftMs, lastTokenMs, doneMs, tokens, error: failed, next }
 }

@@ -22,9 +22,7 @@ export type OpenOptions = {
 export function openDatabase(path: string, options: OpenOptions = {}) {
   const memory = path === ':memory:'
   if (!memory && !options.readonly) mkdirSync(dirname(path), { recursive: true })
-  const sqlite = options.readonly
-    ? new Database(path, { readonly: true })
-    : new Database(path, { create: true, strict: true })
+  const sqlite = options.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true, strict: true })
   sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   if (!options.readonly) {
     if (!memory) sqlite.exec('PRAGMA journal_mode = WAL')

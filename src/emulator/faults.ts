@@ -4,49 +4,49 @@
 
 export interface Faults {
   /** First N attempts answer 429 ThrottlingException. */
-  throttle: number;
+  throttle: number
   /** First N attempts answer 503 ServiceUnavailableException. */
-  unavailable: number;
+  unavailable: number
   /** First N attempts answer 500 InternalServerException. */
-  internal: number;
-  validation: boolean;
-  access: boolean;
-  profile: boolean;
-  timeout: boolean;
-  notfound: boolean;
-  midstream: boolean;
-  drop: boolean;
-  reasoning: boolean;
-  long: boolean;
-  echo: boolean;
+  internal: number
+  validation: boolean
+  access: boolean
+  profile: boolean
+  timeout: boolean
+  notfound: boolean
+  midstream: boolean
+  drop: boolean
+  reasoning: boolean
+  long: boolean
+  echo: boolean
   /** Milliseconds between tokens (overrides the server-wide tokenDelayMs). */
-  slowMs: number | null;
+  slowMs: number | null
   /** Milliseconds before the first token. */
-  firstDelayMs: number;
+  firstDelayMs: number
   /** A reply of exactly this many word tokens (load tests), or null for the usual reply. */
-  tokens: number | null;
+  tokens: number | null
 }
 
 export const DIRECTIVES = [
-  "throttle:N",
-  "unavailable:N",
-  "internal:N",
-  "validation",
-  "access",
-  "profile",
-  "timeout",
-  "notfound",
-  "midstream",
-  "drop",
-  "slow:MS",
-  "firstdelay:MS",
-  "reasoning",
-  "long",
-  "echo",
-  "tokens:N",
-] as const;
+  'throttle:N',
+  'unavailable:N',
+  'internal:N',
+  'validation',
+  'access',
+  'profile',
+  'timeout',
+  'notfound',
+  'midstream',
+  'drop',
+  'slow:MS',
+  'firstdelay:MS',
+  'reasoning',
+  'long',
+  'echo',
+  'tokens:N',
+] as const
 
-const DIRECTIVE_RE = /\[\[([a-z]+)(?::(\d+))?\]\]/gi;
+const DIRECTIVE_RE = /\[\[([a-z]+)(?::(\d+))?\]\]/gi
 
 export function noFaults(): Faults {
   return {
@@ -66,65 +66,65 @@ export function noFaults(): Faults {
     slowMs: null,
     firstDelayMs: 0,
     tokens: null,
-  };
+  }
 }
 
 export interface ParsedDirectives {
-  faults: Faults;
+  faults: Faults
   /** The directives found, as written (lower-cased), e.g. ["throttle:1", "echo"]. */
-  names: string[];
+  names: string[]
   /** The text with every recognised directive removed (unknown `[[x]]` are kept). */
-  text: string;
+  text: string
 }
 
 /** Parse the directives in one message text. Counts default to 1 (`[[throttle]]` = `[[throttle:1]]`). */
 export function parseDirectives(text: string): ParsedDirectives {
-  const faults = noFaults();
-  const names: string[] = [];
+  const faults = noFaults()
+  const names: string[] = []
   const stripped = text.replace(DIRECTIVE_RE, (whole, rawName: string, rawArg: string | undefined) => {
-    const name = rawName.toLowerCase();
-    const arg = rawArg === undefined ? null : Number(rawArg);
-    if (!apply(faults, name, arg)) return whole;
-    names.push(arg === null ? name : `${name}:${arg}`);
-    return "";
-  });
-  return { faults, names, text: stripped };
+    const name = rawName.toLowerCase()
+    const arg = rawArg === undefined ? null : Number(rawArg)
+    if (!apply(faults, name, arg)) return whole
+    names.push(arg === null ? name : `${name}:${arg}`)
+    return ''
+  })
+  return { faults, names, text: stripped }
 }
 
 function apply(faults: Faults, name: string, arg: number | null): boolean {
-  const count = arg ?? 1;
+  const count = arg ?? 1
   switch (name) {
-    case "throttle":
-      faults.throttle = count;
-      return true;
-    case "unavailable":
-      faults.unavailable = count;
-      return true;
-    case "internal":
-      faults.internal = count;
-      return true;
-    case "slow":
-      faults.slowMs = arg ?? 100;
-      return true;
-    case "firstdelay":
-      faults.firstDelayMs = arg ?? 1000;
-      return true;
-    case "tokens":
-      faults.tokens = Math.max(1, arg ?? 200);
-      return true;
-    case "validation":
-    case "access":
-    case "profile":
-    case "timeout":
-    case "notfound":
-    case "midstream":
-    case "drop":
-    case "reasoning":
-    case "long":
-    case "echo":
-      faults[name] = true;
-      return true;
+    case 'throttle':
+      faults.throttle = count
+      return true
+    case 'unavailable':
+      faults.unavailable = count
+      return true
+    case 'internal':
+      faults.internal = count
+      return true
+    case 'slow':
+      faults.slowMs = arg ?? 100
+      return true
+    case 'firstdelay':
+      faults.firstDelayMs = arg ?? 1000
+      return true
+    case 'tokens':
+      faults.tokens = Math.max(1, arg ?? 200)
+      return true
+    case 'validation':
+    case 'access':
+    case 'profile':
+    case 'timeout':
+    case 'notfound':
+    case 'midstream':
+    case 'drop':
+    case 'reasoning':
+    case 'long':
+    case 'echo':
+      faults[name] = true
+      return true
     default:
-      return false;
+      return false
   }
 }

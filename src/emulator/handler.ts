@@ -1,113 +1,100 @@
 // Routing, authentication, fault injection, recording and the two Bedrock operations.
-import { createHash } from "node:crypto";
-import type { AnyRequest, AnyResponse, Drop } from "./transport.ts";
-import {
-  EVENT_STREAM_CONTENT_TYPE,
-  encodeEvent,
-  encodeException,
-  errorBody,
-  errors,
-  type ErrorReply,
-} from "./protocol.ts";
-import { parseDirectives, type Faults } from "./faults.ts";
-import { lastUserTextOf, summarise, validateBody, type ConverseBody } from "./conversation.ts";
-import { buildReply, countWords, tokenize, type Reply } from "./replies.ts";
+import { createHash } from 'node:crypto'
+import type { AnyRequest, AnyResponse, Drop } from './transport.ts'
+import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, errorBody, errors, type ErrorReply } from './protocol.ts'
+import { parseDirectives, type Faults } from './faults.ts'
+import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
+import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
 
-export type Operation = "Converse" | "ConverseStream";
+export type Operation = 'Converse' | 'ConverseStream'
 /** `pending` while the reply is still being produced. */
-export type Outcome = "pending" | "ok" | "error" | "aborted" | "dropped";
+export type Outcome = 'pending' | 'ok' | 'error' | 'aborted' | 'dropped'
 
 export interface RecordedRequest {
   /** 1, 2, 3... in arrival order (reset() starts again at 1). */
-  id: number;
-  receivedAt: string;
-  path: string;
+  id: number
+  receivedAt: string
+  path: string
   /** URL-decoded model ID or ARN from the path. */
-  modelId: string;
-  operation: Operation;
+  modelId: string
+  operation: Operation
   /** From the SigV4 Authorization header; null when there is none. */
-  accessKeyId: string | null;
+  accessKeyId: string | null
   /** Parsed JSON body (the raw text if it was not JSON). */
-  body: unknown;
+  body: unknown
   /** "1.1" or "2.0". */
-  httpVersion: string;
+  httpVersion: string
   /** HTTP status of the response (200 for a stream even if it later fails). */
-  status: number;
-  outcome: Outcome;
+  status: number
+  outcome: Outcome
   /** Error type sent, e.g. "ThrottlingException" or "modelStreamErrorException". */
-  errorType: string | null;
+  errorType: string | null
   /** Attempt number for this request body (1 = first try, 2 = first retry...). */
-  attempt: number;
+  attempt: number
   /** Directives found in the last user message, e.g. ["throttle:1"]. */
-  directives: string[];
+  directives: string[]
   /** Number of text/reasoning deltas sent (stream) or tokens in the reply (Converse). */
-  tokensSent: number;
+  tokensSent: number
 }
 
 export interface EmulatorState {
-  requests: RecordedRequest[];
-  attempts: Map<string, number>;
-  nextId: number;
+  requests: RecordedRequest[]
+  attempts: Map<string, number>
+  nextId: number
 }
 
 export function createState(): EmulatorState {
-  return { requests: [], attempts: new Map(), nextId: 1 };
+  return { requests: [], attempts: new Map(), nextId: 1 }
 }
 
 export interface HandlerOptions {
-  tokenDelayMs: number;
+  tokenDelayMs: number
   /** Oldest records (and attempt counters) are forgotten past this many, so a long run stays small. */
-  maxRecords: number;
+  maxRecords: number
 }
 
 /** Tokens streamed before [[midstream]] / [[drop]] strike. */
-const TOKENS_BEFORE_FAULT = 3;
+const TOKENS_BEFORE_FAULT = 3
 /** Pause between the last frame and a [[drop]]. */
-const DROP_FLUSH_MS = 25;
+const DROP_FLUSH_MS = 25
 
-const MODEL_PATH = /^\/model\/(.+)\/(converse|converse-stream)$/;
+const MODEL_PATH = /^\/model\/(.+)\/(converse|converse-stream)$/
 
 export function createHandler(state: EmulatorState, options: HandlerOptions) {
   return (req: AnyRequest, res: AnyResponse, drop: Drop): void => {
     handle(state, options, req, res, drop).catch((error: unknown) => {
-      console.error("bedrock emulator: request failed", error);
-      if (!res.headersSent) sendError(res, errors.internal());
-      else if (!res.writableEnded) res.end();
-    });
-  };
+      console.error('bedrock emulator: request failed', error)
+      if (!res.headersSent) sendError(res, errors.internal())
+      else if (!res.writableEnded) res.end()
+    })
+  }
 }
 
-async function handle(
-  state: EmulatorState,
-  options: HandlerOptions,
-  req: AnyRequest,
-  res: AnyResponse,
-  dropConnection: Drop,
-): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://emulator");
-  if (req.method === "GET" && url.pathname === "/health") return sendText(res, 200, "text/plain", "ok");
-  if (req.method === "GET" && url.pathname === "/_emulator/requests") {
-    return sendText(res, 200, "application/json", JSON.stringify(state.requests));
+async function handle(state: EmulatorState, options: HandlerOptions, req: AnyRequest, res: AnyResponse, dropConnection: Drop): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://emulator')
+  if (req.method === 'GET' && url.pathname === '/health') return sendText(res, 200, 'text/plain', 'ok')
+  if (req.method === 'GET' && url.pathname === '/_emulator/requests') {
+    return sendText(res, 200, 'application/json', JSON.stringify(state.requests))
   }
-  const match = MODEL_PATH.exec(url.pathname);
-  const raw = await readBody(req);
-  if (req.method !== "POST" || !match) return sendError(res, errors.unknownOperation());
+  const match = MODEL_PATH.exec(url.pathname)
+  const raw = await readBody(req)
+  if (req.method !== 'POST' || !match) return sendError(res, errors.unknownOperation())
 
-  const started = Date.now();
-  const operation: Operation = match[2] === "converse" ? "Converse" : "ConverseStream";
-  const modelId = safeDecode(match[1] ?? "");
-  let body: unknown;
+  const started = Date.now()
+  const operation: Operation = match[2] === 'converse' ? 'Converse' : 'ConverseStream'
+  const modelId = safeDecode(match[1] ?? '')
+  let body: unknown
   try {
-    body = JSON.parse(raw);
+    body = JSON.parse(raw)
   } catch {
-    body = raw;
+    body = raw
   }
-  const key = createHash("sha256").update(url.pathname).update("\n").update(raw).digest("hex");
-  const attempt = (state.attempts.get(key) ?? 0) + 1;
-  state.attempts.delete(key); // re-insert so the Map stays ordered by last use
-  state.attempts.set(key, attempt);
-  forgetOldest(state, options.maxRecords);
-  const directives = parseDirectives(lastUserTextOf(body));
+  const key = createHash('sha256').update(url.pathname).update('\n').update(raw).digest('hex')
+  const attempt = (state.attempts.get(key) ?? 0) + 1
+  state.attempts.delete(key) // re-insert so the Map stays ordered by last use
+  state.attempts.set(key, attempt)
+  forgetOldest(state, options.maxRecords)
+  const directives = parseDirectives(lastUserTextOf(body))
   const record: RecordedRequest = {
     id: state.nextId++,
     receivedAt: new Date(started).toISOString(),
@@ -118,31 +105,31 @@ async function handle(
     body,
     httpVersion: req.httpVersion,
     status: 0,
-    outcome: "pending",
+    outcome: 'pending',
     errorType: null,
     attempt,
     directives: directives.names,
     tokensSent: 0,
-  };
-  state.requests.push(record);
+  }
+  state.requests.push(record)
 
-  const aborter = new AbortController();
-  res.on("close", () => {
-    if (record.outcome === "pending") record.outcome = "aborted";
-    aborter.abort();
-  });
+  const aborter = new AbortController()
+  res.on('close', () => {
+    if (record.outcome === 'pending') record.outcome = 'aborted'
+    aborter.abort()
+  })
 
-  const failure = preflight(record, body, directives.faults);
+  const failure = preflight(record, body, directives.faults)
   if (failure) {
-    record.status = failure.status;
-    record.outcome = "error";
-    record.errorType = failure.type;
-    return sendError(res, failure);
+    record.status = failure.status
+    record.outcome = 'error'
+    record.errorType = failure.type
+    return sendError(res, failure)
   }
 
-  const conversation = summarise(body as ConverseBody, countWords);
-  const userText = parseDirectives(conversation.lastUserText).text;
-  const reply = buildReply(userText, conversation.userMessageCount, directives.faults);
+  const conversation = summarise(body as ConverseBody, countWords)
+  const userText = parseDirectives(conversation.lastUserText).text
+  const reply = buildReply(userText, conversation.userMessageCount, directives.faults)
   const plan: Plan = {
     record,
     reply,
@@ -154,216 +141,216 @@ async function handle(
     signal: aborter.signal,
     drop: async () => {
       // Let the frames already written reach the client first: destroy() discards unsent data.
-      await sleep(DROP_FLUSH_MS, aborter.signal);
-      if (record.outcome !== "pending") return;
-      record.outcome = "dropped";
-      dropConnection();
+      await sleep(DROP_FLUSH_MS, aborter.signal)
+      if (record.outcome !== 'pending') return
+      record.outcome = 'dropped'
+      dropConnection()
     },
-  };
-  if (operation === "Converse") await converse(plan, res);
-  else await converseStream(plan, res);
+  }
+  if (operation === 'Converse') await converse(plan, res)
+  else await converseStream(plan, res)
 }
 
 function forgetOldest(state: EmulatorState, max: number): void {
-  if (state.requests.length >= max) state.requests.splice(0, state.requests.length - max + 1);
+  if (state.requests.length >= max) state.requests.splice(0, state.requests.length - max + 1)
   for (const key of state.attempts.keys()) {
-    if (state.attempts.size <= max) break;
-    state.attempts.delete(key);
+    if (state.attempts.size <= max) break
+    state.attempts.delete(key)
   }
 }
 
 interface Plan {
-  record: RecordedRequest;
-  reply: Reply;
-  faults: Faults;
-  delayMs: number;
-  maxTokens: number;
-  inputTokens: number;
-  started: number;
-  signal: AbortSignal;
-  drop: () => Promise<void>;
+  record: RecordedRequest
+  reply: Reply
+  faults: Faults
+  delayMs: number
+  maxTokens: number
+  inputTokens: number
+  started: number
+  signal: AbortSignal
+  drop: () => Promise<void>
 }
 
 /** Errors answered before any reply: authentication, fault directives, validation. */
 function preflight(record: RecordedRequest, body: unknown, faults: Faults): ErrorReply | null {
-  if (record.accessKeyId === null) return errors.missingAuthentication();
-  if (record.accessKeyId.startsWith("AKIAINVALID")) return errors.unrecognizedClient();
-  if (record.attempt <= faults.throttle) return errors.throttling();
-  if (record.attempt <= faults.unavailable) return errors.serviceUnavailable();
-  if (record.attempt <= faults.internal) return errors.internal();
-  if (faults.access) return errors.accessDenied();
-  if (faults.notfound) return errors.notFound();
-  if (faults.profile) return errors.profileRequired(record.modelId);
-  if (faults.timeout) return errors.modelTimeout();
+  if (record.accessKeyId === null) return errors.missingAuthentication()
+  if (record.accessKeyId.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
+  if (record.attempt <= faults.throttle) return errors.throttling()
+  if (record.attempt <= faults.unavailable) return errors.serviceUnavailable()
+  if (record.attempt <= faults.internal) return errors.internal()
+  if (faults.access) return errors.accessDenied()
+  if (faults.notfound) return errors.notFound()
+  if (faults.profile) return errors.profileRequired(record.modelId)
+  if (faults.timeout) return errors.modelTimeout()
   if (faults.validation) {
-    return errors.validation("The request was rejected by the emulator's [[validation]] directive.");
+    return errors.validation("The request was rejected by the emulator's [[validation]] directive.")
   }
-  const problem = validateBody(body);
-  return problem === null ? null : errors.validation(problem);
+  const problem = validateBody(body)
+  return problem === null ? null : errors.validation(problem)
 }
 
 /** Reasoning and answer tokens, cut to maxTokens. */
 function tokensOf(plan: Plan): { reasoning: string[]; answer: string[]; truncated: boolean } {
-  const reasoning = tokenize(plan.reply.reasoning ?? "");
-  const answer = tokenize(plan.reply.text);
-  const budget = plan.maxTokens;
-  if (reasoning.length + answer.length <= budget) return { reasoning, answer, truncated: false };
-  const keptReasoning = reasoning.slice(0, budget);
-  return { reasoning: keptReasoning, answer: answer.slice(0, budget - keptReasoning.length), truncated: true };
+  const reasoning = tokenize(plan.reply.reasoning ?? '')
+  const answer = tokenize(plan.reply.text)
+  const budget = plan.maxTokens
+  if (reasoning.length + answer.length <= budget) return { reasoning, answer, truncated: false }
+  const keptReasoning = reasoning.slice(0, budget)
+  return { reasoning: keptReasoning, answer: answer.slice(0, budget - keptReasoning.length), truncated: true }
 }
 
 async function converse(plan: Plan, res: AnyResponse): Promise<void> {
-  const { reasoning, answer, truncated } = tokensOf(plan);
-  const total = reasoning.length + answer.length;
-  if (!(await sleep(plan.faults.firstDelayMs + plan.delayMs * total, plan.signal))) return;
-  if (plan.faults.drop) return plan.drop();
+  const { reasoning, answer, truncated } = tokensOf(plan)
+  const total = reasoning.length + answer.length
+  if (!(await sleep(plan.faults.firstDelayMs + plan.delayMs * total, plan.signal))) return
+  if (plan.faults.drop) return plan.drop()
   if (plan.faults.midstream) {
-    plan.record.status = 424;
-    plan.record.outcome = "error";
-    plan.record.errorType = "ModelErrorException";
-    return sendError(res, errors.modelError());
+    plan.record.status = 424
+    plan.record.outcome = 'error'
+    plan.record.errorType = 'ModelErrorException'
+    return sendError(res, errors.modelError())
   }
-  const content: unknown[] = [];
+  const content: unknown[] = []
   if (plan.reply.reasoning !== null) {
-    content.push({ reasoningContent: { reasoningText: { text: reasoning.join(""), signature: plan.reply.signature } } });
+    content.push({ reasoningContent: { reasoningText: { text: reasoning.join(''), signature: plan.reply.signature } } })
   }
-  content.push({ text: answer.join("") });
-  plan.record.tokensSent = total;
-  plan.record.status = 200;
-  plan.record.outcome = "ok";
+  content.push({ text: answer.join('') })
+  plan.record.tokensSent = total
+  plan.record.status = 200
+  plan.record.outcome = 'ok'
   sendText(
     res,
     200,
-    "application/json",
+    'application/json',
     JSON.stringify({
-      output: { message: { role: "assistant", content } },
-      stopReason: truncated ? "max_tokens" : "end_turn",
+      output: { message: { role: 'assistant', content } },
+      stopReason: truncated ? 'max_tokens' : 'end_turn',
       usage: usage(plan.inputTokens, total),
       metrics: { latencyMs: Date.now() - plan.started },
     }),
-  );
+  )
 }
 
 async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
-  const { record, faults, signal } = plan;
-  const { reasoning, answer, truncated } = tokensOf(plan);
-  record.status = 200;
+  const { record, faults, signal } = plan
+  const { reasoning, answer, truncated } = tokensOf(plan)
+  record.status = 200
   res.writeHead(200, {
-    "content-type": EVENT_STREAM_CONTENT_TYPE,
-    "x-amzn-requestid": crypto.randomUUID(),
-  });
+    'content-type': EVENT_STREAM_CONTENT_TYPE,
+    'x-amzn-requestid': crypto.randomUUID(),
+  })
   const send = (frame: Uint8Array): void => {
-    if (!signal.aborted) res.write(frame);
-  };
-  send(encodeEvent("messageStart", { role: "assistant" }));
-  if (!(await sleep(faults.firstDelayMs, signal))) return;
+    if (!signal.aborted) res.write(frame)
+  }
+  send(encodeEvent('messageStart', { role: 'assistant' }))
+  if (!(await sleep(faults.firstDelayMs, signal))) return
 
   // Each delta waits delayMs before it (except the first); returns false when the stream must stop.
-  let sent = 0;
+  let sent = 0
   const delta = async (index: number, payload: object): Promise<boolean> => {
-    if (sent > 0 && !(await sleep(plan.delayMs, signal))) return false;
+    if (sent > 0 && !(await sleep(plan.delayMs, signal))) return false
     if (sent === TOKENS_BEFORE_FAULT && (faults.midstream || faults.drop)) {
-      if (faults.drop) await plan.drop();
+      if (faults.drop) await plan.drop()
       else {
-        record.outcome = "error";
-        record.errorType = "modelStreamErrorException";
+        record.outcome = 'error'
+        record.errorType = 'modelStreamErrorException'
         send(
-          encodeException("modelStreamErrorException", {
-            message: "The model encountered an error while streaming the response. Try your request again.",
+          encodeException('modelStreamErrorException', {
+            message: 'The model encountered an error while streaming the response. Try your request again.',
             originalStatusCode: 500,
-            originalMessage: "Emulated [[midstream]] failure.",
+            originalMessage: 'Emulated [[midstream]] failure.',
           }),
-        );
-        res.end();
+        )
+        res.end()
       }
-      return false;
+      return false
     }
-    send(encodeEvent("contentBlockDelta", { contentBlockIndex: index, delta: payload }));
-    sent++;
-    record.tokensSent = sent;
-    return !signal.aborted;
-  };
-
-  let block = 0;
-  if (reasoning.length > 0) {
-    for (const token of reasoning) if (!(await delta(0, { reasoningContent: { text: token } }))) return;
-    if (!truncated) send(encodeEvent("contentBlockDelta", { contentBlockIndex: 0, delta: { reasoningContent: { signature: plan.reply.signature } } }));
-    send(encodeEvent("contentBlockStop", { contentBlockIndex: 0 }));
-    block = 1;
+    send(encodeEvent('contentBlockDelta', { contentBlockIndex: index, delta: payload }))
+    sent++
+    record.tokensSent = sent
+    return !signal.aborted
   }
-  for (const token of answer) if (!(await delta(block, { text: token }))) return;
-  if (answer.length > 0) send(encodeEvent("contentBlockStop", { contentBlockIndex: block }));
-  send(encodeEvent("messageStop", { stopReason: truncated ? "max_tokens" : "end_turn" }));
+
+  let block = 0
+  if (reasoning.length > 0) {
+    for (const token of reasoning) if (!(await delta(0, { reasoningContent: { text: token } }))) return
+    if (!truncated) send(encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { signature: plan.reply.signature } } }))
+    send(encodeEvent('contentBlockStop', { contentBlockIndex: 0 }))
+    block = 1
+  }
+  for (const token of answer) if (!(await delta(block, { text: token }))) return
+  if (answer.length > 0) send(encodeEvent('contentBlockStop', { contentBlockIndex: block }))
+  send(encodeEvent('messageStop', { stopReason: truncated ? 'max_tokens' : 'end_turn' }))
   send(
-    encodeEvent("metadata", {
+    encodeEvent('metadata', {
       usage: usage(plan.inputTokens, sent),
       metrics: { latencyMs: Date.now() - plan.started },
     }),
-  );
-  if (signal.aborted) return;
-  record.outcome = "ok";
-  res.end();
+  )
+  if (signal.aborted) return
+  record.outcome = 'ok'
+  res.end()
 }
 
 function usage(inputTokens: number, outputTokens: number) {
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }
 }
 
 /** Resolves true after ms, or false as soon as the signal aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
+  if (signal.aborted) return Promise.resolve(false)
+  if (ms <= 0) return Promise.resolve(true)
   return new Promise((resolve) => {
     const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
+      clearTimeout(timer)
+      resolve(false)
+    }
     const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+      signal.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 function sendText(res: AnyResponse, status: number, contentType: string, text: string): void {
-  const body = Buffer.from(text);
+  const body = Buffer.from(text)
   res.writeHead(status, {
-    "content-type": contentType,
-    "content-length": String(body.length),
-    "x-amzn-requestid": crypto.randomUUID(),
-  });
-  res.end(body);
+    'content-type': contentType,
+    'content-length': String(body.length),
+    'x-amzn-requestid': crypto.randomUUID(),
+  })
+  res.end(body)
 }
 
 function sendError(res: AnyResponse, error: ErrorReply): void {
-  const body = Buffer.from(errorBody(error));
+  const body = Buffer.from(errorBody(error))
   res.writeHead(error.status, {
-    "content-type": "application/json",
-    "content-length": String(body.length),
-    "x-amzn-errortype": error.type,
-    "x-amzn-requestid": crypto.randomUUID(),
-  });
-  res.end(body);
+    'content-type': 'application/json',
+    'content-length': String(body.length),
+    'x-amzn-errortype': error.type,
+    'x-amzn-requestid': crypto.randomUUID(),
+  })
+  res.end(body)
 }
 
 async function readBody(req: AnyRequest): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-  return Buffer.concat(chunks).toString("utf8");
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 function safeDecode(segment: string): string {
   try {
-    return decodeURIComponent(segment);
+    return decodeURIComponent(segment)
   } catch {
-    return segment;
+    return segment
   }
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/bedrock/aws4_request, ...` → AKID. */
 export function accessKeyIdOf(authorization: string | undefined): string | null {
-  if (!authorization) return null;
-  const match = /Credential=([^/,\s]+)\//.exec(authorization);
-  return match?.[1] ?? null;
+  if (!authorization) return null
+  const match = /Credential=([^/,\s]+)\//.exec(authorization)
+  return match?.[1] ?? null
 }

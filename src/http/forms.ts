@@ -1,11 +1,5 @@
 import { z } from 'zod'
-import {
-  ACCESS_KEY_ID_PATTERN,
-  REGION_PATTERN,
-  SECRET_ACCESS_KEY_PATTERN,
-  SESSION_TOKEN_MAX_LENGTH,
-  SESSION_TOKEN_PATTERN,
-} from '../services/aws-names.ts'
+import { ACCESS_KEY_ID_PATTERN, REGION_PATTERN, SECRET_ACCESS_KEY_PATTERN, SESSION_TOKEN_MAX_LENGTH, SESSION_TOKEN_PATTERN } from '../services/aws-names.ts'
 import { TITLE_MAX } from '../services/chat/index.ts'
 import { MODEL_ID_PATTERN } from '../services/models.ts'
 
@@ -32,7 +26,10 @@ const en = (n: number) => n.toLocaleString('en')
 /** An emptied optional field is absent, not an empty value. */
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v)
 
-const messageText = z.string().trim().max(L.message, `A message can be at most ${en(L.message)} characters.`)
+const messageText = z
+  .string()
+  .trim()
+  .max(L.message, `A message can be at most ${en(L.message)} characters.`)
 
 /** The model a message asks for: one from the Model select, or the "Custom model ID" field. */
 const modelChoice = {
@@ -64,9 +61,7 @@ const uploadedFiles = z
   .preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.instanceof(File, { error: 'Attach files with the Attach button.' })))
   .transform((files) => files.filter((f) => f.size > 0 || Boolean(f.name)))
 
-export const messageForm = z
-  .object({ message: messageText.optional().default(''), files: uploadedFiles, ...modelChoice })
-  .transform(chosenModel)
+export const messageForm = z.object({ message: messageText.optional().default(''), files: uploadedFiles, ...modelChoice }).transform(chosenModel)
 
 export const regenerateForm = z.object(modelChoice).transform(chosenModel)
 
@@ -86,7 +81,11 @@ const number = (what: string, { min, max }: { min: number; max: number }, intege
 }
 
 export const settingsForm = z.object({
-  systemPrompt: z.string().max(L.systemPrompt, `The system prompt can be at most ${en(L.systemPrompt)} characters.`).optional().default(''),
+  systemPrompt: z
+    .string()
+    .max(L.systemPrompt, `The system prompt can be at most ${en(L.systemPrompt)} characters.`)
+    .optional()
+    .default(''),
   temperature: number('Temperature', L.temperature),
   maxTokens: number('Max tokens', L.maxTokens, true),
   thinking: z.literal('on').optional(),
@@ -95,7 +94,11 @@ export const settingsForm = z.object({
 
 /** Conversations whose messages contain the words. */
 export const searchQuery = z.object({
-  q: z.string().max(L.search, `Search for at most ${en(L.search)} characters.`).optional().default(''),
+  q: z
+    .string()
+    .max(L.search, `Search for at most ${en(L.search)} characters.`)
+    .optional()
+    .default(''),
 })
 
 const optional = (schema: z.ZodString) => z.preprocess(blankToUndefined, schema.optional())

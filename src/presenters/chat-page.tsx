@@ -7,14 +7,7 @@ import type { renderMarkdown as RenderMarkdown } from '../services/markdown/inde
 import { costFor } from '../services/models.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
 import { maskAccessKey, type Session } from '../services/chat/index.ts'
-import {
-  ChatPage,
-  type ConversationListItem,
-  type CredentialsView,
-  type SearchView,
-  type SettingsView,
-  type ThreadMessageView,
-} from '../../views/chat.tsx'
+import { ChatPage, type ConversationListItem, type CredentialsView, type SearchView, type SettingsView, type ThreadMessageView } from '../../views/chat.tsx'
 import type { AppEnv } from '../http/env.ts'
 import { FORM_LIMITS } from '../http/forms.ts'
 
@@ -87,9 +80,7 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
     reasoning: entry.reasoning,
     droppedTurns: entry.droppedTurns,
     poll:
-      entry.status === 'streaming'
-        ? { url: `/c/${conversationId}/replies/${entry.id}`, stopId: activeReplyId === entry.id ? entry.id : undefined }
-        : undefined,
+      entry.status === 'streaming' ? { url: `/c/${conversationId}/replies/${entry.id}`, stopId: activeReplyId === entry.id ? entry.id : undefined } : undefined,
     html: finished ? renderReply(entry.id, entry.text) : undefined,
     attachments: entry.attachments.map((a) => ({
       id: a.id,

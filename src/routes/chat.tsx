@@ -22,7 +22,14 @@ async function page<E extends AppEnv>(c: Context<E>, conversation: Conversation 
 /** A refused message: next to the composer for htmx, the whole page (text kept) without it. */
 function refuse<E extends ConversationOrNewEnv>(c: Context<E>, message: string, status: 409 | 422, text?: string) {
   if (c.var.partial) {
-    return c.html(renderFragment(<Partial target="#composer-error" swap="innerHTML">{message}</Partial>), status)
+    return c.html(
+      renderFragment(
+        <Partial target="#composer-error" swap="innerHTML">
+          {message}
+        </Partial>,
+      ),
+      status,
+    )
   }
   return page(c, c.var.conversation, { composer: { text, error: message } }, status)
 }

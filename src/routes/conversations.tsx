@@ -17,7 +17,15 @@ conversations.post(
   '/c/:id/rename',
   urlConversation(),
   validForm(renameForm, (c, { message }) => {
-    if (c.var.partial) return c.html(renderFragment(<Partial target="#rename-error" swap="innerHTML">{message}</Partial>), 422)
+    if (c.var.partial)
+      return c.html(
+        renderFragment(
+          <Partial target="#rename-error" swap="innerHTML">
+            {message}
+          </Partial>,
+        ),
+        422,
+      )
     return renderErrorPage(c, 422, 'That title cannot be used', message)
   }),
   (c) => {
@@ -76,7 +84,9 @@ conversations.post(
     const thinkingBudget = form.thinking ? (form.thinkingBudget ?? DEFAULT_THINKING_BUDGET) : null
     if (thinkingBudget && !info.thinking) return refuse(`${info.name} does not support thinking.`)
     if (thinkingBudget && thinkingBudget + THINKING_ANSWER_ROOM > info.maxOutput) {
-      return refuse(`The thinking budget for ${info.name} can be at most ${(info.maxOutput - THINKING_ANSWER_ROOM).toLocaleString('en')} tokens (it shares the reply's ${info.maxOutput.toLocaleString('en')}).`)
+      return refuse(
+        `The thinking budget for ${info.name} can be at most ${(info.maxOutput - THINKING_ANSWER_ROOM).toLocaleString('en')} tokens (it shares the reply's ${info.maxOutput.toLocaleString('en')}).`,
+      )
     }
     const saved = c.var.deps.conversations.updateSettings(c.var.session.owner, found.id, {
       systemPrompt: form.systemPrompt.trim() || null,

@@ -60,12 +60,7 @@ dashboard.get('/', validInvocationQuery, (c) => {
   const { deps } = c.var
   return renderPage(
     c,
-    <DashboardPage
-      data={deps.dashboard.snapshot(query.range)}
-      ranges={RANGE_OPTIONS}
-      invocations={invocationsView(c, query)}
-      chatUrl={deps.chatUrl}
-    />,
+    <DashboardPage data={deps.dashboard.snapshot(query.range)} ranges={RANGE_OPTIONS} invocations={invocationsView(c, query)} chatUrl={deps.chatUrl} />,
   )
 })
 

@@ -104,9 +104,7 @@ export function createBedrock(options: BedrockOptions = {}) {
 
   /** One client per region for the server's credentials, and per saved credentials for a browser's. */
   function clientFor(region: string, credentials?: Credentials): BedrockRuntimeClient {
-    const cache = credentials
-      ? (browserClients.get(credentials) ?? browserClients.set(credentials, new Map()).get(credentials)!)
-      : serverClients
+    const cache = credentials ? (browserClients.get(credentials) ?? browserClients.set(credentials, new Map()).get(credentials)!) : serverClients
     let client = cache.get(region)
     if (!client) {
       client = makeClient(region, credentials)

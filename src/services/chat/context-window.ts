@@ -64,11 +64,7 @@ export const TOKEN_ESTIMATE = {
 
 export function estimateTokens(message: ContextMessage): number {
   const attachments = Array.isArray(message?.attachments) ? message.attachments : []
-  return (
-    TOKEN_ESTIMATE.messageOverhead +
-    textTokens(message?.text) +
-    attachments.reduce((sum, a) => sum + attachmentTokens(a), 0)
-  )
+  return TOKEN_ESTIMATE.messageOverhead + textTokens(message?.text) + attachments.reduce((sum, a) => sum + attachmentTokens(a), 0)
 }
 
 export type FitInput = {
@@ -180,9 +176,7 @@ function imageTokens(a: ContextAttachment): number {
 function documentTokens(a: ContextAttachment): number {
   const pages = finiteOr(a?.pages, 0)
   if (a?.format === 'pdf' && pages > 0) return Math.ceil(pages) * TOKEN_ESTIMATE.pdfTokensPerPage
-  const ratio =
-    (typeof a?.format === 'string' ? TOKEN_ESTIMATE.documentBytesPerToken[a.format] : undefined) ??
-    TOKEN_ESTIMATE.unknownDocumentBytesPerToken
+  const ratio = (typeof a?.format === 'string' ? TOKEN_ESTIMATE.documentBytesPerToken[a.format] : undefined) ?? TOKEN_ESTIMATE.unknownDocumentBytesPerToken
   return Math.ceil(Math.max(0, finiteOr(a?.size, 0)) / ratio)
 }
 

@@ -9,7 +9,10 @@ export const TITLE_MAX = 80
 
 /** A title from the first message: its first line, whitespace folded, cut at a word near 60 characters. */
 export function titleFrom(text: string): string {
-  const line = text.replace(/\[\[[a-z]+(:\d+)?\]\]/gi, '').replace(/\s+/g, ' ').trim()
+  const line = text
+    .replace(/\[\[[a-z]+(:\d+)?\]\]/gi, '')
+    .replace(/\s+/g, ' ')
+    .trim()
   if (!line) return 'New chat'
   if (line.length <= 60) return line
   const cut = line.slice(0, 60)
@@ -69,8 +72,32 @@ function placeholders<K extends string>(keys: readonly K[]): Record<K, ReturnTyp
  */
 const toValue = (name: string) => sql`${p(name)}`
 
-const CONVERSATION_COLUMNS = ['id', 'owner', 'title', 'modelId', 'systemPrompt', 'temperature', 'maxTokens', 'thinkingBudget', 'createdAt', 'updatedAt'] as const
-const MESSAGE_COLUMNS = ['id', 'conversationId', 'seq', 'role', 'text', 'reasoning', 'status', 'error', 'modelId', 'invocationId', 'droppedTurns', 'createdAt'] as const
+const CONVERSATION_COLUMNS = [
+  'id',
+  'owner',
+  'title',
+  'modelId',
+  'systemPrompt',
+  'temperature',
+  'maxTokens',
+  'thinkingBudget',
+  'createdAt',
+  'updatedAt',
+] as const
+const MESSAGE_COLUMNS = [
+  'id',
+  'conversationId',
+  'seq',
+  'role',
+  'text',
+  'reasoning',
+  'status',
+  'error',
+  'modelId',
+  'invocationId',
+  'droppedTurns',
+  'createdAt',
+] as const
 const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'originalName', 'mediaType', 'size', 'width', 'height', 'pages', 'bytes'] as const
 
 /**
@@ -80,7 +107,11 @@ const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'origin
 export function createConversations({ db, writer }: { db: Db; writer: Writer }) {
   const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
   const q = {
-    get: db.select().from(conversations).where(byOwner(p('id'), p('owner'))).prepare(),
+    get: db
+      .select()
+      .from(conversations)
+      .where(byOwner(p('id'), p('owner')))
+      .prepare(),
     list: db
       .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
       .from(conversations)
@@ -101,7 +132,11 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       .innerJoin(messages, eq(messages.id, attachments.messageId))
       .where(eq(messages.conversationId, p('conversationId')))
       .prepare(),
-    filesOfMessage: db.select().from(attachments).where(eq(attachments.messageId, p('messageId'))).prepare(),
+    filesOfMessage: db
+      .select()
+      .from(attachments)
+      .where(eq(attachments.messageId, p('messageId')))
+      .prepare(),
     insertConversation: db.insert(conversations).values(placeholders(CONVERSATION_COLUMNS)).prepare(),
     useConversation: db
       .update(conversations)
@@ -114,7 +149,11 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       .delete(messages)
       .where(and(eq(messages.conversationId, p('conversationId')), gt(messages.seq, p('seq'))))
       .prepare(),
-    updateText: db.update(messages).set({ text: toValue('text') }).where(eq(messages.id, p('id'))).prepare(),
+    updateText: db
+      .update(messages)
+      .set({ text: toValue('text') })
+      .where(eq(messages.id, p('id')))
+      .prepare(),
     finishReply: db
       .update(messages)
       .set(Object.fromEntries(['text', 'reasoning', 'status', 'error', 'invocationId', 'droppedTurns'].map((k) => [k, toValue(k)])))
@@ -181,7 +220,8 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       return writer.write(() => {
         const { conversation } = write
         if (write.isNew) q.insertConversation.run(conversation)
-        else q.useConversation.run({ id: conversation.id, title: conversation.title, modelId: conversation.modelId, updatedAt: conversation.updatedAt.getTime() })
+        else
+          q.useConversation.run({ id: conversation.id, title: conversation.title, modelId: conversation.modelId, updatedAt: conversation.updatedAt.getTime() })
         if (write.truncateAfter !== undefined) q.truncateAfter.run({ conversationId: conversation.id, seq: write.truncateAfter })
         if (write.edited) q.updateText.run(write.edited)
         if (write.user) {
@@ -207,7 +247,8 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       const words = query.match(/[\p{L}\p{N}_]+/gu) ?? []
       if (words.length === 0) return []
       const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ')
-      return db.all<SearchHit & { updatedAt: number }>(sql`
+      return db
+        .all<SearchHit & { updatedAt: number }>(sql`
         select c.id as conversationId, c.title as title, m.id as messageId, c.updated_at as updatedAt,
                -- matches marked with control characters, which never clash with message text
                snippet(messages_fts, 0, char(1), char(2), '…', 12) as snippet
@@ -217,7 +258,8 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
         where messages_fts match ${match} and c.owner = ${owner}
         order by c.updated_at desc, rank
         limit ${limit * 4}
-      `).filter((hit, i, all) => all.findIndex((h) => h.conversationId === hit.conversationId) === i)
+      `)
+        .filter((hit, i, all) => all.findIndex((h) => h.conversationId === hit.conversationId) === i)
         .slice(0, limit)
         .map((hit) => ({ ...hit, updatedAt: new Date(hit.updatedAt) }))
     },

@@ -71,8 +71,7 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(text)) {
     return {
       type: 'CredentialsProviderError',
-      message:
-        'No AWS credentials: enter an access key in the sidebar, or start the server with AWS credentials (environment, profile or instance role).',
+      message: 'No AWS credentials: enter an access key in the sidebar, or start the server with AWS credentials (environment, profile or instance role).',
     }
   }
   if (category === 'access' && name !== 'AccessDeniedException') {

@@ -43,8 +43,7 @@ export type Reply = {
 }
 
 export const BUSY = 'A reply is still streaming: wait for it, or press Stop.'
-export const TOO_LONG =
-  "This message is too long for the model's context window, even with every earlier message left out: shorten it or attach less."
+export const TOO_LONG = "This message is too long for the model's context window, even with every earlier message left out: shorten it or attach less."
 const BROKE_OFF = 'The reply stream broke off.'
 const NOT_SAVED = 'Your message could not be saved, so it was not sent: try again.'
 
@@ -102,7 +101,18 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
       const thread = existing ? conversations.thread(existing.id) : []
       const conversation: Conversation = existing
         ? { ...existing, modelId: start.modelId ?? existing.modelId, updatedAt: at }
-        : { id: newId(), owner: session.owner, title: 'New chat', modelId: start.modelId ?? defaultModelId, systemPrompt: null, temperature: null, maxTokens: null, thinkingBudget: null, createdAt: at, updatedAt: at }
+        : {
+            id: newId(),
+            owner: session.owner,
+            title: 'New chat',
+            modelId: start.modelId ?? defaultModelId,
+            systemPrompt: null,
+            temperature: null,
+            maxTokens: null,
+            thinkingBudget: null,
+            createdAt: at,
+            updatedAt: at,
+          }
 
       // the thread as it will be once the reply is in (`before` it), and what changes to get there
       let before: ThreadEntry[]
@@ -197,7 +207,13 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
               })
             }
             try {
-              result = await modelCalls.call({ request, credentials: session.credentials, region: session.region ?? defaultRegion, signal: controller.signal, emit: shown })
+              result = await modelCalls.call({
+                request,
+                credentials: session.credentials,
+                region: session.region ?? defaultRegion,
+                signal: controller.signal,
+                emit: shown,
+              })
             } catch (err) {
               log.error('a model call failed unexpectedly', { reply: reply.id, err })
             }

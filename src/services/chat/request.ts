@@ -57,7 +57,14 @@ export function buildModelRequest(
     id: m.id,
     role: m.role,
     text: m.text,
-    attachments: m.attachments.map((a) => ({ kind: a.kind, size: a.size, width: a.width ?? undefined, height: a.height ?? undefined, format: a.format, pages: a.pages ?? undefined })),
+    attachments: m.attachments.map((a) => ({
+      kind: a.kind,
+      size: a.size,
+      width: a.width ?? undefined,
+      height: a.height ?? undefined,
+      format: a.format,
+      pages: a.pages ?? undefined,
+    })),
   })) satisfies (ContextMessage & { id: string })[]
   const fit = fitToContext({
     system: settings.system,

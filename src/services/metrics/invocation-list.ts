@@ -21,12 +21,7 @@ const pageSizeMessage = 'Page size must be a whole number from 10 to 200.'
 
 export const invocationQuerySchema = z.object({
   range: z.enum(RANGE_KEYS, { error: `Time range must be one of ${RANGE_KEYS.join(', ')}.` }).default('1h'),
-  page: z.coerce
-    .number({ error: pageMessage })
-    .int(pageMessage)
-    .min(1, pageMessage)
-    .max(10_000_000, 'Page must be 10,000,000 or less.')
-    .default(1),
+  page: z.coerce.number({ error: pageMessage }).int(pageMessage).min(1, pageMessage).max(10_000_000, 'Page must be 10,000,000 or less.').default(1),
   pageSize: z.coerce.number({ error: pageSizeMessage }).int(pageSizeMessage).min(10, pageSizeMessage).max(200, pageSizeMessage).default(50),
   sort: z.enum(SORTS, { error: `Sort must be one of ${SORTS.join(', ')}.` }).default('timestamp'),
   dir: z.enum(['asc', 'desc'], { error: 'Direction must be asc or desc.' }).default('desc'),
@@ -74,8 +69,7 @@ const COUNT_COLUMN: Record<Outcome | '', string> = { '': 'requests', ok: 'ok', e
 const ENTRY_COST = 1
 const ROW_COST = 10
 
-const COLUMNS =
-  'id, timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type, attempts, outcome'
+const COLUMNS = 'id, timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type, attempts, outcome'
 
 type RawInvocation = {
   id: number
@@ -168,10 +162,10 @@ export function createInvocationList(client: Client) {
   /** Calls in the window that the filter keeps, counted from the rollup (the window's tiling). */
   function matchCount(win: TimeWindow, f: Filter): number {
     const cover = segmentsSql(coverWindow(win))
-    const [row] = all<{ n: number }>(
-      `SELECT coalesce(sum(${COUNT_COLUMN[f.outcome]}), 0) AS n FROM invocation_rollup WHERE model_id = ? AND (${cover.sql})`,
-      [f.model || ALL_MODELS, ...cover.params],
-    )
+    const [row] = all<{ n: number }>(`SELECT coalesce(sum(${COUNT_COLUMN[f.outcome]}), 0) AS n FROM invocation_rollup WHERE model_id = ? AND (${cover.sql})`, [
+      f.model || ALL_MODELS,
+      ...cover.params,
+    ])
     return row?.n ?? 0
   }
 
@@ -245,10 +239,7 @@ export function createInvocationList(client: Client) {
     const first = locate(win, f, offset, dir)
     if (!first) return []
     const last = first.before + first.n >= offset + limit ? first : locate(win, f, offset + limit - 1, dir)
-    const [lo, hi] =
-      dir === 'desc'
-        ? [last ? last.minute : win.from, first.minute + MINUTE]
-        : [first.minute, last ? last.minute + MINUTE : win.to]
+    const [lo, hi] = dir === 'desc' ? [last ? last.minute : win.from, first.minute + MINUTE] : [first.minute, last ? last.minute + MINUTE : win.to]
     const where = filterWhere(f)
     const sql = `${listSql(filterIndex(win, f), where.sql, orderBy('timestamp', dir))} LIMIT ? OFFSET ?`
     return all<RawInvocation>(sql, [lo, hi, ...where.params, limit, offset - first.before]).map(toInvocation)
@@ -299,10 +290,10 @@ export function createInvocationList(client: Client) {
     if (sort === 'latency') return total
     if (!f.outcome) {
       const cover = segmentsSql(coverWindow(win))
-      const [row] = all<{ n: number }>(
-        `SELECT coalesce(sum(${present}), 0) AS n FROM invocation_rollup WHERE model_id = ? AND (${cover.sql})`,
-        [f.model || ALL_MODELS, ...cover.params],
-      )
+      const [row] = all<{ n: number }>(`SELECT coalesce(sum(${present}), 0) AS n FROM invocation_rollup WHERE model_id = ? AND (${cover.sql})`, [
+        f.model || ALL_MODELS,
+        ...cover.params,
+      ])
       return row?.n ?? 0
     }
     const where = filterWhere(f)
@@ -370,8 +361,7 @@ export function createInvocationList(client: Client) {
     const f: Filter = { model: query.model, outcome: query.outcome }
     if (isNumericSort(query.sort)) return numericParts(win, f, query.sort, query.dir, Number.POSITIVE_INFINITY)
     const where = filterWhere(f)
-    const index =
-      query.sort === 'model' ? 'invocations_model_timestamp' : query.sort === 'outcome' ? 'invocations_outcome_timestamp' : filterIndex(win, f)
+    const index = query.sort === 'model' ? 'invocations_model_timestamp' : query.sort === 'outcome' ? 'invocations_outcome_timestamp' : filterIndex(win, f)
     return [{ sql: listSql(index, where.sql, orderBy(query.sort, query.dir)), params: [win.from, win.to, ...where.params], count: 0 }]
   }
 

@@ -7,7 +7,6 @@ import { costFor } from '../models.ts'
 import { histogramPercentile } from './percentiles.ts'
 import { prometheusText, type ErrorTotals, type ModelTotals } from './prometheus-text.ts'
 
-
 /**
  * The dashboard's figures, all read from SQL for the chosen range. The panels read the rollup
  * (`invocation_rollup`, `invocation_error_rollup`, kept by triggers): a series reads one

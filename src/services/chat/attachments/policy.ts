@@ -78,13 +78,10 @@ export const ATTACHMENT_LIMITS = {
 } as const
 
 /** For the file input: every extension we accept. */
-export const ACCEPT_ATTRIBUTE = [...Object.values(IMAGE_TYPES), ...Object.values(DOCUMENT_TYPES)]
-  .flatMap((t) => t.extensions.map((e) => `.${e}`))
-  .join(',')
+export const ACCEPT_ATTRIBUTE = [...Object.values(IMAGE_TYPES), ...Object.values(DOCUMENT_TYPES)].flatMap((t) => t.extensions.map((e) => `.${e}`)).join(',')
 
 const IMAGE_ADVICE = 'use PNG, JPEG, GIF or WebP'
-const SUPPORTED_SENTENCE =
-  'attach PNG, JPEG, GIF or WebP images, or PDF, CSV, TXT, Markdown, HTML, Word or Excel documents'
+const SUPPORTED_SENTENCE = 'attach PNG, JPEG, GIF or WebP images, or PDF, CSV, TXT, Markdown, HTML, Word or Excel documents'
 
 /** For the hint next to the file input. */
 export const ATTACHMENT_HINT =
@@ -180,10 +177,7 @@ function checkImage(bytes: Uint8Array, format: ImageFormat, originalName: string
   const size = imageSize(bytes, format)
   if (!size) return refuse(originalName, `the ${noun(IMAGE_TYPES[format])}'s size could not be read; it may be damaged.`)
   if (size.width > maxImageSide || size.height > maxImageSide) {
-    return refuse(
-      originalName,
-      `the image is ${size.width} × ${size.height} pixels; images can be at most ${maxImageSide} pixels on each side.`,
-    )
+    return refuse(originalName, `the image is ${size.width} × ${size.height} pixels; images can be at most ${maxImageSide} pixels on each side.`)
   }
   return {
     kind: 'image',

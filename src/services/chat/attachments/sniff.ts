@@ -16,10 +16,7 @@ import { formatForExtension, isTextFormat, type DocumentFormat, type ImageFormat
 /** Formats people often try that Converse does not take: each gets a sentence saying what to do. */
 export type Unsupported = 'bmp' | 'tiff' | 'heic' | 'avif' | 'rtf' | 'powerpoint' | 'opendocument' | 'encrypted'
 
-export type Sniffed =
-  | { kind: 'image'; format: ImageFormat }
-  | { kind: 'document'; format: DocumentFormat }
-  | { unsupported: Unsupported }
+export type Sniffed = { kind: 'image'; format: ImageFormat } | { kind: 'document'; format: DocumentFormat } | { unsupported: Unsupported }
 
 const image = (format: ImageFormat): Sniffed => ({ kind: 'image', format })
 const doc = (format: DocumentFormat): Sniffed => ({ kind: 'document', format })
