@@ -170,6 +170,14 @@ describe('the layout holds', () => {
   })
 })
 
+describe('format', () => {
+  test('the code is formatted the way the formatter writes it (bun run format)', () => {
+    const result = Bun.spawnSync([join(ROOT, 'node_modules/.bin/biome'), 'format', '--reporter=summary', ROOT], { cwd: ROOT })
+    const output = result.stdout.toString() + result.stderr.toString()
+    expect({ exitCode: result.exitCode, unformatted: result.exitCode === 0 ? '' : output }).toEqual({ exitCode: 0, unformatted: '' })
+  }, 60_000)
+})
+
 describe('types', () => {
   test('the whole project type-checks (tsc --noEmit, strict)', () => {
     const result = Bun.spawnSync([join(ROOT, 'node_modules/.bin/tsc'), '--noEmit', '-p', ROOT], { cwd: ROOT })
