@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { stream as streamBody } from 'hono/streaming'
 import { z } from 'zod'
+import type { DashboardDeps } from '../deps.ts'
 import type { DashboardEnv } from '../http/env.ts'
 import type { DashboardData } from '../services/dashboard/index.ts'
 import { invocationQuerySchema, RANGES, type InvocationQuery, type RangeKey } from '../services/metrics/index.ts'
@@ -44,9 +45,10 @@ function refuseQuery(c: Context<DashboardEnv>, message: string) {
 
 const validInvocationQuery = validQuery(invocationQuerySchema, refuseQuery)
 
-function invocationsView(c: Context<DashboardEnv>, query: InvocationQuery): InvocationsView {
+/** The Invocations table's rows for a query, or why there are none (the database unavailable). */
+function invocationsView(deps: DashboardDeps, query: InvocationQuery): InvocationsView {
   try {
-    const q = c.var.deps.metricsQueries()
+    const q = deps.metricsQueries()
     return { ok: true, ...q.invocations(query), query, models: q.models() }
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err), query }
@@ -60,7 +62,12 @@ dashboard.get('/', validInvocationQuery, (c) => {
   const { deps } = c.var
   return renderPage(
     c,
-    <DashboardPage data={deps.dashboard.snapshot(query.range)} ranges={RANGE_OPTIONS} invocations={invocationsView(c, query)} chatUrl={deps.chatUrl} />,
+    <DashboardPage
+      data={deps.dashboard.snapshot(query.range)}
+      ranges={RANGE_OPTIONS}
+      invocations={invocationsView(c.var.deps, query)}
+      chatUrl={deps.chatUrl}
+    />,
   )
 })
 
@@ -68,7 +75,7 @@ dashboard.get('/', validInvocationQuery, (c) => {
 dashboard.get('/invocations', validInvocationQuery, (c) => {
   const query = c.req.valid('query')
   if (!c.var.partial) return c.redirect(`/dashboard?${invocationsQueryString(query)}#panel-invocations`, 303)
-  return c.html(renderFragment(<InvocationsTable view={invocationsView(c, query)} />))
+  return c.html(renderFragment(<InvocationsTable view={invocationsView(c.var.deps, query)} />))
 })
 
 /** The current filter as CSV, streamed row by row (a 10-million-row export never sits in memory). */
