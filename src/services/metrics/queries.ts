@@ -57,9 +57,8 @@ export type Summary = {
   costIsPartial: boolean
 }
 
-export type SeriesPoint = {
-  /** Bucket start (ms since the epoch, UTC). */
-  t: number
+/** What every panel says of a set of calls: a chart's bucket or a model's row. */
+type CallFigures = {
   requests: number
   successes: number
   errors: number
@@ -70,6 +69,11 @@ export type SeriesPoint = {
   avgTtftMs: number | null
   inputTokens: number
   outputTokens: number
+}
+
+export type SeriesPoint = CallFigures & {
+  /** Bucket start (ms since the epoch, UTC). */
+  t: number
   /** Per minute, whatever the bucket size (a 5-minute bucket's count divided by 5). */
   requestsPerMinute: number
   inputTokensPerMinute: number
@@ -79,19 +83,9 @@ export type SeriesPoint = {
 
 export type ErrorTypeCount = { category: ErrorCategory; type: string; count: number }
 
-export type ModelBreakdown = {
+export type ModelBreakdown = CallFigures & {
   modelId: string
-  requests: number
-  successes: number
-  errors: number
-  stopped: number
-  errorRate: number | null
-  avgLatencyMs: number | null
   p50LatencyMs: number | null
-  p95LatencyMs: number | null
-  avgTtftMs: number | null
-  inputTokens: number
-  outputTokens: number
   estimatedCostUsd: number | null
 }
 
