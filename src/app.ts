@@ -2,17 +2,29 @@ import { csrf } from 'hono/csrf'
 import type { Deps } from './deps.ts'
 import { baseApp } from './http/base-app.ts'
 import type { AppEnv } from './http/env.ts'
+import { requireSignIn } from './middleware/access.ts'
 import { session } from './middleware/session.ts'
 import chat from './routes/chat.tsx'
 import conversations from './routes/conversations.tsx'
 import credentials from './routes/credentials.tsx'
 import dashboard from './routes/dashboard.tsx'
+import prometheus from './routes/prometheus.ts'
+import signIn from './routes/sign-in.tsx'
 
 /** Builds the app: middleware order, sub-apps, error pages. No I/O of its own. */
 export function createApp(deps: Deps) {
   const app = baseApp<AppEnv>(deps)
   app.use(csrf())
-  app.use(session(deps.sessions))
+  app.use(
+    session(deps.sessions, {
+      secret: deps.sessionSecret,
+      storeVisitors: !deps.access.required,
+      ownerHasConversations: (owner) => deps.conversations.ownerExists(owner),
+    }),
+  )
+  app.use(requireSignIn(deps.access, deps.config.METRICS_TOKEN))
+  app.route('/metrics', prometheus)
+  app.route('/', signIn)
   app.route('/', chat)
   app.route('/', conversations)
   app.route('/credentials', credentials)

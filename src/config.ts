@@ -1,6 +1,13 @@
 import { z } from 'zod'
 import { REGION_PATTERN } from './services/aws-names.ts'
 
+/** Addresses and names that reach only this machine. */
+export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_HOSTS.includes(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
 /** The default model: a current Claude model through its US cross-region inference profile. */
 export const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
 
@@ -13,6 +20,16 @@ const port = (fallback: number) =>
     .default(fallback)
 
 const nonEmpty = (what: string) => z.string().trim().min(1, what)
+
+const ipList = z
+  .string()
+  .regex(/^[0-9A-Fa-f.:, ]+$/, 'a comma-separated list of IP addresses, such as 127.0.0.1,10.0.0.2')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  )
 
 /** Every environment variable the app reads, parsed once. Unset and empty mean "use the default". */
 export const configSchema = z.object({
@@ -40,6 +57,27 @@ export const configSchema = z.object({
     .default([]),
   MODEL_CATALOG_FILE: nonEmpty('a path to a JSON file of model catalogue entries').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'one of debug, info, warn, error' }).default('info'),
+  /** Turns on the sign-in page: everything but static files and health checks needs it. Never trimmed. */
+  APP_PASSWORD: z.string().min(8, 'a password of at least 8 characters').optional(),
+  /** The header a trusted reverse proxy names its signed-in user in (X-Forwarded-User, X-Forwarded-Email...). */
+  AUTH_PROXY_HEADER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name such as X-Forwarded-User')
+    .optional(),
+  /** The addresses AUTH_PROXY_HEADER is believed from (the proxy's), comma-separated. */
+  AUTH_PROXY_TRUSTED: ipList.default(['127.0.0.1', '::1']),
+  /** The deliberate opt-out that lets the app listen beyond loopback with no access control. */
+  ALLOW_UNAUTHENTICATED: z.stringbool({ error: 'true or false' }).default(false),
+  /** Lets a scraper read /metrics with `Authorization: Bearer <token>` once access control is on. */
+  METRICS_TOKEN: z.string().trim().min(16, 'a token of at least 16 characters').optional(),
+  /** Minutes a session may go unused before it is forgotten (its sign-in and sidebar credentials with it). */
+  SESSION_IDLE_MINUTES: z.coerce
+    .number({ error: 'a whole number of minutes from 1 to 43200' })
+    .int('a whole number of minutes from 1 to 43200')
+    .min(1, 'a whole number of minutes from 1 to 43200')
+    .max(43_200, 'a whole number of minutes from 1 to 43200')
+    .default(720),
 })
 
 export type Config = z.infer<typeof configSchema>

@@ -3,6 +3,7 @@
 // both stay live while the chat runs in another process.
 import { createDashboardApp } from './dashboard-app.ts'
 import type { DashboardDeps } from './deps.ts'
+import { accessFor } from './services/access.ts'
 import { startupConfig } from './startup.ts'
 import { openDatabase, type OpenedDatabase } from './db/open.ts'
 import { configureLogging, getLogger } from './logger.ts'
@@ -11,7 +12,7 @@ import { createMetricsQueries, type MetricsQueries } from './services/metrics/in
 import { serve } from './server.ts'
 
 async function start() {
-  const config = await startupConfig()
+  const config = await startupConfig('dashboard')
   // Console only: the chat app owns the log file and its rotation.
   configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL, file: false })
   const log = getLogger('dashboard')
@@ -37,6 +38,7 @@ async function start() {
     config,
     log,
     metricsQueries,
+    access: accessFor(config),
     dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed') }),
   }
   const server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
+import { serverSecret } from './db/secrets.ts'
 import { createWriter } from './db/writer.ts'
 import { getLogger, type Log } from './logger.ts'
 import {
@@ -14,6 +15,7 @@ import {
   type Sessions,
   type SessionsOptions,
 } from './services/chat/index.ts'
+import { accessFor, type Access } from './services/access.ts'
 import { createDashboard, createLogTail, type Dashboard } from './services/dashboard/index.ts'
 import { createMetrics, createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
 
@@ -29,10 +31,14 @@ export type Deps = {
   dashboard: Dashboard
   /** Where the chat lives, for the dashboard's link back (absent in the standalone dashboard). */
   chatUrl?: string
+  /** Who may use the app: sign-in password, proxy users. */
+  access: Access
+  /** Signs the session cookie: made once and kept in the database. */
+  sessionSecret: string
 }
 
 /** What the standalone dashboard process has: no chat, no sessions. */
-export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl'>
+export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl' | 'access'>
 
 export type DepsOptions = {
   config: Config
@@ -60,7 +66,9 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
     conversations,
     dashboard,
     chatUrl: '/',
-    sessions: createSessions(sessionsOptions),
+    sessions: createSessions({ idleTtlMs: config.SESSION_IDLE_MINUTES * 60_000, ...sessionsOptions }),
+    access: accessFor(config),
+    sessionSecret: serverSecret(db, 'session-cookie'),
     replies: createReplies({
       conversations,
       modelCalls,

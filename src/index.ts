@@ -1,4 +1,5 @@
 import { createApp } from './app.ts'
+import { isLoopback } from './config.ts'
 import { startupConfig } from './startup.ts'
 import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
@@ -16,13 +17,17 @@ async function start() {
   if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
   const server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
 
+  if (!isLoopback(config.HOST)) {
+    if (config.ALLOW_UNAUTHENTICATED && !deps.access.required) {
+      log.warn(
+        `listening on ${config.HOST} with no access control (ALLOW_UNAUTHENTICATED=true): anyone who can reach it can chat on the server's AWS credentials and read its monitoring`,
+      )
+    } else log.info(`listening on ${config.HOST}: reachable from other machines, access control on`)
+  }
+
   const url = `http://${server.hostname}:${server.port}/`
   log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME })
   process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
-  if (config.HOST !== '127.0.0.1' && config.HOST !== 'localhost' && config.HOST !== '::1') {
-    log.warn(`listening on ${config.HOST}: reachable from other machines`)
-  }
-
   const sweep = setInterval(() => deps.sessions.sweep(), 60_000)
   let stopping = false
   const shutdown = async (signal: string) => {

@@ -5,6 +5,7 @@ import type { FormLimits } from '../src/http/forms.ts'
 import type { CallEvent } from '../src/services/chat/index.ts'
 import { Layout } from './layout.tsx'
 import { Partial } from './partial.tsx'
+import { SignOutForm } from './sign-in.tsx'
 
 /** A message as the page shows it; built by the route, with no secret in it. */
 export type ThreadMessageView = {
@@ -85,6 +86,8 @@ export type ChatPageProps = {
   chatTitle: string
   /** What the forms accept (the server's schemas): the fields' maxlength, min and max. */
   limits: FormLimits
+  /** Signed in with the password: the sidebar offers "Sign out". */
+  signOut?: boolean
 }
 
 /** Where a conversation's messages are posted: a new chat creates its conversation on the first one. */
@@ -124,6 +127,7 @@ export function ChatPage(props: ChatPageProps) {
             <p class="hint">
               <a href="/dashboard">Monitoring dashboard</a>
             </p>
+            {props.signOut && <SignOutForm />}
           </details>
         </aside>
         <main class="chat">

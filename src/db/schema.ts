@@ -222,3 +222,12 @@ export const attachments = sqliteTable(
 export type Conversation = typeof conversations.$inferSelect
 export type Message = typeof messages.$inferSelect
 export type Attachment = typeof attachments.$inferSelect
+
+/**
+ * Secrets the server makes for itself once and keeps across restarts (and, on a shared database,
+ * across instances): the key that signs session cookies.
+ */
+export const serverSecrets = sqliteTable('server_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+})

@@ -6,13 +6,15 @@ import { htmxRequest } from '../middleware/htmx.ts'
 import { requestLog } from '../middleware/request-log.ts'
 import { securityHeaders } from '../middleware/security-headers.ts'
 import health from '../routes/health.ts'
-import prometheus from '../routes/prometheus.ts'
 import type { DashboardEnv } from './env.ts'
 import { renderErrorPage } from './render.tsx'
 
 const PUBLIC_ROOT = new URL('../../public/', import.meta.url).pathname
 
-/** What every server shares: deps on the context, request log, strict headers, static files, health. */
+/**
+ * What every server shares: deps on the context, request log, the Host check, strict headers,
+ * static files and health checks (open to all: each app's access rules come after them).
+ */
 export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
   const app = new Hono<E>()
   app.use(async (c, next) => {
@@ -24,7 +26,7 @@ export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
   app.use(securityHeaders())
   app.use('/public/*', serveStatic({ root: PUBLIC_ROOT, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.route('/health', health)
-  app.route('/metrics', prometheus)
+  app.route('/healthz', health)
   app.use(htmxRequest())
   app.notFound((c) => renderErrorPage(c, 404, 'Page not found', 'There is nothing at this address.'))
   app.onError((err, c) => {

@@ -1,30 +1,70 @@
-import { getCookie, setCookie } from 'hono/cookie'
+import type { Context } from 'hono'
+import { getCookie, getSignedCookie, setSignedCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
-import type { Session, Sessions } from '../services/chat/index.ts'
+import { ownerOf, SESSION_ID_PATTERN, type IssuedSession, type Session, type Sessions } from '../services/chat/index.ts'
 
 export const SESSION_COOKIE = 'bc_session'
 
-export type SessionVariables = { session: Session }
+/** Conversations are found again by the cookie, so it outlives the browser session. */
+const COOKIE_MAX_AGE_S = 180 * 24 * 60 * 60
+
+export type SessionVariables = {
+  session: Session
+  /** Makes `session` this browser's from now on (sign-in): its signed cookie goes with the answer. */
+  keepSession: (session: Session) => Promise<void>
+}
+
+export type SessionOptions = {
+  /** The key that signs the cookie: a cookie the server did not sign is never adopted. */
+  secret: string
+  /** False while a visitor must sign in first: their sessions are neither kept nor given a cookie. */
+  storeVisitors: boolean
+  /** Whether conversations exist under an owner: lets a cookie from before cookies were signed keep them. */
+  ownerHasConversations: (owner: string) => boolean
+}
+
+/** What the signed cookie says, if the server signed it and it has the right shape. */
+async function issuedSession(c: Context, options: SessionOptions): Promise<{ issued?: IssuedSession; upgrade: boolean }> {
+  const signed = await getSignedCookie(c, options.secret, SESSION_COOKIE)
+  if (typeof signed === 'string') {
+    const [id = '', ownerKey = ''] = signed.split('.')
+    if (SESSION_ID_PATTERN.test(id) && SESSION_ID_PATTERN.test(ownerKey)) return { issued: { id, ownerKey }, upgrade: false }
+    return { upgrade: false }
+  }
+  // a cookie from before cookies were signed: kept only if it already owns conversations (so a
+  // value someone made up, owning nothing, is never adopted), then re-issued signed
+  const legacy = getCookie(c, SESSION_COOKIE)
+  if (legacy && SESSION_ID_PATTERN.test(legacy) && options.ownerHasConversations(ownerOf(legacy))) {
+    return { issued: { id: legacy, ownerKey: legacy }, upgrade: true }
+  }
+  return { upgrade: false }
+}
 
 /**
- * Ties each browser to its in-memory session through a random, HttpOnly, SameSite=Lax cookie.
- * An unknown or expired cookie gets a fresh session (and so no one else's credentials).
+ * Ties each browser to its in-memory session through an HttpOnly, SameSite=Lax cookie that the
+ * server signs: the id and owner key in it are only ever the server's own. An unknown, forged or
+ * expired cookie gets a fresh session (and so no one else's credentials or conversations).
  */
-export function session(sessions: Sessions) {
+export function session(sessions: Sessions, options: SessionOptions) {
   return createMiddleware<{ Variables: SessionVariables }>(async (c, next) => {
-    const { session, created } = sessions.resolve(getCookie(c, SESSION_COOKIE))
-    // a new session gets its cookie; a page load renews it, so a browser in use keeps its conversations
-    if (created || (c.req.method === 'GET' && c.req.header('HX-Request') !== 'true')) {
-      setCookie(c, SESSION_COOKIE, session.id, {
+    const { issued, upgrade } = await issuedSession(c, options)
+    const { session, created } = sessions.resolve(issued, { store: options.storeVisitors })
+    const keep = (s: Session) =>
+      setSignedCookie(c, SESSION_COOKIE, `${s.id}.${s.ownerKey}`, options.secret, {
         httpOnly: true,
         sameSite: 'Lax',
         path: '/',
-        // conversations are found again by this cookie, so it outlives the browser session
-        maxAge: 180 * 24 * 60 * 60,
+        maxAge: COOKIE_MAX_AGE_S,
         secure: new URL(c.req.url).protocol === 'https:',
       })
-    }
+    // a new session gets its cookie; a page load renews it, so a browser in use keeps its conversations
+    const pageLoad = c.req.method === 'GET' && c.req.header('HX-Request') !== 'true'
+    if (sessions.holds(session) && (created || upgrade || pageLoad)) await keep(session)
     c.set('session', session)
+    c.set('keepSession', async (next) => {
+      c.set('session', next)
+      await keep(next)
+    })
     await next()
   })
 }

@@ -154,6 +154,7 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       search={extra.search}
       chatTitle={conversation?.title ?? 'New chat'}
       limits={FORM_LIMITS}
+      signOut={deps.access.passwordOn && session.signedIn}
     />
   )
 }

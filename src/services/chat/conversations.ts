@@ -167,6 +167,11 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       return q.list.all({ owner, limit })
     },
 
+    /** Whether any conversation is stored under this owner. */
+    ownerExists(owner: string): boolean {
+      return q.list.all({ owner, limit: 1 }).length > 0
+    },
+
     /** A conversation, only for its owner: anyone else gets null (and so a 404). */
     get(owner: string, id: string): Conversation | null {
       return q.get.get({ id, owner }) ?? null

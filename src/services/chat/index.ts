@@ -10,5 +10,14 @@ export { createModelCalls, type CallEvent, type CallResult, type ModelCalls } fr
 export { effectiveSettings, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
 export { createBedrock, type Bedrock, type BedrockOptions, type Credentials } from './bedrock.ts'
 export { createConversations, TITLE_MAX, type Conversations, type SearchHit, type ThreadEntry } from './conversations.ts'
-export { createSessions, maskAccessKey, ownerOf, type Session, type Sessions, type SessionsOptions } from './sessions.ts'
+export {
+  createSessions,
+  maskAccessKey,
+  ownerOf,
+  SESSION_ID_PATTERN,
+  type IssuedSession,
+  type Session,
+  type Sessions,
+  type SessionsOptions,
+} from './sessions.ts'
 export { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT, checkAttachments, type AcceptedAttachment } from './attachments/index.ts'

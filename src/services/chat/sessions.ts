@@ -7,20 +7,27 @@ export type ActiveReply = { id: string; controller: AbortController }
 
 /**
  * One browser's state, in server memory only: its credentials (never written anywhere), its
- * region, and the reply streaming right now. Its conversations are in the database, under a
- * hash of the session id (`owner`), so they outlive a restart.
+ * region, who signed in, and the reply streaming right now. Its conversations are in the database
+ * under `owner`, so they outlive a restart and a new session id.
  */
 export type Session = {
+  /** Changes at sign-in; only ever made by the server (the cookie carries it, signed). */
   id: string
-  /** The key its conversations are stored under: a hash of the cookie, never the cookie. */
+  /** The browser's lasting key (in the signed cookie beside the id): what `owner` is made from. */
+  ownerKey: string
+  /** The key its conversations are stored under: a hash, never the cookie's contents. */
   owner: string
+  /** Signed in (with APP_PASSWORD, or as a proxy's user). */
+  signedIn: boolean
+  /** The person a trusted proxy named: conversations belong to them, in whichever browser. */
+  user?: string
   credentials?: Credentials
   region?: string
   activeReply?: ActiveReply
   lastSeen: number
 }
 
-/** What a session id looks like (newId's 24 random bytes, base64url). */
+/** What a session id or owner key looks like (newId's 24 random bytes, base64url). */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{32}$/
 
 export type SessionsOptions = {
@@ -29,14 +36,22 @@ export type SessionsOptions = {
   now?: () => number
 }
 
-/** 24 random bytes: the cookie value, and the only key to a session's credentials. */
+/** What a browser's signed cookie says: the server issued these, so they can be trusted. */
+export type IssuedSession = { id: string; ownerKey: string }
+
+/** 24 random bytes: a session id or owner key. */
 export function newId(bytes = 24): string {
   return randomBytes(bytes).toString('base64url')
 }
 
-/** The owner key stored with conversations: a hash of the session cookie, never the cookie. */
-export function ownerOf(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('hex')
+/** The owner key stored with conversations: a hash, so the database never holds a cookie. */
+export function ownerOf(key: string): string {
+  return createHash('sha256').update(key).digest('hex')
+}
+
+/** A proxy's user owns conversations as themself, whatever browser they use. */
+function userOwner(user: string): string {
+  return ownerOf(`user:${user}`)
 }
 
 export function maskAccessKey(accessKeyId: string): string {
@@ -48,8 +63,8 @@ export function createSessions(options: SessionsOptions = {}) {
   const now = options.now ?? Date.now
   const sessions = new Map<string, Session>()
 
-  function forget(session: Session) {
-    session.activeReply?.controller.abort('expired')
+  function forget(session: Session, reason = 'expired') {
+    session.activeReply?.controller.abort(reason)
     setCredentials(session, undefined)
     sessions.delete(session.id)
   }
@@ -66,24 +81,51 @@ export function createSessions(options: SessionsOptions = {}) {
     }
   }
 
+  function make(id: string, ownerKey: string): Session {
+    return { id, ownerKey, owner: ownerOf(ownerKey), signedIn: false, lastSeen: now() }
+  }
+
   return {
     /**
-     * The session for this cookie value. A well-formed id the server no longer holds (after a
-     * restart, or idle past its time) starts afresh under the same id, so the browser keeps its
-     * conversations but not its credentials; a missing or malformed one gets a new random id.
+     * The session a browser's cookie names. `issued` is what the server's own signed cookie says
+     * (absent: no cookie, or one the server never issued). An issued id the server no longer holds
+     * (after a restart, or idle past its time) starts afresh under the same id and owner, so the
+     * browser keeps its conversations but not its credentials or its sign-in; anything else gets
+     * new random ones. With `store: false` a new session is not kept (a visitor who has not signed
+     * in yet), so such requests cost no memory.
      */
-    resolve(id: string | undefined): { session: Session; created: boolean } {
-      const found = id ? sessions.get(id) : undefined
-      if (found && now() - found.lastSeen <= idleTtlMs) {
+    resolve(issued: IssuedSession | undefined, { store = true } = {}): { session: Session; created: boolean } {
+      const found = issued ? sessions.get(issued.id) : undefined
+      if (found && found.ownerKey === issued?.ownerKey && now() - found.lastSeen <= idleTtlMs) {
         found.lastSeen = now()
         return { session: found, created: false }
       }
       if (found) forget(found)
-      const adopt = id !== undefined && SESSION_ID_PATTERN.test(id)
-      const sessionId = adopt ? id : newId()
-      const session: Session = { id: sessionId, owner: ownerOf(sessionId), lastSeen: now() }
-      sessions.set(session.id, session)
-      return { session, created: !adopt }
+      const session = issued ? make(issued.id, issued.ownerKey) : make(newId(), newId())
+      if (store || issued) sessions.set(session.id, session)
+      return { session, created: !issued }
+    },
+
+    /**
+     * Sign-in: the session continues under a new id (so an id known before sign-in is worth
+     * nothing after it), signed in, keeping its owner key (the browser's conversations).
+     */
+    signIn(session: Session, user?: string): Session {
+      sessions.delete(session.id)
+      setCredentials(session, undefined)
+      const next: Session = { ...make(newId(), session.ownerKey), signedIn: true }
+      if (user !== undefined) {
+        next.user = user
+        next.owner = userOwner(user)
+      }
+      sessions.set(next.id, next)
+      return next
+    },
+
+    /** Sign-out: its streams end, its sidebar credentials are erased, and the server forgets it. */
+    end(session: Session): void {
+      forget(session, 'signed out')
+      session.signedIn = false
     },
 
     setCredentials,
@@ -98,6 +140,11 @@ export function createSessions(options: SessionsOptions = {}) {
         }
       }
       return dropped
+    },
+
+    /** Whether the server holds this session (a visitor's unsaved one is not held). */
+    holds(session: Session): boolean {
+      return sessions.get(session.id) === session
     },
 
     get size() {
