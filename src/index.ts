@@ -4,6 +4,7 @@ import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { serve } from './server.ts'
+import { displayEndpoint } from './services/endpoints.ts'
 
 async function start() {
   const config = await startupConfig()
@@ -17,7 +18,7 @@ async function start() {
   const server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
 
   const url = `http://${server.hostname}:${server.port}/`
-  log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME })
+  log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
   process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
   if (config.HOST !== '127.0.0.1' && config.HOST !== 'localhost' && config.HOST !== '::1') {
     log.warn(`listening on ${config.HOST}: reachable from other machines`)
