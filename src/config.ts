@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { REGION_PATTERN } from './services/aws-names.ts'
+import { withoutUserinfo } from './services/endpoints.ts'
 
 /** Addresses and names that reach only this machine. */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
@@ -42,6 +43,12 @@ export const configSchema = z.object({
     .default('127.0.0.1'),
   AWS_REGION: z.string().trim().regex(REGION_PATTERN, 'an AWS region name such as us-east-1').default('us-east-1'),
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+  /**
+   * A Bedrock API key for the server's own calls. The SDK would read it from the environment by
+   * itself and then prefer it for every client; read here, it is handed to the server's client
+   * alone, and a browser's sidebar keys are never replaced by it.
+   */
+  AWS_BEARER_TOKEN_BEDROCK: nonEmpty('a Bedrock API key').optional(),
   METRICS_DB_PATH: nonEmpty('a file path for the SQLite database').default('metrics/metrics.db'),
   LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
   BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
@@ -82,6 +89,9 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>
 
+/** Variables whose value a message never repeats: a refusal names them, not what they hold. */
+const SECRET_VARIABLES = new Set(['AWS_BEARER_TOKEN_BEDROCK'])
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -100,7 +110,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!
   const name = String(issue.path[0] ?? 'environment')
-  throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: expected ${issue.message}`)
+  const shown = SECRET_VARIABLES.has(name) ? '[***]' : withoutUserinfo(env[name] ?? '')
+  throw new ConfigError(`Invalid ${name}=${JSON.stringify(shown)}: expected ${issue.message}`)
 }
 
 /** For start-up scripts: the config, or one line on stderr naming the bad variable and exit code 2. */

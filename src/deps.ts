@@ -2,7 +2,8 @@ import type { Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { serverSecret } from './db/secrets.ts'
 import { createWriter } from './db/writer.ts'
-import { getLogger, type Log } from './logger.ts'
+import { getLogger, registerSecret, type Log } from './logger.ts'
+import { endpointPasswords } from './services/endpoints.ts'
 import {
   createBedrock,
   createConversations,
@@ -43,7 +44,7 @@ export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'da
 export type DepsOptions = {
   config: Config
   database: Pick<OpenedDatabase, 'db' | 'sqlite'>
-  bedrock?: Omit<BedrockOptions, 'endpoint'>
+  bedrock?: Omit<BedrockOptions, 'endpoint' | 'serverBearerToken'>
   sessions?: SessionsOptions
   /** How long a model call may send nothing before it is abandoned (tests shorten it). */
   idleTimeoutMs?: number
@@ -53,7 +54,14 @@ export type DepsOptions = {
 export function createDeps({ config, database, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs }: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.sqlite)
-  const bedrock = createBedrock({ endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...bedrockOptions })
+  // what the server holds from its environment never reaches a log line, whatever quotes it
+  registerSecret(config.AWS_BEARER_TOKEN_BEDROCK)
+  for (const password of endpointPasswords(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME)) registerSecret(password)
+  const bedrock = createBedrock({
+    endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+    serverBearerToken: config.AWS_BEARER_TOKEN_BEDROCK,
+    ...bedrockOptions,
+  })
   const queries = createMetricsQueries(db)
   const metricsQueries = () => queries
   const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') })

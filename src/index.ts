@@ -5,6 +5,7 @@ import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { serve } from './server.ts'
+import { displayEndpoint } from './services/endpoints.ts'
 
 async function start() {
   const config = await startupConfig()
@@ -26,7 +27,7 @@ async function start() {
   }
 
   const url = `http://${server.hostname}:${server.port}/`
-  log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME })
+  log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
   process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
   const sweep = setInterval(() => deps.sessions.sweep(), 60_000)
   let stopping = false

@@ -25,9 +25,14 @@ const SECRET_KEYS = [
   'credentials',
 ]
 
-/** Secret-shaped text inside strings: SigV4 headers and signatures, key=value pairs. */
+/**
+ * Secret-shaped text inside strings: SigV4 headers and signatures, bearer tokens, key=value pairs,
+ * and the user:password of a URL (http://[***]@host keeps the host, which is what a reader needs).
+ */
 const SECRET_PATTERNS = [
   /AWS4-HMAC-SHA256[^"\n]*/g,
+  /\bBearer [A-Za-z0-9._~+/=-]{8,}/g,
+  /(?<=\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]+(?=@)/gi,
   /X-Amz-(Signature|Security-Token|Credential)=[^&\s"]+/gi,
   /(secret_?access_?key|session_?token|sid)\s*[=:]\s*"?[^\s",;]+/gi,
 ]

@@ -29,6 +29,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message))
   })
 
+  test('a refused endpoint URL is quoted without its user name and password', () => {
+    expect(() => loadConfig({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'ftp://user:secretpass@proxy:21' })).toThrow(
+      new ConfigError('Invalid AWS_ENDPOINT_URL_BEDROCK_RUNTIME="ftp://proxy:21": expected an http:// or https:// URL'),
+    )
+  })
+
   test('a bad environment value stops start-up with one clear line and nothing created', async () => {
     const dir = `/tmp/bedrock-chat-config-${crypto.randomUUID()}`
     const proc = Bun.spawn(['bun', 'src/index.ts'], {

@@ -159,3 +159,126 @@ describe('sidebar credentials', () => {
     expect(disk.join('').includes('ValidationException')).toBe(true)
   })
 })
+
+/** A Bedrock API key as the server's environment may hold it (AWS_BEARER_TOKEN_BEDROCK). */
+const SERVER_API_KEY = 'ABSKQmVkcm9ja0FQSUtleS1zZXJ2ZXIwMDAwMDAwMDAx'
+
+/**
+ * Runs `fn` with a variable in this process's environment, where the SDK itself looks for it,
+ * and puts the environment back afterwards (every test file shares this process).
+ */
+async function withProcessEnv<T>(name: string, value: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env[name]
+  process.env[name] = value
+  try {
+    return await fn()
+  } finally {
+    if (before === undefined) delete process.env[name]
+    else process.env[name] = before
+  }
+}
+
+describe('a server with a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)', () => {
+  let keyed: TestApp
+  beforeAll(async () => {
+    keyed = await makeApp({ env: { AWS_BEARER_TOKEN_BEDROCK: SERVER_API_KEY } })
+  })
+  afterAll(() => keyed.close())
+  const upstream = (marker: string) => keyed.emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
+
+  test("a browser's sidebar keys sign its calls, not the server's API key", async () => {
+    await withProcessEnv('AWS_BEARER_TOKEN_BEDROCK', SERVER_API_KEY, async () => {
+      const alice = browser(keyed.app)
+      await alice.post('/credentials', ALICE, { htmx: true })
+      const { body } = await alice.send('alice with a keyed server #k1')
+      expect(body).toContain('data-status="done"')
+      const [request] = upstream('alice with a keyed server #k1')
+      expect(request!.authorization).toStartWith(`AWS4-HMAC-SHA256 Credential=${ALICE.accessKeyId}/`)
+      expect(request!.authorization!.includes(SERVER_API_KEY)).toBe(false)
+    })
+  })
+
+  test("invalid sidebar keys are still rejected: the server's API key does not stand in for them", async () => {
+    await withProcessEnv('AWS_BEARER_TOKEN_BEDROCK', SERVER_API_KEY, async () => {
+      const mallory = browser(keyed.app)
+      await mallory.post('/credentials', { ...ALICE, accessKeyId: 'AKIAINVALID000000001' }, { htmx: true })
+      const { body } = await mallory.send('mallory with a keyed server #k2')
+      expect(unescapeHtml(body)).toContain('AWS rejected these credentials')
+      expect(upstream('mallory with a keyed server #k2')[0]!.authorization).toStartWith('AWS4-HMAC-SHA256 Credential=AKIAINVALID000000001/')
+    })
+  })
+
+  test('a browser without sidebar keys is answered with the server API key', async () => {
+    const someone = browser(keyed.app)
+    const { body } = await someone.send('server key asks #k3')
+    expect(body).toContain('data-status="done"')
+    const [request] = upstream('server key asks #k3')
+    expect(request!.authorization).toBe(`Bearer ${SERVER_API_KEY}`)
+    // and the key is never written to the log
+    expect((await keyed.logText()).includes(SERVER_API_KEY)).toBe(false)
+  })
+
+  test('without an API key in its configuration the server signs with its own access keys, even if the SDK could find one', async () => {
+    // a fresh app: the SDK reads the environment at a client's first call and keeps what it found
+    const unkeyed = await makeApp({ emulator: t.emulator })
+    try {
+      await withProcessEnv('AWS_BEARER_TOKEN_BEDROCK', SERVER_API_KEY, async () => {
+        await browser(unkeyed.app).send('server signs #k4')
+        expect(upstreamFor('server signs #k4')[0]!.authorization).toStartWith('AWS4-HMAC-SHA256 Credential=AKIASERVERSERVER0001/')
+      })
+    } finally {
+      await unkeyed.close()
+    }
+  })
+})
+
+/** A port nothing listens on: bound, then closed again. */
+async function closedPort(): Promise<number> {
+  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const { port } = server
+  server.stop(true)
+  return port
+}
+
+describe('an endpoint URL with a user name and password', () => {
+  test('the password shows nowhere: not in the reply, the log or the database', async () => {
+    const port = await closedPort()
+    const leaky = await makeApp({ env: { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: `http://user:secretpass@127.0.0.1:${port}` } })
+    try {
+      const someone = browser(leaky.app)
+      const { body } = await someone.send('where is bedrock #u1')
+      const reply = unescapeHtml(body)
+      expect(reply).toContain(`Could not reach http://127.0.0.1:${port}`)
+      expect(reply.includes('secretpass')).toBe(false)
+      expect((await someone.get('/')).status).toBe(200)
+      const page = await (await someone.get(someone.conversation!)).text()
+      expect(unescapeHtml(page)).toContain(`Could not reach http://127.0.0.1:${port}`)
+      expect(page.includes('secretpass')).toBe(false)
+      const log = await leaky.logText()
+      expect(log).toContain('model call failed')
+      expect(log.includes('secretpass')).toBe(false)
+      // the rows as stored, and the database files as bytes on disk
+      const rows = JSON.stringify([leaky.database.sqlite.query('SELECT * FROM messages').all(), leaky.database.sqlite.query('SELECT * FROM invocations').all()])
+      expect(rows).toContain('Could not reach http://127.0.0.1')
+      expect(rows.includes('secretpass')).toBe(false)
+      leaky.database.sqlite.exec('PRAGMA wal_checkpoint(FULL)')
+      const metricsDir = join(leaky.dir, 'metrics')
+      const disk = readdirSync(metricsDir).map((f) => readFileSync(join(metricsDir, f)).toString('latin1'))
+      expect(disk.join('').includes('secretpass')).toBe(false)
+    } finally {
+      await leaky.close()
+    }
+  })
+
+  test('an endpoint with a user name and password still answers', async () => {
+    const url = t.emulator.url.replace('http://', 'http://user:secretpass@')
+    const proxied = await makeApp({ env: { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url }, emulator: t.emulator })
+    try {
+      const { body } = await browser(proxied.app).send('through userinfo #u2')
+      expect(body).toContain('data-status="done"')
+      expect(upstreamFor('through userinfo #u2')).toHaveLength(1)
+    } finally {
+      await proxied.close()
+    }
+  })
+})

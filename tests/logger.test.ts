@@ -87,4 +87,20 @@ describe('the log file', () => {
     }
     expect(text).toContain('[***]')
   })
+
+  test("a URL's user name and password never reach a line, and its host still does", async () => {
+    const dir = tempDir()
+    const logging = configureLogging({ logDir: dir, console: false })
+    const log = getLogger('leaky')
+    // not registered as secrets: only the URL's shape gives them away
+    log.warn('could not reach https://proxyuser:hunter2-unregistered@proxy.example:8080/model', { endpoint: 'http://a:p%40ss@10.0.0.5:4010' })
+    log.info('an API key quoted', { detail: 'sent Bearer ABSKQmVkcm9ja0FQSUtleS1leGFtcGxl to the endpoint' })
+    await logging.close()
+    const text = await Bun.file(join(dir, LOG_FILE)).text()
+    for (const leaked of ['hunter2-unregistered', 'proxyuser', 'p%40ss', 'ABSKQmVkcm9ja0FQSUtleS1leGFtcGxl']) {
+      expect(text.includes(leaked)).toBe(false)
+    }
+    expect(text).toContain('https://[***]@proxy.example:8080/model')
+    expect(text).toContain('http://[***]@10.0.0.5:4010')
+  })
 })

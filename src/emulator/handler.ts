@@ -18,8 +18,10 @@ export interface RecordedRequest {
   /** URL-decoded model ID or ARN from the path. */
   modelId: string
   operation: Operation
-  /** From the SigV4 Authorization header; null when there is none. */
+  /** From the SigV4 Authorization header; null when there is none (or it is a bearer token). */
   accessKeyId: string | null
+  /** The Authorization header as it arrived, so a test can see which scheme signed the call; null when absent. */
+  authorization: string | null
   /** Parsed JSON body (the raw text if it was not JSON). */
   body: unknown
   /** "1.1" or "2.0". */
@@ -102,6 +104,7 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     modelId,
     operation,
     accessKeyId: accessKeyIdOf(req.headers.authorization),
+    authorization: req.headers.authorization ?? null,
     body,
     httpVersion: req.httpVersion,
     status: 0,
@@ -173,8 +176,9 @@ interface Plan {
 
 /** Errors answered before any reply: authentication, fault directives, validation. */
 function preflight(record: RecordedRequest, body: unknown, faults: Faults): ErrorReply | null {
-  if (record.accessKeyId === null) return errors.missingAuthentication()
-  if (record.accessKeyId.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
+  // a Bedrock API key (Authorization: Bearer ...) is accepted as it is, like any well-formed key
+  if (record.accessKeyId === null && !/^Bearer \S/.test(record.authorization ?? '')) return errors.missingAuthentication()
+  if (record.accessKeyId?.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
   if (record.attempt <= faults.throttle) return errors.throttling()
   if (record.attempt <= faults.unavailable) return errors.serviceUnavailable()
   if (record.attempt <= faults.internal) return errors.internal()

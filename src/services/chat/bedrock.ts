@@ -58,6 +58,8 @@ export type BedrockOptions = {
   endpoint?: string
   /** The server's own credentials; absent means the SDK's default provider chain. */
   serverCredentials?: BedrockRuntimeClientConfig['credentials']
+  /** A Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) for the server's own calls: they then send it instead of signing. */
+  serverBearerToken?: string
   /** One try and up to two retries, with the SDK's standard backoff. */
   maxAttempts?: number
   /** Concurrent upstream connections (default: as many as there are calls; see UPSTREAM_SOCKETS). */
@@ -91,11 +93,21 @@ export function createBedrock(options: BedrockOptions = {}) {
   const serverClients = new Map<string, BedrockRuntimeClient>()
   const browserClients = new WeakMap<Credentials, Map<string, BedrockRuntimeClient>>()
 
+  /**
+   * Every client names its auth scheme, so the environment never chooses it. Left to itself the
+   * SDK puts httpBearerAuth first whenever AWS_BEARER_TOKEN_BEDROCK is set (NODE_AUTH_SCHEME_PREFERENCE_OPTIONS
+   * in @aws-sdk/core), and a browser's calls then carried the server's API key instead of its own
+   * signature. A preference only reorders the schemes, but the first one whose identity provider
+   * exists is used, and SigV4's always exists here: a browser's client signs with its keys or fails.
+   */
   function makeClient(region: string, credentials?: Credentials) {
+    const bearer = !credentials && options.serverBearerToken ? options.serverBearerToken : undefined
     return new BedrockRuntimeClient({
       region,
       endpoint: options.endpoint,
       credentials: credentials ?? options.serverCredentials,
+      token: bearer ? { token: bearer } : undefined,
+      authSchemePreference: bearer ? ['httpBearerAuth'] : ['sigv4'],
       maxAttempts,
       retryMode: 'standard',
       requestHandler,

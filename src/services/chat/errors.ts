@@ -1,4 +1,5 @@
 import { errorCategory, type ErrorCategory } from '../metrics/index.ts'
+import { displayEndpoint, withoutUserinfo } from '../endpoints.ts'
 import { suggestedProfileId } from '../models.ts'
 
 /**
@@ -18,6 +19,7 @@ export type ErrorContext = {
   modelId: string
   region: string
   attempts: number
+  /** The endpoint override as configured; the message shows it without any user name or password. */
   endpoint?: string
   /** Part of the reply had already arrived when it failed. */
   midStream?: boolean
@@ -56,10 +58,14 @@ export function idleError(idleMs: number): ModelError {
   return { type, category: errorCategory('error', type), message }
 }
 
-/** The person's message for a failure, with its name and the dashboard's category for that name. */
+/**
+ * The person's message for a failure, with its name and the dashboard's category for that name.
+ * The message is shown, logged and saved with the reply, so no URL in it keeps its userinfo, not
+ * even one inside the SDK's own error text.
+ */
 export function classifyError(err: unknown, ctx: ErrorContext): ModelError {
   const { type, message } = describeError(err, ctx)
-  return { type, category: errorCategory('error', type), message }
+  return { type, category: errorCategory('error', type), message: withoutUserinfo(message) }
 }
 
 function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'category'> {
@@ -121,7 +127,7 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
   }
   if (isNetworkError(err, name)) {
     if (ctx.midStream) return { type: 'NetworkError', message: BROKE_OFF }
-    const where = ctx.endpoint ?? `Bedrock in ${ctx.region}`
+    const where = displayEndpoint(ctx.endpoint) ?? `Bedrock in ${ctx.region}`
     return { type: 'NetworkError', message: `Could not reach ${where}${tries}: check the network and try again.` }
   }
   return { type: name, message: `The model call failed: ${text || name}` }
