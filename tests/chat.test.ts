@@ -118,6 +118,15 @@ describe('a chat turn', () => {
     expect(unescapeHtml(finalBubble(body))).toContain('has no access to')
   })
 
+  test('bidi controls in model output are removed while it streams, as in the finished reply', async () => {
+    const you = browser(t.app)
+    const { body, messages } = await you.send(unique('[[echo]] report\u202Efdp.exe and \u2066isolated\u2069'))
+    const streamed = streamedPieces(messages).join('')
+    expect(streamed).toContain('fdp.exe')
+    expect(streamed).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/)
+    expect(unescapeHtml(finalBubble(body))).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/)
+  })
+
   test('a mid-stream failure keeps the partial text, says it failed, and is recorded as a failure', async () => {
     const you = browser(t.app)
     const text = unique('[[midstream]] Tell me more')

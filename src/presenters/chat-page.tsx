@@ -10,6 +10,7 @@ import { maskAccessKey, type Session } from '../services/chat/index.ts'
 import { ChatPage, type ConversationListItem, type CredentialsView, type SearchView, type SettingsView, type ThreadMessageView } from '../../views/chat.tsx'
 import type { AppEnv } from '../http/env.ts'
 import { FORM_LIMITS } from '../http/forms.ts'
+import { withoutBidiControls } from '../services/bidi.ts'
 
 export const ATTACHMENTS_VIEW = { accept: ACCEPT_ATTRIBUTE, hint: ATTACHMENT_HINT }
 
@@ -73,11 +74,12 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
   return {
     id: entry.id,
     role: entry.role,
-    text: entry.text,
+    // model output never shows bidi controls, also while it is still streaming or cut off
+    text: entry.role === 'assistant' ? withoutBidiControls(entry.text) : entry.text,
     status: entry.status,
     error: entry.error,
     modelId: entry.modelId,
-    reasoning: entry.reasoning,
+    reasoning: entry.reasoning === null ? null : withoutBidiControls(entry.reasoning),
     droppedTurns: entry.droppedTurns,
     poll:
       entry.status === 'streaming' ? { url: `/c/${conversationId}/replies/${entry.id}`, stopId: activeReplyId === entry.id ? entry.id : undefined } : undefined,

@@ -7,6 +7,7 @@ import { renderFragment, renderPage } from '../http/render.tsx'
 import { validForm } from '../http/validate.ts'
 import { urlConversation, urlConversationOrNew, type ConversationEnv, type ConversationOrNewEnv } from '../middleware/conversation.ts'
 import { chatPage, conversationList, markdownReady, messageView, type ChatPageExtra } from '../presenters/chat-page.tsx'
+import { withoutBidiControls } from '../services/bidi.ts'
 import { BUSY, checkAttachments, type AcceptedAttachment, type Reply, type ReplyStart, type ThreadEntry } from '../services/chat/index.ts'
 import { AssistantMessage, ChatHeader, replyStreamRenderer, StreamStart, ThreadActions, type ThreadMessageView } from '../../views/chat.tsx'
 import { Partial } from '../../views/partial.tsx'
@@ -152,7 +153,8 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
       out.send(opening)
       await reply.run((event) => {
         if (event.type !== 'finished') {
-          out.send(piece(event))
+          // model output never shows bidi controls, while it streams as once it is rendered
+          out.send(piece(event.type === 'retry' ? event : { ...event, text: withoutBidiControls(event.text) }))
           return
         }
         // the finished reply is rendered from Markdown, loaded by now except just after start-up

@@ -1,3 +1,4 @@
+import { withoutBidiControls } from '../bidi.ts'
 import { inlineText, parser, type RenderEnv } from './parser.ts'
 import { sanitizeReplyHtml } from './sanitize.ts'
 import { escapeHtml } from './urls.ts'
@@ -21,19 +22,10 @@ export type RenderOptions = {
 
 const ID_PREFIX = /^[A-Za-z][\w-]{0,63}$/
 
-/**
- * Bidirectional embedding, override and isolate controls. They make text display in an order
- * other than the one it has: a link reading "exe.jpg" that is "\u202Egpj.exe", or code whose
- * shown logic differs from what runs when copied ("Trojan Source", CVE-2021-42574). Hebrew and
- * Arabic display correctly without them (the bidi algorithm needs no explicit controls; the
- * direction marks U+200E/U+200F are kept), so they are removed before rendering.
- */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g
-
 /** A finished reply as safe HTML: headings, lists, tables, links, highlighted code with Copy buttons. */
 export function renderMarkdown(markdown: string, options: RenderOptions = {}): string {
   const env: RenderEnv = { idPrefix: idPrefix(options.idPrefix), codeIds: [] }
-  const html = parser.render(markdown.replace(BIDI_CONTROLS, ''), env)
+  const html = parser.render(withoutBidiControls(markdown), env)
   return sanitizeReplyHtml(html, new Set(env.codeIds))
 }
 
@@ -43,7 +35,7 @@ export function renderMarkdown(markdown: string, options: RenderOptions = {}): s
  * public/markdown.css); the finished reply's `renderMarkdown` replaces it.
  */
 export function renderStreamingText(text: string): string {
-  return escapeHtml(text.replace(BIDI_CONTROLS, ''))
+  return escapeHtml(withoutBidiControls(text))
 }
 
 /**
@@ -52,7 +44,7 @@ export function renderStreamingText(text: string): string {
  */
 export function markdownToPlainText(markdown: string): string {
   const lines: string[] = []
-  for (const token of parser.parse(markdown.replace(BIDI_CONTROLS, ''), { idPrefix: 'plain', codeIds: [] } satisfies RenderEnv)) {
+  for (const token of parser.parse(withoutBidiControls(markdown), { idPrefix: 'plain', codeIds: [] } satisfies RenderEnv)) {
     if (token.type === 'inline') lines.push(inlineText(token.children ?? []))
     else if (token.type === 'fence' || token.type === 'code_block') lines.push(token.content.replace(/\n$/, ''))
   }
