@@ -2,7 +2,7 @@ import { csrf } from 'hono/csrf'
 import type { Deps } from './deps.ts'
 import { baseApp } from './http/base-app.ts'
 import type { AppEnv } from './http/env.ts'
-import { requireSignIn } from './middleware/access.ts'
+import { clientAddress, requireSignIn } from './middleware/access.ts'
 import { session } from './middleware/session.ts'
 import chat from './routes/chat.tsx'
 import conversations from './routes/conversations.tsx'
@@ -20,6 +20,8 @@ export function createApp(deps: Deps) {
       secret: deps.sessionSecret,
       storeVisitors: !deps.access.required,
       ownerHasConversations: (owner) => deps.conversations.ownerExists(owner),
+      overHttps: (c) =>
+        new URL(c.req.url).protocol === 'https:' || (c.req.header('X-Forwarded-Proto') === 'https' && deps.access.fromTrustedProxy(clientAddress(c))),
     }),
   )
   app.use(requireSignIn(deps.access, deps.config.METRICS_TOKEN))

@@ -277,3 +277,26 @@ describe('refuses to start exposed', () => {
     expect((await t.app.request('http://localhost/')).status).toBe(200)
   })
 })
+
+describe('behind a TLS proxy', () => {
+  test('the cookie is Secure when the trusted proxy says the browser used HTTPS, and only then', async () => {
+    const t = await app()
+    const server = listen(t.app, t.deps)
+    try {
+      const viaProxy = await fetch(`${server.url}/`, { headers: { 'X-Forwarded-Proto': 'https' } })
+      expect(viaProxy.headers.get('set-cookie')).toContain('; Secure')
+      const plain = await fetch(`${server.url}/`)
+      expect(plain.headers.get('set-cookie')).not.toContain('Secure')
+    } finally {
+      server.stop()
+    }
+    const untrusted = await app({ AUTH_PROXY_TRUSTED: '10.9.9.9' })
+    const other = listen(untrusted.app, untrusted.deps)
+    try {
+      const spoofed = await fetch(`${other.url}/`, { headers: { 'X-Forwarded-Proto': 'https' } })
+      expect(spoofed.headers.get('set-cookie')).not.toContain('Secure')
+    } finally {
+      other.stop()
+    }
+  })
+})

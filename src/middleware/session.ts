@@ -21,6 +21,8 @@ export type SessionOptions = {
   storeVisitors: boolean
   /** Whether conversations exist under an owner: lets a cookie from before cookies were signed keep them. */
   ownerHasConversations: (owner: string) => boolean
+  /** Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so): the cookie is then Secure. */
+  overHttps: (c: Context) => boolean
 }
 
 /** What the signed cookie says, if the server signed it and it has the right shape. */
@@ -55,7 +57,7 @@ export function session(sessions: Sessions, options: SessionOptions) {
         sameSite: 'Lax',
         path: '/',
         maxAge: COOKIE_MAX_AGE_S,
-        secure: new URL(c.req.url).protocol === 'https:',
+        secure: options.overHttps(c),
       })
     // a new session gets its cookie; a page load renews it, so a browser in use keeps its conversations
     const pageLoad = c.req.method === 'GET' && c.req.header('HX-Request') !== 'true'

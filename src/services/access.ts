@@ -63,6 +63,11 @@ export function createAccess({ password, proxyHeader, proxyTrusted, now = Date.n
       return false
     },
 
+    /** Whether a request came from the trusted proxy (whose X-Forwarded-Proto is then believed). */
+    fromTrustedProxy(address: string | undefined): boolean {
+      return address !== undefined && trusted.has(plainAddress(address))
+    },
+
     /** The user a request's proxy names, when the proxy header is on and the request came from a trusted address. */
     proxyUser(address: string | undefined, header: string | undefined): string | undefined {
       if (!proxyHeader || !address || !trusted.has(plainAddress(address))) return undefined
