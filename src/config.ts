@@ -32,6 +32,33 @@ const ipList = z
       .filter(Boolean),
   )
 
+/** What turns a limit off: a limit variable is a number, or this word. */
+export const OFF = 'off'
+
+/**
+ * A limit: a number from `min` to `max` (a whole one when `whole`), or `off` (undefined in the
+ * config); unset, `fallback` (off when there is none). The message names both, so a refusal says
+ * how to turn the limit off.
+ */
+const limit = (what: string, { min, max, whole = false }: { min: number; max: number; whole?: boolean }, fallback?: number) => {
+  const en = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 6 }).replace(/,/g, '')
+  const message = `${whole ? 'a whole number' : 'a number'} of ${what} from ${en(min)} to ${en(max)}, or ${OFF}`
+  return z
+    .string({ error: message })
+    .trim()
+    .optional()
+    .transform((value, ctx): number | undefined => {
+      if (value === undefined) return fallback
+      if (value.toLowerCase() === OFF) return undefined
+      const n = Number(value)
+      if (value === '' || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
+        ctx.addIssue({ code: 'custom', message })
+        return z.NEVER
+      }
+      return n
+    })
+}
+
 /** Every environment variable the app reads, parsed once. Unset and empty mean "use the default". */
 export const configSchema = z.object({
   PORT: port(3000),
@@ -85,6 +112,32 @@ export const configSchema = z.object({
     .min(1, 'a whole number of minutes from 1 to 43200')
     .max(43_200, 'a whole number of minutes from 1 to 43200')
     .default(720),
+  /**
+   * Model calls one person may start in any sliding minute (a proxy's user, else a browser): beyond
+   * it a message is refused with 429 before anything is sent. Off by default.
+   */
+  RATE_LIMIT_PER_MINUTE: limit('model calls a minute', { min: 1, max: 100_000, whole: true }),
+  /**
+   * Model calls the whole server runs at once: beyond it a message is refused with 503 before
+   * anything is sent. Each browser already has at most one; 256 is more people replying at the
+   * same moment than a self-hosted instance serves, well within what one process streams (see
+   * docs/BENCHMARKS.md, 1,000 at once) and far past the point where Bedrock's default quotas throttle.
+   */
+  MAX_CONCURRENT_CALLS: limit('model calls at once', { min: 1, max: 100_000, whole: true }, 256),
+  /** What one person's model calls may cost in a UTC day (catalogue prices), in USD. Off by default. */
+  BUDGET_USD_PER_DAY: limit('US dollars a day', { min: 0.0001, max: 1_000_000 }),
+  /** What every model call of the server together may cost in a UTC day, in USD. Off by default. */
+  SERVER_BUDGET_USD_PER_DAY: limit('US dollars a day', { min: 0.0001, max: 1_000_000 }),
+  /**
+   * Megabytes (1,000,000 bytes) of attached files one person may keep: two messages at Converse's
+   * largest (20 images of 3.75 MB and 5 documents of 4.5 MB: 97.5 MB) fit in the default.
+   */
+  ATTACHMENT_QUOTA_MB: limit('megabytes', { min: 0.001, max: 1_000_000 }, 200),
+  /**
+   * Conversations unused for this many days (with their messages and files) and model calls older
+   * than this are deleted, at start and then every hour. Off by default.
+   */
+  RETENTION_DAYS: limit('days', { min: 1, max: 36_500, whole: true }),
 })
 
 export type Config = z.infer<typeof configSchema>

@@ -7,12 +7,17 @@ import { endpointPasswords } from './services/endpoints.ts'
 import {
   createBedrock,
   createConversations,
+  createLimits,
   createModelCalls,
   createReplies,
+  createRetention,
   createSessions,
   type BedrockOptions,
   type Conversations,
+  type Limits,
+  type LimitsOptions,
   type Replies,
+  type Retention,
   type Sessions,
   type SessionsOptions,
 } from './services/chat/index.ts'
@@ -36,6 +41,10 @@ export type Deps = {
   access: Access
   /** Signs the session cookie: made once and kept in the database. */
   sessionSecret: string
+  /** The limits on model calls, spend and files (what the sidebar's budget line reads). */
+  limits: Limits
+  /** The age-based clean-up (RETENTION_DAYS), run by src/index.ts at start and on a timer. */
+  retention: Retention
 }
 
 /** What the standalone dashboard process has: no chat, no sessions. */
@@ -48,10 +57,12 @@ export type DepsOptions = {
   sessions?: SessionsOptions
   /** How long a model call may send nothing before it is abandoned (tests shorten it). */
   idleTimeoutMs?: number
+  /** The limits' clock (tests). */
+  limits?: Pick<LimitsOptions, 'now'>
 }
 
 /** Wires the services from config and an open database: used by start-up and by tests alike. */
-export function createDeps({ config, database, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs }: DepsOptions): Deps {
+export function createDeps({ config, database, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs, limits: limitsOptions }: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.sqlite)
   // what the server holds from its environment never reaches a log line, whatever quotes it
@@ -67,19 +78,36 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
   const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') })
   const metrics = createMetrics({ db, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
   const conversations = createConversations({ db, writer })
-  const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs })
+  const limits = createLimits({
+    db,
+    ratePerMinute: config.RATE_LIMIT_PER_MINUTE,
+    maxConcurrent: config.MAX_CONCURRENT_CALLS,
+    budgetUsdPerDay: config.BUDGET_USD_PER_DAY,
+    serverBudgetUsdPerDay: config.SERVER_BUDGET_USD_PER_DAY,
+    attachmentQuotaBytes: config.ATTACHMENT_QUOTA_MB === undefined ? undefined : config.ATTACHMENT_QUOTA_MB * 1_000_000,
+    attachmentBytesUsed: (owner) => conversations.attachmentBytesUsed(owner),
+    ...limitsOptions,
+  })
+  const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs, onRecorded: (invocation) => limits.spend(invocation) })
   return {
     config,
     metricsQueries,
     conversations,
     dashboard,
     chatUrl: '/',
-    sessions: createSessions({ idleTtlMs: config.SESSION_IDLE_MINUTES * 60_000, ...sessionsOptions }),
+    sessions: createSessions({
+      idleTtlMs: config.SESSION_IDLE_MINUTES * 60_000,
+      ownerHasConversations: (owner) => conversations.ownerExists(owner),
+      ...sessionsOptions,
+    }),
     access: accessFor(config),
     sessionSecret: serverSecret(db, 'session-cookie'),
+    limits,
+    retention: createRetention({ days: config.RETENTION_DAYS, conversations, metrics, log: getLogger('retention') }),
     replies: createReplies({
       conversations,
       modelCalls,
+      limits,
       log: getLogger('chat'),
       defaultModelId: config.BEDROCK_MODEL_ID,
       defaultRegion: config.AWS_REGION,

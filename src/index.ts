@@ -6,6 +6,7 @@ import { createDeps } from './deps.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { serve } from './server.ts'
 import { displayEndpoint } from './services/endpoints.ts'
+import { RETENTION_INTERVAL_MS } from './services/chat/index.ts'
 
 async function start() {
   const config = await startupConfig()
@@ -29,7 +30,13 @@ async function start() {
   const url = `http://${server.hostname}:${server.port}/`
   log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
   process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
-  const sweep = setInterval(() => deps.sessions.sweep(), 60_000)
+  const sweep = setInterval(() => {
+    deps.sessions.sweep()
+    deps.limits.sweep()
+  }, 60_000)
+  // the age-based clean-up: now, then every hour, in small batches through the writer
+  void deps.retention.run()
+  const retention = deps.retention.enabled ? setInterval(() => void deps.retention.run(), RETENTION_INTERVAL_MS) : undefined
   let stopping = false
   const shutdown = async (signal: string) => {
     // a second Ctrl-C means now
@@ -37,6 +44,8 @@ async function start() {
     stopping = true
     log.info('shutting down', { signal })
     clearInterval(sweep)
+    clearInterval(retention)
+    deps.retention.stop()
     deps.dashboard.stop()
     deps.sessions.abortAll('shutdown')
     // give aborted turns a moment to save their reply and write their metrics row, then close

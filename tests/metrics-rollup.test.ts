@@ -211,7 +211,26 @@ describe('the rollup', () => {
     const sqlite = new Database(path, { create: true, strict: true })
     const db = drizzle({ client: sqlite, schema })
     migrate(db, { migrationsFolder: before })
-    db.insert(invocations).values(randomCalls(800, 21)).run()
+    // the columns 0000 made (today's schema has more, which drizzle's insert would name)
+    const insertOld = sqlite.prepare(
+      'INSERT INTO invocations (timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type, attempts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    sqlite.transaction(() => {
+      for (const c of randomCalls(800, 21)) {
+        insertOld.run(
+          c.timestamp.getTime(),
+          c.latencyMs,
+          c.success ? 1 : 0,
+          c.modelId,
+          c.timeToFirstTokenMs ?? null,
+          c.inputTokens ?? null,
+          c.outputTokens ?? null,
+          c.errorType ?? null,
+          c.attempts ?? 1,
+          c.outcome,
+        )
+      }
+    })()
     expect(sqlite.query('SELECT name FROM sqlite_master WHERE name = ?').all('invocation_rollup')).toEqual([])
     sqlite.close()
 

@@ -88,6 +88,21 @@ export type ChatPageProps = {
   limits: FormLimits
   /** Signed in with the password: the sidebar offers "Sign out". */
   signOut?: boolean
+  /** Today's spend against the daily budgets that are on; absent when none is. */
+  budget?: BudgetView
+}
+
+/** Dollars already formatted ("$0.42"): today's spend and the budget, for the person and for the server. */
+export type BudgetView = { user?: { spent: string; budget: string }; server?: { spent: string; budget: string } }
+
+/** The sidebar's line "Today: $0.42 of $5.00" (and the server's, when it has a budget too). */
+export function BudgetLine({ budget }: { budget: BudgetView }) {
+  return (
+    <p id="budget" class="budget hint">
+      {budget.user && <span class="budget-user">{`Today: ${budget.user.spent} of ${budget.user.budget}`}</span>}
+      {budget.server && <span class="budget-server">{`The whole server today: ${budget.server.spent} of ${budget.server.budget}`}</span>}
+    </p>
+  )
 }
 
 /** Where a conversation's messages are posted: a new chat creates its conversation on the first one. */
@@ -118,6 +133,7 @@ export function ChatPage(props: ChatPageProps) {
           </header>
           <SearchBox query={props.search?.query} />
           <ConversationList conversations={props.conversations} currentId={props.conversation?.id} search={props.search} />
+          {props.budget && <BudgetLine budget={props.budget} />}
           {/* always open on a wide screen; chat.js folds it on a phone, so the chat comes first */}
           <details class="sidebar-more" open>
             <summary>Model, settings and credentials</summary>

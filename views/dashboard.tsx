@@ -1,7 +1,6 @@
 import type { DashboardData } from '../src/services/dashboard/index.ts'
 import type { LogTail } from '../src/services/dashboard/index.ts'
-import type { InvocationQuery, RangeKey } from '../src/services/metrics/index.ts'
-import type { Invocation } from '../src/db/schema.ts'
+import type { InvocationQuery, ListedInvocation as Invocation, RangeKey } from '../src/services/metrics/index.ts'
 import { Layout } from './layout.tsx'
 import { Partial } from './partial.tsx'
 

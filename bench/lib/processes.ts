@@ -86,6 +86,8 @@ export function startApp(emulatorUrl: string, dir: string, env: Record<string, s
       AWS_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1',
+      // the concurrency case runs 1,000 replies at once: past the default cap (256), which is what it measures beyond
+      MAX_CONCURRENT_CALLS: 'off',
       ...env,
     },
     ready: /Bedrock Chat on (http:\/\/\S+)/,

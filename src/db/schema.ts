@@ -22,6 +22,11 @@ export const invocations = sqliteTable(
     errorType: text('error_type'),
     attempts: integer().notNull().default(1),
     outcome: text({ enum: OUTCOMES }).notNull(),
+    /**
+     * Whose call it was: the `owner` its conversation is stored under (a hash, never a cookie or a
+     * user name). Null for calls recorded before the column existed. The daily budgets read it.
+     */
+    owner: text(),
   },
   (t) => [
     index('invocations_timestamp').on(t.timestamp),
@@ -33,6 +38,8 @@ export const invocations = sqliteTable(
     index('invocations_ttft_timestamp').on(t.timeToFirstTokenMs, t.timestamp),
     index('invocations_input_tokens_timestamp').on(t.inputTokens, t.timestamp),
     index('invocations_output_tokens_timestamp').on(t.outputTokens, t.timestamp),
+    // one person's calls of today (the daily budget), read as an index range
+    index('invocations_owner_timestamp').on(t.owner, t.timestamp),
   ],
 )
 
@@ -164,7 +171,11 @@ export const conversations = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
-  (t) => [index('conversations_owner_updated').on(t.owner, t.updatedAt)],
+  (t) => [
+    index('conversations_owner_updated').on(t.owner, t.updatedAt),
+    // the retention clean-up: conversations unused since a cut-off, oldest first
+    index('conversations_updated').on(t.updatedAt),
+  ],
 )
 
 export const MESSAGE_ROLES = ['user', 'assistant'] as const

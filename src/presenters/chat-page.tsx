@@ -6,8 +6,16 @@ import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
-import { maskAccessKey, type Session } from '../services/chat/index.ts'
-import { ChatPage, type ConversationListItem, type CredentialsView, type SearchView, type SettingsView, type ThreadMessageView } from '../../views/chat.tsx'
+import { maskAccessKey, usd, type Session } from '../services/chat/index.ts'
+import {
+  ChatPage,
+  type BudgetView,
+  type ConversationListItem,
+  type CredentialsView,
+  type SearchView,
+  type SettingsView,
+  type ThreadMessageView,
+} from '../../views/chat.tsx'
 import type { AppEnv } from '../http/env.ts'
 import { FORM_LIMITS } from '../http/forms.ts'
 import { withoutBidiControls } from '../services/bidi.ts'
@@ -121,6 +129,14 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
   }
 }
 
+/** Today's spend against the daily budgets that are on (BUDGET_USD_PER_DAY, SERVER_BUDGET_USD_PER_DAY); undefined when none is. */
+export function budgetView({ deps, session }: Viewer): BudgetView | undefined {
+  const { user, server } = deps.limits.today(session.owner)
+  if (!user && !server) return undefined
+  const shown = (spend: typeof user) => spend && { spent: usd(spend.spentUsd), budget: usd(spend.budgetUsd) }
+  return { user: shown(user), server: shown(server) }
+}
+
 /** The browser's conversations; `current` first when it is not saved yet (a new chat's first reply). */
 export function conversationList({ deps, session }: Viewer, current?: ConversationListItem): ConversationListItem[] {
   const list = deps.conversations.list(session.owner)
@@ -157,6 +173,7 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       chatTitle={conversation?.title ?? 'New chat'}
       limits={FORM_LIMITS}
       signOut={deps.access.passwordOn && session.signedIn}
+      budget={budgetView(viewer)}
     />
   )
 }

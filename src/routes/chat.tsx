@@ -6,22 +6,26 @@ import { refererPath } from '../http/referer.ts'
 import { renderFragment, renderPage } from '../http/render.tsx'
 import { validForm } from '../http/validate.ts'
 import { urlConversation, urlConversationOrNew, type ConversationEnv, type ConversationOrNewEnv } from '../middleware/conversation.ts'
-import { chatPage, conversationList, markdownReady, messageView, type ChatPageExtra } from '../presenters/chat-page.tsx'
+import { budgetView, chatPage, conversationList, markdownReady, messageView, type ChatPageExtra } from '../presenters/chat-page.tsx'
 import { withoutBidiControls } from '../services/bidi.ts'
-import { BUSY, checkAttachments, type AcceptedAttachment, type Reply, type ReplyStart, type ThreadEntry } from '../services/chat/index.ts'
-import { AssistantMessage, ChatHeader, replyStreamRenderer, StreamStart, ThreadActions, type ThreadMessageView } from '../../views/chat.tsx'
+import { BUSY, checkAttachments, type AcceptedAttachment, type Refusal, type Reply, type ReplyStart, type ThreadEntry } from '../services/chat/index.ts'
+import { AssistantMessage, BudgetLine, ChatHeader, replyStreamRenderer, StreamStart, ThreadActions, type ThreadMessageView } from '../../views/chat.tsx'
 import { Partial } from '../../views/partial.tsx'
 import { editForm, FORM_LIMITS, messageForm, regenerateForm } from '../http/forms.ts'
 
 const chat = new Hono<AppEnv>()
 
 /** The whole chat page with the given status. */
-async function page<E extends AppEnv>(c: Context<E>, conversation: Conversation | null, extra: ChatPageExtra = {}, status: 200 | 409 | 422 = 200) {
+async function page<E extends AppEnv>(c: Context<E>, conversation: Conversation | null, extra: ChatPageExtra = {}, status: 200 | Refusal['status'] = 200) {
   return renderPage(c, await chatPage(c.var, conversation, extra), status)
 }
 
-/** A refused message: next to the composer for htmx, the whole page (text kept) without it. */
-function refuse<E extends ConversationOrNewEnv>(c: Context<E>, message: string, status: 409 | 422, text?: string) {
+/**
+ * A refused message: next to the composer for htmx, the whole page (text kept) without it. A
+ * refusal by a limit says when to try again (Retry-After) as well as in words.
+ */
+function refuse<E extends ConversationOrNewEnv>(c: Context<E>, message: string, status: Refusal['status'], text?: string, retryAfterS?: number) {
+  if (retryAfterS !== undefined) c.header('Retry-After', String(retryAfterS))
   if (c.var.partial) {
     return c.html(
       renderFragment(
@@ -44,7 +48,7 @@ chat.get('/c/:id', urlConversation(), (c) => page(c, c.var.conversation))
 /** Starts a reply through the reply service, or answers its refusal; then streams it. */
 function startReply<E extends ConversationOrNewEnv>(c: Context<E>, start: ReplyStart, text?: string) {
   const started = c.var.deps.replies.start(c.var.session, start)
-  if (!started.ok) return refuse(c, started.refusal.message, started.refusal.status, text)
+  if (!started.ok) return refuse(c, started.refusal.message, started.refusal.status, text, started.refusal.retryAfterS)
   return streamReply(c, started.reply)
 }
 
@@ -159,6 +163,8 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
         }
         // the finished reply is rendered from Markdown, loaded by now except just after start-up
         return markdownReady().then(() => {
+          // today's spend, with this call counted (it was counted as it was recorded)
+          const budget = budgetView(c.var)
           out.send(
             renderFragment(
               <>
@@ -173,6 +179,11 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
                 <Partial target="#thread-actions" swap="outerHTML">
                   <ThreadActions conversationId={conversation.id} messages={event.thread.map(actionView)} streaming={false} messageMax={FORM_LIMITS.message} />
                 </Partial>
+                {budget && (
+                  <Partial target="#budget" swap="outerHTML">
+                    <BudgetLine budget={budget} />
+                  </Partial>
+                )}
               </>,
             ),
           )

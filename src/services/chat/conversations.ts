@@ -161,6 +161,16 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       .prepare(),
   }
 
+  const client = db.$client
+  // every file under one owner: their conversations, their messages, their files (three index lookups)
+  const filesUsed = client.prepare<{ bytes: number }, [string]>(
+    'SELECT coalesce(sum(a.size), 0) AS bytes FROM conversations c JOIN messages m ON m.conversation_id = c.id JOIN attachments a ON a.message_id = m.id WHERE c.owner = ?',
+  )
+  // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages (triggers)
+  const forgetUnused = client.prepare<{ id: string }, [number, number]>(
+    'DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at LIMIT ?) RETURNING id',
+  )
+
   return {
     /** The browser's conversations, most recently used first. */
     list(owner: string, limit = 200): Pick<Conversation, 'id' | 'title' | 'updatedAt'>[] {
@@ -215,6 +225,19 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
         .where(and(eq(attachments.id, attachmentId), eq(conversations.id, conversationId), eq(conversations.owner, owner)))
         .get()
       return row?.attachment ?? null
+    },
+
+    /** Bytes of every file stored in this owner's conversations (what the attachment quota counts). */
+    attachmentBytesUsed(owner: string): number {
+      return filesUsed.get(owner)?.bytes ?? 0
+    },
+
+    /**
+     * Deletes up to `batch` conversations last used before `cutoff` (the oldest first), with their
+     * messages and files, in one job of the writer; resolves with how many went.
+     */
+    forgetUnusedBefore(cutoff: Date, batch: number): Promise<number> {
+      return writer.write(() => forgetUnused.all(cutoff.getTime(), batch).length)
     },
 
     /** A new id for a conversation, message or attachment. */

@@ -2,10 +2,13 @@
  * The chat side: a reply from the person's message to the saved answer (reply.ts), the model call
  * and its one metrics row (model-call.ts), the request (request.ts, history.ts, context-window.ts),
  * Bedrock itself (bedrock.ts, the only module that imports the SDK) and its errors in words
- * (errors.ts), conversations and their files (conversations.ts, attachments/), and the browsers'
- * sessions (sessions.ts).
+ * (errors.ts), conversations and their files (conversations.ts, attachments/), the browsers'
+ * sessions (sessions.ts), the limits on calls, spend and files (limits.ts), and the age-based
+ * clean-up (retention.ts).
  */
 export { createReplies, BUSY, type Replies, type Reply, type ReplyEvent, type ReplyStart, type Refusal } from './reply.ts'
+export { createLimits, SERVER_BUSY, usd, type Limits, type LimitsOptions, type LimitRefusal, type Spend } from './limits.ts'
+export { createRetention, RETENTION_INTERVAL_MS, type Retention, type RetentionResult } from './retention.ts'
 export { createModelCalls, type CallEvent, type CallResult, type ModelCalls } from './model-call.ts'
 export { effectiveSettings, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
 export { createBedrock, type Bedrock, type BedrockOptions, type Credentials } from './bedrock.ts'
@@ -15,6 +18,7 @@ export {
   maskAccessKey,
   ownerOf,
   SESSION_ID_PATTERN,
+  UNSAVED_IDLE_MS,
   type IssuedSession,
   type Session,
   type Sessions,

@@ -30,6 +30,8 @@ export type CallInput = {
   request: ModelRequest
   credentials?: Credentials
   region: string
+  /** Whose call it is (the session's owner), recorded with it for the daily budgets. */
+  owner?: string
   signal: AbortSignal
   /** Shows an event. It must not throw: a caller whose browser went away aborts `signal` instead. */
   emit: (event: CallEvent) => void | Promise<void>
@@ -53,6 +55,8 @@ export type ModelCallsOptions = {
    * timed out: a half-open connection would otherwise hold the reply, and the browser with it, forever.
    */
   idleTimeoutMs?: number
+  /** Sees each call's row as it is recorded, before it is written (the daily budgets' running total). */
+  onRecorded?: (invocation: RecordedInvocation) => void
 }
 
 export const IDLE_TIMEOUT_MS = 120_000
@@ -65,9 +69,9 @@ const IDLE_CHECKS = 2
  * in `finally`, whatever happened (answered, failed, stopped, browser gone). The row is queued for
  * the database's writer, so saving it never delays a token.
  */
-export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_TIMEOUT_MS }: ModelCallsOptions) {
+export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_TIMEOUT_MS, onRecorded }: ModelCallsOptions) {
   return {
-    async call({ request, credentials, region, signal: outer, emit }: CallInput): Promise<CallResult> {
+    async call({ request, credentials, region, owner, signal: outer, emit }: CallInput): Promise<CallResult> {
       // the call listens to this signal: the caller's (Stop, a browser leaving) or the idle timer
       const controller = new AbortController()
       const signal = controller.signal
@@ -177,8 +181,14 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
           errorType: outcome === 'stopped' ? stopType(signal.reason) : (error?.type ?? null),
           attempts,
           outcome,
+          owner: owner ?? null,
         }
         ;({ invocation, id: invocationId } = metrics.record(entry))
+        try {
+          onRecorded?.(invocation)
+        } catch (err) {
+          log.error('counting a call against the daily budget failed', { model: request.modelId, err })
+        }
       }
 
       return {

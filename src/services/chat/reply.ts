@@ -3,13 +3,17 @@ import type { Log } from '../../logger.ts'
 import type { AcceptedAttachment } from './attachments/index.ts'
 import { titleFrom, type Conversations, type ThreadEntry } from './conversations.ts'
 import type { Session } from './sessions.ts'
+import type { Limits } from './limits.ts'
 import type { CallEvent, CallResult, ModelCalls } from './model-call.ts'
 import { buildModelRequest } from './request.ts'
 
 /**
- * One reply, start to end. `start` checks that the browser has no reply streaming and reserves it
- * in the same synchronous step (nothing is awaited between the two, so two tabs cannot both
- * start one), reads the thread once and builds the request from it; `run` saves the start, calls
+ * One reply, start to end. `start` checks that the browser has no reply streaming and that the
+ * limits (limits.ts: the person's rate and budget, the server's cap and budget, the files quota)
+ * allow a call, and reserves both in the same synchronous step (nothing is awaited between the
+ * checks and the reservations, so two tabs cannot both start one, nor two people both take the
+ * server's last place); it reads the thread once and builds the request from it. A refused start
+ * saves nothing and sends nothing. `run` (which the caller must call once) saves the start, calls
  * the model, hands every event to the caller, saves the reply and its metrics after the last
  * token, and frees the browser in `finally`, whatever happened.
  */
@@ -20,7 +24,8 @@ export type ReplyStart =
   | { kind: 'regenerate'; conversation: Conversation; modelId?: string }
   | { kind: 'edit'; conversation: Conversation; text: string; modelId?: string }
 
-export type Refusal = { status: 409 | 422; message: string }
+/** Why a reply cannot start: a status for the route, a sentence for the person, and when to try again. */
+export type Refusal = { status: 409 | 413 | 422 | 429 | 503; message: string; retryAfterS?: number }
 
 /** What a reply tells whoever shows it: the model call's events, then the finished reply. */
 export type ReplyEvent = CallEvent | { type: 'finished'; reply: ThreadEntry; thread: ThreadEntry[] }
@@ -50,6 +55,7 @@ const NOT_SAVED = 'Your message could not be saved, so it was not sent: try agai
 export type RepliesOptions = {
   conversations: Conversations
   modelCalls: ModelCalls
+  limits: Limits
   log: Log
   defaultModelId: string
   defaultRegion: string
@@ -88,13 +94,22 @@ function outcomeOf(result: CallResult | null): Pick<Message, 'status' | 'error'>
   return { status: 'error', error: result.error?.message ?? 'The model call failed.' }
 }
 
-export function createReplies({ conversations, modelCalls, log, defaultModelId, defaultRegion, now = () => new Date() }: RepliesOptions) {
+export function createReplies({ conversations, modelCalls, limits, log, defaultModelId, defaultRegion, now = () => new Date() }: RepliesOptions) {
   const newId = conversations.newId
 
   return {
     start(session: Session, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
       const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
       if (session.activeReply) return refuse(409, BUSY)
+      const limited =
+        limits.check(session.owner) ??
+        (start.kind === 'message'
+          ? limits.checkFiles(
+              session.owner,
+              start.files.reduce((sum, f) => sum + f.size, 0),
+            )
+          : null)
+      if (limited) return { ok: false, refusal: limited }
 
       const at = now()
       const existing = start.conversation
@@ -169,10 +184,15 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
         invocation: null,
         attachments: [],
       }
+      const unpriced = fits ? limits.checkModel(request.modelId) : null
+      if (unpriced) return { ok: false, refusal: unpriced }
 
-      // the reservation: from the busy check above to here nothing was awaited
+      // the reservations: from the checks above to here nothing was awaited. A reply that makes
+      // no call (nothing fits) takes no place in the limits.
       const controller = new AbortController()
       session.activeReply = { id: reply.id, controller }
+      session.saved = true
+      const release = fits ? limits.reserve(session.owner) : () => {}
       const begun = conversations.beginReply({
         conversation,
         isNew: !existing,
@@ -211,11 +231,15 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
                 request,
                 credentials: session.credentials,
                 region: session.region ?? defaultRegion,
+                owner: session.owner,
                 signal: controller.signal,
                 emit: shown,
               })
             } catch (err) {
               log.error('a model call failed unexpectedly', { reply: reply.id, err })
+            } finally {
+              // the server's place is free as soon as the call is over, before the reply is saved
+              release()
             }
           }
           if (!(await saved)) {
@@ -241,6 +265,7 @@ export function createReplies({ conversations, modelCalls, log, defaultModelId, 
             .catch((err: unknown) => log.error('saving a reply failed', { reply: reply.id, err }))
           return finished
         } finally {
+          release()
           if (session.activeReply?.id === reply.id) session.activeReply = undefined
         }
       }

@@ -24,15 +24,27 @@ export type Session = {
   credentials?: Credentials
   region?: string
   activeReply?: ActiveReply
+  /** Has started a conversation (or is known to own one): kept for the whole idle time, not the short one. */
+  saved?: boolean
   lastSeen: number
 }
 
 /** What a session id or owner key looks like (newId's 24 random bytes, base64url). */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{32}$/
 
+/**
+ * How long a session that holds nothing (no conversation, no credentials, no sign-in) is kept
+ * unused: a visitor who only looked costs memory for minutes, not for SESSION_IDLE_MINUTES.
+ */
+export const UNSAVED_IDLE_MS = 15 * 60_000
+
 export type SessionsOptions = {
   /** A session unused this long is forgotten, credentials and all. */
   idleTtlMs?: number
+  /** A session that holds nothing is forgotten after this long unused (at most `idleTtlMs`). */
+  unsavedIdleTtlMs?: number
+  /** Whether conversations are stored under an owner (asked once per session, by the sweep). */
+  ownerHasConversations?: (owner: string) => boolean
   now?: () => number
 }
 
@@ -60,6 +72,8 @@ export function maskAccessKey(accessKeyId: string): string {
 
 export function createSessions(options: SessionsOptions = {}) {
   const idleTtlMs = options.idleTtlMs ?? 12 * 60 * 60 * 1000
+  const unsavedIdleTtlMs = Math.min(options.unsavedIdleTtlMs ?? UNSAVED_IDLE_MS, idleTtlMs)
+  const ownerHasConversations = options.ownerHasConversations ?? (() => false)
   const now = options.now ?? Date.now
   const sessions = new Map<string, Session>()
 
@@ -130,11 +144,26 @@ export function createSessions(options: SessionsOptions = {}) {
 
     setCredentials,
 
-    /** Drops sessions idle past their time (called on a timer by the server). */
+    /**
+     * Drops sessions idle past their time (called on a timer by the server): any session after
+     * `idleTtlMs`, one that holds nothing after `unsavedIdleTtlMs`. Holding something is having
+     * sidebar credentials, a sign-in, or conversations (started here, or found once in the
+     * database). A browser whose session went keeps its cookie, and so its conversations.
+     */
     sweep(): number {
       let dropped = 0
+      const at = now()
       for (const session of sessions.values()) {
-        if (now() - session.lastSeen > idleTtlMs && !session.activeReply) {
+        if (session.activeReply) continue
+        const idle = at - session.lastSeen
+        if (idle <= unsavedIdleTtlMs) continue
+        const holds = () => {
+          if (session.credentials || session.signedIn || session.saved) return true
+          // asked once: a session found to own conversations is marked, one that owns none goes
+          if (ownerHasConversations(session.owner)) session.saved = true
+          return Boolean(session.saved)
+        }
+        if (idle > idleTtlMs || !holds()) {
           forget(session)
           dropped += 1
         }

@@ -13,5 +13,12 @@ export {
   type Summary,
 } from './queries.ts'
 export { RANGES, RANGE_KEYS, rangeWindow, type RangeKey, type TimeWindow } from './ranges.ts'
-export { invocationQuerySchema, SORTS, type InvocationPage, type InvocationQuery, type SortKey } from './invocation-list.ts'
+export {
+  invocationQuerySchema,
+  SORTS,
+  type Invocation as ListedInvocation,
+  type InvocationPage,
+  type InvocationQuery,
+  type SortKey,
+} from './invocation-list.ts'
 export { ERROR_CATEGORIES, errorCategory, type ErrorCategory } from './error-categories.ts'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { Db } from '../../db/open.ts'
-import { ALL_MODELS, ALL_TIME, OUTCOMES, ROLLUP_BUCKETS_MS, type Invocation, type Outcome } from '../../db/schema.ts'
+import { ALL_MODELS, ALL_TIME, OUTCOMES, ROLLUP_BUCKETS_MS, type Invocation as StoredInvocation, type Outcome } from '../../db/schema.ts'
 import { coverWindow, RANGE_KEYS, rangeWindow, segmentsSql, type TimeWindow } from './ranges.ts'
 
 /**
@@ -30,6 +30,9 @@ export const invocationQuerySchema = z.object({
 })
 
 export type InvocationQuery = z.infer<typeof invocationQuerySchema>
+
+/** A call as the list shows it: every column but whose call it was (`owner`), which the dashboard never shows. */
+export type Invocation = Omit<StoredInvocation, 'owner'>
 
 export type InvocationPage = { rows: Invocation[]; total: number; page: number; pageSize: number; pages: number }
 

@@ -37,9 +37,14 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
       errorType: p('errorType'),
       attempts: p('attempts'),
       outcome: p('outcome'),
+      owner: p('owner'),
     })
     .returning({ id: invocations.id })
     .prepare()
+  // the oldest calls first, through the timestamp index, a batch at a time
+  const forget = db.$client.prepare<{ id: number }, [number, number]>(
+    'DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE timestamp < ? ORDER BY timestamp LIMIT ?) RETURNING id',
+  )
 
   return {
     /**
@@ -54,6 +59,7 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
         outputTokens: null,
         errorType: null,
         attempts: 1,
+        owner: null,
         ...entry,
         latencyMs: Math.round(entry.latencyMs),
         success: entry.outcome === 'ok',
@@ -79,6 +85,16 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
           return null
         })
       return { invocation, recorded, id: () => inserted }
+    },
+
+    /**
+     * Deletes up to `batch` calls recorded before `cutoff` (the oldest first), in one job of the
+     * writer; resolves with how many went. The AFTER DELETE trigger of migration 0002 takes each
+     * one out of every rollup in the same transaction, so the dashboard's figures, the
+     * Invocations list and its paging stay equal to the calls that remain (see retention.ts).
+     */
+    forgetBefore(cutoff: Date, batch: number): Promise<number> {
+      return writer.write(() => forget.all(cutoff.getTime(), batch).length)
     },
   }
 }
