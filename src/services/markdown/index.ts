@@ -1,3 +1,4 @@
+import { replyHighlightBudget } from './highlight.ts'
 import { inlineText, parser, type RenderEnv } from './parser.ts'
 import { sanitizeReplyHtml } from './sanitize.ts'
 import { escapeHtml } from './urls.ts'
@@ -32,7 +33,7 @@ const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g
 
 /** A finished reply as safe HTML: headings, lists, tables, links, highlighted code with Copy buttons. */
 export function renderMarkdown(markdown: string, options: RenderOptions = {}): string {
-  const env: RenderEnv = { idPrefix: idPrefix(options.idPrefix), codeIds: [] }
+  const env: RenderEnv = { idPrefix: idPrefix(options.idPrefix), codeIds: [], highlightBudget: replyHighlightBudget() }
   const html = parser.render(markdown.replace(BIDI_CONTROLS, ''), env)
   return sanitizeReplyHtml(html, new Set(env.codeIds))
 }
@@ -52,7 +53,8 @@ export function renderStreamingText(text: string): string {
  */
 export function markdownToPlainText(markdown: string): string {
   const lines: string[] = []
-  for (const token of parser.parse(markdown.replace(BIDI_CONTROLS, ''), { idPrefix: 'plain', codeIds: [] } satisfies RenderEnv)) {
+  const env: RenderEnv = { idPrefix: 'plain', codeIds: [], highlightBudget: replyHighlightBudget() }
+  for (const token of parser.parse(markdown.replace(BIDI_CONTROLS, ''), env)) {
     if (token.type === 'inline') lines.push(inlineText(token.children ?? []))
     else if (token.type === 'fence' || token.type === 'code_block') lines.push(token.content.replace(/\n$/, ''))
   }
