@@ -21,6 +21,32 @@
   const nearBottom = () => thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120
   const toBottom = () => thread.scrollTo({ top: thread.scrollHeight })
 
+  // Streaming text is followed while the person stays at the bottom of the thread. That is read
+  // when they scroll, and the thread scrolled once per frame: reading the layout after every token
+  // (as this did) made the browser lay the reply out again per token, most of a long reply's time.
+  // Scrolling up stops following; scrolling back down near the bottom starts it again.
+  let following = true
+  let lastTop = thread.scrollTop
+  thread.addEventListener(
+    'scroll',
+    () => {
+      const top = thread.scrollTop
+      if (top < lastTop) following = nearBottom()
+      else if (!following && nearBottom()) following = true
+      lastTop = top
+    },
+    { passive: true },
+  )
+  let frameAsked = false
+  const followNewest = () => {
+    if (frameAsked || !following) return
+    frameAsked = true
+    requestAnimationFrame(() => {
+      frameAsked = false
+      if (following) toBottom()
+    })
+  }
+
   // While any reply streams (from Send, Regenerate, Retry or Edit) the page is busy: Send is off
   // and the thread's actions are hidden (not removed: the form a stream came from must stay).
   const setBusy = (busy) => {
@@ -43,9 +69,10 @@
     if (!accepted) {
       accepted = true
       textarea.value = ''
+      following = true
       toBottom()
-    } else if (nearBottom()) {
-      toBottom()
+    } else {
+      followNewest()
     }
   })
   const idle = () => setBusy(false)
@@ -100,7 +127,7 @@
 
   // Regenerate, Retry and Edit stream into the thread too: keep the newest text in view.
   document.addEventListener('htmx:sse:after:message', (event) => {
-    if (event.target !== form && nearBottom()) toBottom()
+    if (event.target !== form) followNewest()
   })
 
   // On a phone the sidebar's model, settings and credentials fold away behind their summary.

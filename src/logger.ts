@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { Logger, type ILogObj } from 'tslog'
 import { createStream, type RotatingFileStream } from 'rotating-file-stream'
+import { maskKnownSecrets } from './known-secrets.ts'
 
 /** The log file, as the original design named it; backups are LOG_FILE.1 (newest) to .3. */
 export const LOG_FILE = 'bedrock_chatbot.log'
@@ -44,34 +45,14 @@ const LEVEL_IDS: Record<Level, number> = { debug: 2, info: 3, warn: 4, error: 5 
 
 export type AppLogger = Logger<ILogObj>
 
-/**
- * Literal secrets the process holds right now (the sidebar's secret keys and tokens):
- * any log line that contains one has it replaced, as a last line of defence behind the key masking.
- */
-const knownSecrets = new Set<string>()
-let knownSecretsPattern: RegExp | null = null
-
-export function registerSecret(value: string | undefined): void {
-  if (!value || value.length < 8) return
-  knownSecrets.add(value)
-  knownSecretsPattern = null
-}
-
-export function forgetSecret(value: string | undefined): void {
-  if (value && knownSecrets.delete(value)) knownSecretsPattern = null
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
+/** The literal secrets every line is cleaned of, at a cost that does not grow with their number. */
+export { forgetSecret, registerSecret } from './known-secrets.ts'
 
 /** Removes every secret this module knows of from a finished line. */
 export function redact(line: string): string {
   let out = line
   for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, PLACEHOLDER)
-  if (knownSecrets.size === 0) return out
-  knownSecretsPattern ??= new RegExp([...knownSecrets].map(escapeRegExp).join('|'), 'g')
-  return out.replace(knownSecretsPattern, PLACEHOLDER)
+  return maskKnownSecrets(out, PLACEHOLDER)
 }
 
 let root: AppLogger = createRootLogger()

@@ -188,7 +188,7 @@ browserTest(
             status: el.getAttribute('data-status') ?? '',
             text: (el.querySelector('.msg-text')?.textContent ?? '').trim(),
             // Markdown paragraphs are fine; nothing the model wrote may become an element
-            elements: el.querySelectorAll('.msg-text *:not(p)').length,
+            elements: el.querySelectorAll('.msg-text *:not(p):not(.stream-chunk)').length,
           })),
         (s) => s.status !== 'streaming',
       )
@@ -200,6 +200,50 @@ browserTest(
       expect(await bubble.locator('b, img, script').count()).toBe(0)
       expect(await userBubbles(page).last().locator('b, img, script').count()).toBe(0)
       expect(loaded).not.toContain('/x')
+    })
+  },
+  TEST_TIMEOUT_MS,
+)
+
+browserTest(
+  'a very long one-line reply streams in whole, wraps inside its bubble and stays in view',
+  async () => {
+    await withChat('long line', async (page) => {
+      // one line of ~11 KB in ~1,800 tokens (under the default max tokens), and a 3,000-character
+      // "word" with no break in it
+      const line = `${'A long line of words that goes on and on, '.repeat(180)}${'x'.repeat(3000)} and the end.`
+      await messageBox(page).fill(`[[echo]] [[slow:1]] ${line}`)
+      await messageBox(page).press('Enter')
+
+      const bubble = assistantBubbles(page).last()
+      const layout = () =>
+        bubble.evaluate((el) => {
+          const thread = document.getElementById('thread')!
+          return {
+            status: el.getAttribute('data-status') ?? '',
+            length: (el.querySelector('.msg-text')?.textContent ?? '').trim().length,
+            insideViewport: el.getBoundingClientRect().right <= document.documentElement.clientWidth,
+            threadScrollsSideways: thread.scrollWidth > thread.clientWidth,
+          }
+        })
+      const states = await sampleUntil(layout, (s) => s.status !== 'streaming', { everyMs: 100, timeoutMs: 12_000 })
+      expect(states.some((s) => s.status === 'streaming' && s.length > 0 && s.length < line.length)).toBe(true)
+      for (const s of states)
+        expect({ insideViewport: s.insideViewport, threadScrollsSideways: s.threadScrollsSideways }).toEqual({
+          insideViewport: true,
+          threadScrollsSideways: false,
+        })
+      expect(states.at(-1)).toMatchObject({ status: 'done', length: line.length })
+      expect((await readBubble(bubble)).text.trim()).toBe(line)
+      // the thread followed the reply down to its end
+      await eventually(async () =>
+        expect(
+          await page.evaluate(() => {
+            const thread = document.getElementById('thread')!
+            return thread.scrollHeight - thread.scrollTop - thread.clientHeight < 2
+          }),
+        ).toBe(true),
+      )
     })
   },
   TEST_TIMEOUT_MS,

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { STREAM_CHUNK_MAX_CHARS } from '../views/stream-chunks.tsx'
 import { browser, type Emulator, eventually, makeApp, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 
 let emulator: Emulator
@@ -42,6 +43,32 @@ describe('a chat turn', () => {
     expect(you.conversation).toMatch(/^\/c\/[\w-]+$/)
     const page = await (await you.get(you.conversation!)).text()
     expect(unescapeHtml(page)).toContain(full)
+  })
+
+  test('a long reply streams whole into blocks of a few thousand characters, cut after a line where it can be', async () => {
+    const lines = Array.from({ length: 60 }, (_, i) => `Line ${i}: ${'some words here '.repeat(6)}`.trim()).join('\n')
+    const longLine = 'a-line-with-no-end-in-sight-for-a-while '.repeat(250).trim()
+    const text = `${lines}\n${longLine}`
+    const { messages } = await browser(t.app).send(`[[echo]] [[slow:0]] ${text}`)
+    // each piece either starts a block (<div class="stream-chunk" id="m-ID-text-N">) or appends to the newest one
+    const blocks: string[] = []
+    for (const m of messages) {
+      for (const piece of m.data.matchAll(/<hx-partial hx-target="#m-[\w-]+-text(?:-\d+)?" hx-swap="beforeend">([\s\S]*?)<\/hx-partial>/g)) {
+        const start = /^<div class="stream-chunk" id="m-[\w-]+-text-(\d+)">([\s\S]*)<\/div>$/.exec(piece[1]!)
+        if (start) {
+          expect(Number(start[1])).toBe(blocks.length + 1)
+          blocks.push(unescapeHtml(start[2]!))
+        } else blocks[blocks.length - 1] += unescapeHtml(piece[1]!)
+      }
+    }
+    expect(blocks.join('')).toBe(text)
+    expect(blocks.length).toBeGreaterThanOrEqual(4)
+    // a block takes tokens until it holds STREAM_CHUNK_MAX_CHARS: at most one word (here 40 characters) more
+    for (const block of blocks) expect(block.length).toBeLessThan(STREAM_CHUNK_MAX_CHARS + 40)
+    // the blocks of the part with lines end with a newline (no visible seam); the long line is cut between words
+    const inLines = blocks.filter((_, i) => blocks.slice(0, i + 1).join('').length < lines.length)
+    expect(inLines.length).toBeGreaterThanOrEqual(2)
+    for (const block of inLines) expect(block.endsWith('\n')).toBe(true)
   })
 
   test('the second turn sends the whole history, alternating user and assistant', async () => {

@@ -89,12 +89,17 @@ export function parseSse(body: string): { messages: SseMessage[]; comments: numb
   return { messages, comments }
 }
 
-/** Text appended to one element by the stream's <hx-partial ... hx-swap="beforeend"> pieces. */
+/**
+ * The reply's text as the stream's <hx-partial ... hx-swap="beforeend"> pieces append it, one per
+ * token: into the text element, or into its newest chunk (`#m-ID-text-N`, views/stream-chunks.tsx),
+ * the piece that starts a chunk carrying it with its first token.
+ */
 export function streamedPieces(messages: SseMessage[]): string[] {
   const pieces: string[] = []
   for (const m of messages) {
-    for (const match of m.data.matchAll(/<hx-partial hx-target="#m-[\w-]+-text" hx-swap="beforeend">([\s\S]*?)<\/hx-partial>/g)) {
-      pieces.push(unescapeHtml(match[1]!))
+    for (const match of m.data.matchAll(/<hx-partial hx-target="#m-[\w-]+-text(?:-\d+)?" hx-swap="beforeend">([\s\S]*?)<\/hx-partial>/g)) {
+      const chunk = /^<div class="stream-chunk" id="[\w-]+">([\s\S]*)<\/div>$/.exec(match[1]!)
+      pieces.push(unescapeHtml(chunk ? chunk[1]! : match[1]!))
     }
   }
   return pieces

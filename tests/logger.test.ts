@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { configureLogging, getLogger, LOG_FILE, registerSecret } from '../src/logger.ts'
+import { configureLogging, forgetSecret, getLogger, LOG_FILE, registerSecret } from '../src/logger.ts'
 
 const dirs: string[] = []
 function tempDir() {
@@ -102,5 +102,69 @@ describe('the log file', () => {
     }
     expect(text).toContain('https://[***]@proxy.example:8080/model')
     expect(text).toContain('http://[***]@10.0.0.5:4010')
+  })
+})
+
+describe('saved credentials are masked however many there are', () => {
+  /** A secret-access-key-shaped string, different for each `n` (letters, digits, / and +). */
+  const secretKey = (n: number) => `wJalrXUtnFEMI/K7MDENG/${String(n).padStart(8, '0')}+bPxRfiCY`
+  /** A session-token-shaped string (long base64 with padding), different for each `n`. */
+  const sessionToken = (n: number) => `IQoJb3JpZ2luX2VjEJr//////////wEaCXVz${String(n).padStart(8, '0')}${'LWVhc3QtMSJHMEUCIQD'.repeat(20)}==`
+
+  async function logged(dir: string, write: (log: ReturnType<typeof getLogger>) => void) {
+    const logging = configureLogging({ logDir: dir, console: false })
+    write(getLogger('many'))
+    await logging.close()
+    return Bun.file(join(dir, LOG_FILE)).text()
+  }
+
+  test('with thousands saved, each is masked wherever it appears, and forgetting one unmasks only that one', async () => {
+    const saved = Array.from({ length: 3000 }, (_, n) => [secretKey(n), sessionToken(n)]).flat()
+    for (const secret of saved) registerSecret(secret)
+    try {
+      const first = saved[0]!
+      const middle = saved[3001]!
+      const last = saved.at(-1)!
+      const line = (log: ReturnType<typeof getLogger>) => {
+        log.info(`${first} at the start, ${middle} in the middle and the last at the end ${last}`)
+        log.info('inside other text', { url: `https://example.test/keys/${middle}/x`, pair: `k=${first}&t=${last}`, escaped: `\n${last}` })
+      }
+      const before = await logged(tempDir(), line)
+      for (const secret of [first, middle, last]) expect(before.includes(secret)).toBe(false)
+      expect(before.match(/\[\*\*\*\]/g)?.length).toBe(7)
+
+      forgetSecret(middle)
+      const after = await logged(tempDir(), line)
+      expect(after).toContain(`${middle} in the middle`)
+      expect(after).toContain(`/keys/${middle}/x`)
+      for (const secret of [first, last]) expect(after.includes(secret)).toBe(false)
+      expect(after.match(/\[\*\*\*\]/g)?.length).toBe(5)
+    } finally {
+      for (const secret of saved) forgetSecret(secret)
+    }
+  })
+
+  test('credentials saved in two sessions stay masked until both have forgotten them', async () => {
+    const secret = secretKey(99_999)
+    registerSecret(secret)
+    registerSecret(secret)
+    forgetSecret(secret)
+    expect((await logged(tempDir(), (log) => log.info(`still held: ${secret}`))).includes(secret)).toBe(false)
+    forgetSecret(secret)
+    expect(await logged(tempDir(), (log) => log.info(`now forgotten: ${secret}`))).toContain(secret)
+  })
+
+  test('of two saved secrets where one begins the other, the longer is masked whole', async () => {
+    const short = secretKey(7)
+    const long = `${short}AndMoreOfTheToken0123456789`
+    registerSecret(short)
+    registerSecret(long)
+    try {
+      const text = await logged(tempDir(), (log) => log.info(`token ${long} end`))
+      expect(text).toContain('token [***] end')
+    } finally {
+      forgetSecret(short)
+      forgetSecret(long)
+    }
   })
 })

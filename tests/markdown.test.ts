@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { parseFragment, type DefaultTreeAdapterTypes } from 'parse5'
 import type { Browser } from 'playwright-core'
 import { markdownToPlainText, renderMarkdown, renderStreamingText } from '../src/services/markdown/index.ts'
+import { AUTO_DETECT_MAX_CHARS, HIGHLIGHT_MAX_CHARS, HIGHLIGHT_MAX_LINE_CHARS, REPLY_HIGHLIGHT_BUDGET_CHARS } from '../src/services/markdown/highlight.ts'
 import { sanitizeReplyHtml } from '../src/services/markdown/sanitize.ts'
 import { launchBrowser, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
 import { hostileOutputs } from './fixtures/hostile-outputs.ts'
@@ -34,6 +35,16 @@ function parse(html: string) {
 const attr = (el: Element, name: string) => el.attrs.find((a) => a.name === name)?.value
 const byTag = (html: string, tag: string) => parse(html).elements.filter((el) => el.tagName === tag)
 const classesOf = (el: Element) => (attr(el, 'class') ?? '').split(/\s+/).filter(Boolean)
+const highlightSpans = (html: string) =>
+  byTag(html, 'span')
+    .flatMap(classesOf)
+    .filter((c) => c.startsWith('hljs-'))
+
+/** TypeScript of exactly `length` characters, in short lines, with `<`, `&` and quotes to escape. */
+function typeScript(length: number): string {
+  const lines = 'export function clamp(n: number, lo = 0): number {\n  // keep <n> & co. in "range"\n  return n < lo ? lo : n\n}\n'
+  return lines.repeat(Math.ceil(length / lines.length)).slice(0, length)
+}
 
 // The test's own allowlists, written out again rather than imported: a change to the sanitizer's
 // lists must be made here too, on purpose.
@@ -266,6 +277,48 @@ describe('Markdown features render', () => {
     const prose = renderMarkdown('```\nJust a few words of prose.\n```', { idPrefix: 'f' })
     expect(classesOf(byTag(prose, 'code')[0]!)).toEqual(['hljs'])
     expect(parse(prose).text).toContain('Text')
+  })
+
+  test('a large unlabelled code block is shown as plain escaped code, labelled Text, with its Copy button', () => {
+    const code = typeScript(100_000)
+    const html = renderMarkdown(`\`\`\`\n${code}\n\`\`\``, { idPrefix: 'big' })
+    const block = byTag(html, 'code')[0]!
+    expect(classesOf(block)).toEqual(['hljs'])
+    expect(highlightSpans(html)).toEqual([])
+    expect(parse(html).text).toContain('Text')
+    expect(parse(html).text).toContain(code)
+    expect(attr(byTag(html, 'button')[0]!, 'data-copy-target')).toBe(attr(block, 'id')!)
+  })
+
+  test('a labelled block too long to be guessed at is still highlighted in the language it names', () => {
+    const code = typeScript(HIGHLIGHT_MAX_CHARS)
+    expect(code.length).toBeGreaterThan(AUTO_DETECT_MAX_CHARS)
+    const labelled = renderMarkdown(`\`\`\`ts\n${code}\n\`\`\``, { idPrefix: 'f' })
+    expect(classesOf(byTag(labelled, 'code')[0]!)).toEqual(['hljs', 'language-typescript'])
+    expect(highlightSpans(labelled)).toContain('hljs-keyword')
+    const unlabelled = renderMarkdown(`\`\`\`\n${code}\n\`\`\``, { idPrefix: 'f' })
+    expect(classesOf(byTag(unlabelled, 'code')[0]!)).toEqual(['hljs'])
+  })
+
+  test('a labelled block too large, or with a line too long, keeps its label and shows plain', () => {
+    const large = typeScript(HIGHLIGHT_MAX_CHARS + 1)
+    const longLine = `const data = "${'x'.repeat(HIGHLIGHT_MAX_LINE_CHARS)}"`
+    for (const code of [large, longLine]) {
+      const html = renderMarkdown(`\`\`\`ts\n${code}\n\`\`\``, { idPrefix: 'f' })
+      expect(classesOf(byTag(html, 'code')[0]!)).toEqual(['hljs'])
+      expect(highlightSpans(html)).toEqual([])
+      expect(parse(html).text).toContain('TypeScript')
+      expect(parse(html).text).toContain(code)
+    }
+  })
+
+  test("once a reply's highlighting budget is spent, its further code blocks show plain", () => {
+    const block = `\`\`\`ts\n${typeScript(HIGHLIGHT_MAX_CHARS)}\n\`\`\``
+    const count = Math.floor(REPLY_HIGHLIGHT_BUDGET_CHARS / HIGHLIGHT_MAX_CHARS)
+    const html = renderMarkdown(Array.from({ length: count + 2 }, () => block).join('\n\n'), { idPrefix: 'f' })
+    const languages = byTag(html, 'code').map((el) => classesOf(el).join(' '))
+    expect(languages).toEqual([...Array(count).fill('hljs language-typescript'), 'hljs', 'hljs'])
+    expect(byTag(html, 'button').length).toBe(count + 2)
   })
 
   test('an indented code block gets a Copy button too', () => {

@@ -1,11 +1,11 @@
 import type { Child } from 'hono/jsx'
 import { raw } from 'hono/html'
-import { escapeToBuffer } from 'hono/utils/html'
 import type { FormLimits } from '../src/http/forms.ts'
 import type { CallEvent } from '../src/services/chat/index.ts'
 import { Layout } from './layout.tsx'
 import { Partial } from './partial.tsx'
 import { SignOutForm } from './sign-in.tsx'
+import { chunkedStream } from './stream-chunks.tsx'
 
 /** A message as the page shows it; built by the route, with no secret in it. */
 export type ThreadMessageView = {
@@ -697,24 +697,14 @@ export function StreamStart({
   )
 }
 
-/** A partial's opening and closing tags, rendered once from the component itself. */
-function partialTags(target: string, swap: string): [string, string] {
-  const [open = '', close = ''] = String(
-    <Partial target={target} swap={swap}>
-      {'\u0000'}
-    </Partial>,
-  ).split('\u0000')
-  return [open, close]
-}
-
 /**
- * The event-stream messages of one streaming reply. The tags of the text and thinking pieces are
- * rendered once per reply from the same components as the page; each token is then only escaped
- * (as JSX escapes) and wrapped, with no component tree rendered per token.
+ * The event-stream messages of one streaming reply. The answer and the thinking each stream into
+ * chunks (views/stream-chunks.tsx), so a token costs the browser the same however long the reply
+ * already is; no component tree is rendered per token.
  */
 export function replyStreamRenderer(replyId: string) {
-  const [textOpen, textClose] = partialTags(`#m-${replyId}-text`, 'beforeend')
-  const [thoughtOpen, thoughtClose] = partialTags(`#m-${replyId}-thinking`, 'beforeend')
+  const answer = chunkedStream(`m-${replyId}-text`)
+  const thought = chunkedStream(`m-${replyId}-thinking`)
   const status = (text: string) =>
     String(
       <Partial target={`#m-${replyId}-status`} swap="innerHTML">
@@ -727,12 +717,10 @@ export function replyStreamRenderer(replyId: string) {
     if (event.type === 'retry') {
       return status(`Bedrock answered ${event.errorName || 'with an error'}; retrying (attempt ${event.attempt} of ${event.maxAttempts})…`)
     }
-    const escaped = [''] as [string]
-    escapeToBuffer(event.text, escaped)
     if (event.type === 'reasoning') {
       const first = firstThought
       firstThought = false
-      const piece = thoughtOpen + escaped[0] + thoughtClose
+      const piece = thought(event.text)
       if (!first) return piece
       const box = String(
         <Partial target={`#m-${replyId}-thinking-box`} swap="outerHTML">
@@ -741,7 +729,7 @@ export function replyStreamRenderer(replyId: string) {
       )
       return box + piece + status('Thinking…')
     }
-    const piece = textOpen + escaped[0] + textClose
+    const piece = answer(event.text)
     if (!firstText) return piece
     firstText = false
     return piece + status('')

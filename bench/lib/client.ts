@@ -7,8 +7,13 @@ import http from 'node:http'
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
 
-/** What marks a streamed token in the chat's event stream (the app's and the relay's alike). */
-const TOKEN_MARK = '-text" hx-swap="beforeend">'
+/**
+ * What marks a streamed token in the chat's event stream (the app's and the relay's alike): a
+ * piece appended to the reply's text element, or to its newest chunk (`#m-ID-text-N`).
+ */
+const TOKEN_MARK = /-text(?:-\d+)?" hx-swap="beforeend">/g
+/** Longer than any mark: what is kept of a network chunk in case a mark is split across two. */
+const TOKEN_MARK_MAX_CHARS = 40
 
 function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -74,16 +79,14 @@ export async function sendMessage(base: string, cookie: string, message: string,
       const at = performance.now() - started
       const seen = tail + chunk
       let from = 0
-      for (;;) {
-        const i = seen.indexOf(TOKEN_MARK, from)
-        if (i < 0) break
+      for (const mark of seen.matchAll(TOKEN_MARK)) {
         tokens += 1
         if (Number.isNaN(ttftMs)) ttftMs = at
         lastTokenMs = at
-        from = i + TOKEN_MARK.length
+        from = mark.index + mark[0].length
       }
       // a mark split across two chunks is found in the next round
-      tail = seen.slice(Math.max(from, seen.length - TOKEN_MARK.length))
+      tail = seen.slice(Math.max(from, seen.length - TOKEN_MARK_MAX_CHARS))
       if (text.length < 200_000) text += chunk
     }
   } catch (err) {

@@ -82,8 +82,40 @@ const AUTO_DETECT = ['bash', 'cpp', 'css', 'go', 'java', 'javascript', 'json', '
  */
 const MIN_RELEVANCE = 3
 
-/** Auto-detection highlights the code once per candidate: past this size it is not worth it. */
-const AUTO_DETECT_MAX_CHARS = 20_000
+/*
+ * What highlighting may cost. hljs runs on the server's only thread and cannot be interrupted, and
+ * some of its grammars take time that grows faster than the code: on crafted input csharp and ini
+ * are quadratic, markdown cubic on one long line, rust worse on an unclosed raw string (a 10 KB
+ * ```markdown line of `[a](`: 13 s; 50 KB of `a a a` as csharp: 16 s). Auto-detection is dearer
+ * still: it highlights the code once per candidate. So code past these sizes is shown as plain
+ * escaped text, which costs next to nothing, and the Copy button works all the same.
+ */
+
+/** Unlabelled code is guessed at only this short (13 candidates: at most ~40 ms measured). */
+export const AUTO_DETECT_MAX_CHARS = 2_000
+
+/** Code in a language the fence names (or detected JSON) is highlighted up to this size. */
+export const HIGHLIGHT_MAX_CHARS = 4_000
+
+/**
+ * Nor is code with a line longer than this (minified code, one huge line), where the grammars that
+ * scan to the end of a line are slowest. Within both limits the worst crafted block measured
+ * 90-170 ms (csharp, on 2 cores); real code takes a few milliseconds.
+ */
+export const HIGHLIGHT_MAX_LINE_CHARS = 500
+
+/**
+ * All the code one reply may have highlighted, so that many blocks just under the limits cannot add
+ * up to a freeze either: two of the largest, or many small ones; the blocks after it are shown plain.
+ */
+export const REPLY_HIGHLIGHT_BUDGET_CHARS = 8_000
+
+/** What is left of one reply's highlighting allowance: create one per render, pass it to each block. */
+export type HighlightBudget = { chars: number }
+
+export function replyHighlightBudget(): HighlightBudget {
+  return { chars: REPLY_HIGHLIGHT_BUDGET_CHARS }
+}
 
 export type HighlightedCode = {
   /** Escaped HTML: hljs spans (classes only, never a style) or plain escaped text. */
@@ -96,12 +128,17 @@ export type HighlightedCode = {
 
 /**
  * The fence's language if hljs knows it; an unknown one shows the code plain, labelled with the
- * word the model wrote (a guess would contradict the label); no language at all is guessed.
+ * word the model wrote (a guess would contradict the label); no language at all is guessed. Code
+ * too large to highlight (see the limits above) keeps its label and is shown plain; what is
+ * highlighted is taken from the budget.
  */
-export function highlightCode(code: string, fenceLanguage: string): HighlightedCode {
+export function highlightCode(code: string, fenceLanguage: string, budget: HighlightBudget = replyHighlightBudget()): HighlightedCode {
   const word = fenceLanguage.trim().toLowerCase()
+  const affordable = code.length <= budget.chars && code.length <= HIGHLIGHT_MAX_CHARS && !hasLineLongerThan(code, HIGHLIGHT_MAX_LINE_CHARS)
   if (word) {
     if (!hljs.getLanguage(word)) return plain(code, word.slice(0, 40))
+    if (!affordable) return plain(code, displayName(word))
+    budget.chars -= code.length
     try {
       const result = hljs.highlight(code, { language: word, ignoreIllegals: true })
       return { html: result.value, label: displayName(word), language: canonicalName(word) }
@@ -109,21 +146,35 @@ export function highlightCode(code: string, fenceLanguage: string): HighlightedC
       return plain(code, word)
     }
   }
-  const guess = guessLanguage(code)
+  if (!affordable) return plain(code, 'Text')
+  const guess = guessLanguage(code, budget)
   if (!guess) return plain(code, 'Text')
   return { html: guess.value, label: displayName(guess.language === 'xml' ? 'html' : guess.language), language: guess.language }
+}
+
+function hasLineLongerThan(code: string, max: number): boolean {
+  let start = 0
+  for (let end = code.indexOf('\n'); end !== -1; end = code.indexOf('\n', start)) {
+    if (end - start > max) return true
+    start = end + 1
+  }
+  return code.length - start > max
 }
 
 type Guess = { language: string; value: string }
 
 /**
- * JSON is recognised by parsing it (hljs often calls a small object CSS); otherwise hljs's best
- * guess, if it is sure enough. JavaScript and TypeScript tie on code that is valid in both: that
- * is JavaScript.
+ * JSON is recognised by parsing it (hljs often calls a small object CSS); otherwise, for short
+ * code, hljs's best guess, if it is sure enough. JavaScript and TypeScript tie on code that is
+ * valid in both: that is JavaScript.
  */
-function guessLanguage(code: string): Guess | undefined {
-  if (/^\s*[[{]/.test(code) && isJson(code)) return { language: 'json', value: hljs.highlight(code, { language: 'json' }).value }
+function guessLanguage(code: string, budget: HighlightBudget): Guess | undefined {
+  if (/^\s*[[{]/.test(code) && isJson(code)) {
+    budget.chars -= code.length
+    return { language: 'json', value: hljs.highlight(code, { language: 'json' }).value }
+  }
   if (code.length > AUTO_DETECT_MAX_CHARS) return undefined
+  budget.chars -= code.length
   const best = hljs.highlightAuto(code, AUTO_DETECT)
   const runnerUp = best.secondBest
   if (!best.language || best.relevance < MIN_RELEVANCE) return undefined

@@ -1,4 +1,5 @@
 import { withoutBidiControls } from '../bidi.ts'
+import { replyHighlightBudget } from './highlight.ts'
 import { inlineText, parser, type RenderEnv } from './parser.ts'
 import { sanitizeReplyHtml } from './sanitize.ts'
 import { escapeHtml } from './urls.ts'
@@ -24,7 +25,7 @@ const ID_PREFIX = /^[A-Za-z][\w-]{0,63}$/
 
 /** A finished reply as safe HTML: headings, lists, tables, links, highlighted code with Copy buttons. */
 export function renderMarkdown(markdown: string, options: RenderOptions = {}): string {
-  const env: RenderEnv = { idPrefix: idPrefix(options.idPrefix), codeIds: [] }
+  const env: RenderEnv = { idPrefix: idPrefix(options.idPrefix), codeIds: [], highlightBudget: replyHighlightBudget() }
   const html = parser.render(withoutBidiControls(markdown), env)
   return sanitizeReplyHtml(html, new Set(env.codeIds))
 }
@@ -44,7 +45,8 @@ export function renderStreamingText(text: string): string {
  */
 export function markdownToPlainText(markdown: string): string {
   const lines: string[] = []
-  for (const token of parser.parse(withoutBidiControls(markdown), { idPrefix: 'plain', codeIds: [] } satisfies RenderEnv)) {
+  const env: RenderEnv = { idPrefix: 'plain', codeIds: [], highlightBudget: replyHighlightBudget() }
+  for (const token of parser.parse(withoutBidiControls(markdown), env)) {
     if (token.type === 'inline') lines.push(inlineText(token.children ?? []))
     else if (token.type === 'fence' || token.type === 'code_block') lines.push(token.content.replace(/\n$/, ''))
   }

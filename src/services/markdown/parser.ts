@@ -1,10 +1,13 @@
 import MarkdownIt from 'markdown-it'
 import type { RendererRule, StateCore, Token } from 'markdown-it'
-import { highlightCode } from './highlight.ts'
+import { highlightCode, type HighlightBudget } from './highlight.ts'
 import { escapeHtml, isAllowedUrl } from './urls.ts'
 
-/** What one render carries through markdown-it: the id prefix and the code ids handed out so far. */
-export type RenderEnv = { idPrefix: string; codeIds: string[] }
+/**
+ * What one render carries through markdown-it: the id prefix, the code ids handed out so far, and
+ * what is left of the reply's highlighting budget (its code blocks share one).
+ */
+export type RenderEnv = { idPrefix: string; codeIds: string[]; highlightBudget: HighlightBudget }
 
 /**
  * markdown-it, CommonMark plus GFM tables and strikethrough, configured for untrusted text:
@@ -33,7 +36,7 @@ rules.task_marker = (tokens, idx) => `<span class="md-task">${tokens[idx]!.meta?
 
 function envOf(env: unknown): RenderEnv {
   const candidate = env as Partial<RenderEnv> | undefined
-  if (typeof candidate?.idPrefix !== 'string' || !Array.isArray(candidate.codeIds)) {
+  if (typeof candidate?.idPrefix !== 'string' || !Array.isArray(candidate.codeIds) || typeof candidate.highlightBudget?.chars !== 'number') {
     throw new Error('markdown: render through renderMarkdown(), which supplies the id prefix')
   }
   return candidate as RenderEnv
@@ -53,7 +56,7 @@ function codeBlock(code: string, language: string, env: RenderEnv): string {
   const id = `${env.idPrefix}-code-${env.codeIds.length + 1}`
   env.codeIds.push(id)
   // markdown-it keeps the newline before the closing fence: not part of the code, nor of a copy
-  const highlighted = highlightCode(code.replace(/\n$/, ''), language)
+  const highlighted = highlightCode(code.replace(/\n$/, ''), language, env.highlightBudget)
   const classes = highlighted.language ? `hljs language-${highlighted.language}` : 'hljs'
   return (
     '<div class="code-block">' +
