@@ -1,14 +1,11 @@
-import { mkdirSync } from 'node:fs'
 import { Logger, type ILogObj } from 'tslog'
-import { createStream, type RotatingFileStream } from 'rotating-file-stream'
 import { maskKnownSecrets } from './known-secrets.ts'
+import { createLogFile, type LogFile, type LogFileStatus } from './log-file.ts'
 
 /** The log file, as the original design named it; backups are LOG_FILE.1 (newest) to .3. */
 export const LOG_FILE = 'bedrock_chatbot.log'
 export const LOG_MAX_SIZE = '5M'
 export const LOG_BACKUPS = 3
-/** Most characters one write to the log file carries. */
-const LOG_WRITE_CHUNK = 64 * 1024
 
 /** Object keys whose values never reach a log line, whatever object is logged. */
 const SECRET_KEYS = [
@@ -56,7 +53,7 @@ export function redact(line: string): string {
 }
 
 let root: AppLogger = createRootLogger()
-let fileStream: RotatingFileStream | null = null
+let logFile: LogFile | null = null
 
 function createRootLogger(level: Level = 'info'): AppLogger {
   return new Logger<ILogObj>({
@@ -82,10 +79,11 @@ export type LoggingOptions = {
 /**
  * Configures the root logger: one JSON entry per line in LOG_DIR/bedrock_chatbot.log, rotated at
  * 5 MB with 3 backups, and warnings and above on the console. Creates the folder if missing.
- * A failing file (disk full, folder removed) is reported once on the console and never throws into callers.
+ * A failing file (disk full, folder removed, renamed by logrotate) is said on the console, never
+ * throws into callers, and is reopened by itself (log-file.ts).
  */
-export function configureLogging(options: LoggingOptions): { logFile: string; close(): Promise<void> } {
-  const previous = fileStream
+export function configureLogging(options: LoggingOptions): { logFile: string; check(): Promise<void>; close(): Promise<void> } {
+  const previous = logFile
   root = createRootLogger(options.level)
   if (options.console !== false) {
     root.attachTransport({
@@ -96,61 +94,43 @@ export function configureLogging(options: LoggingOptions): { logFile: string; cl
     })
   }
   if (options.file === false) {
-    fileStream = null
-    void previous?.end()
-    return { logFile: `${options.logDir}/${LOG_FILE}`, close: async () => {} }
+    logFile = null
+    void previous?.close()
+    return { logFile: `${options.logDir}/${LOG_FILE}`, check: async () => {}, close: async () => {} }
   }
-  mkdirSync(options.logDir, { recursive: true })
-  const stream = createStream(LOG_FILE, {
-    path: options.logDir,
-    size: (options.maxSize ?? LOG_MAX_SIZE) as `${number}M`,
-    rotate: LOG_BACKUPS,
+  const file = createLogFile({
+    dir: options.logDir,
+    name: LOG_FILE,
+    maxSize: options.maxSize ?? LOG_MAX_SIZE,
+    backups: LOG_BACKUPS,
+    onStatus: (status) =>
+      console.error(
+        status.ok
+          ? `log file ${options.logDir}/${LOG_FILE} is written again`
+          : `log file ${options.logDir}/${LOG_FILE} cannot be written (${status.reason}): lines are held and it is retried`,
+      ),
   })
-  let reported = false
-  stream.on('error', (err) => {
-    if (reported) return
-    reported = true
-    console.error(`log file ${options.logDir}/${LOG_FILE} cannot be written: ${err.message}`)
-  })
-  fileStream = stream
-  // Lines logged in the same turn of the event loop reach the file in one write: the file system
-  // calls of the stream run on the JavaScript thread, and one per line cost more than the logging.
-  // Writes stay small enough that rotation (checked after each write) keeps files near 5 MB.
-  let pending: string[] = []
-  const flush = () => {
-    const lines = pending
-    pending = []
-    let chunk = ''
-    for (const line of lines) {
-      chunk += `${line}\n`
-      if (chunk.length >= LOG_WRITE_CHUNK) {
-        write(chunk)
-        chunk = ''
-      }
-    }
-    if (chunk) write(chunk)
-  }
-  const write = (chunk: string) => {
-    if (!stream.destroyed && stream.writable) stream.write(chunk)
-  }
+  logFile = file
   root.attachTransport({
     name: 'file',
     format: 'json',
-    write: (_record, line) => {
-      if (pending.push(redact(line)) === 1) setImmediate(flush)
-    },
+    write: (_record, line) => file.line(redact(line)),
   })
-  void previous?.end()
+  void previous?.close()
   return {
-    logFile: `${options.logDir}/${LOG_FILE}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (fileStream !== stream) return resolve()
-        flush()
-        fileStream = null
-        stream.end(() => resolve())
-      }),
+    logFile: file.path,
+    /** Checks the file now instead of at the next timer (tests). */
+    check: () => file.check(),
+    close: () => {
+      if (logFile === file) logFile = null
+      return file.close()
+    },
   }
+}
+
+/** Whether the log file is being written right now (for /readyz). */
+export function logFileStatus(): LogFileStatus | undefined {
+  return logFile?.status
 }
 
 /**

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { configureLogging, forgetSecret, getLogger, LOG_FILE, registerSecret } from '../src/logger.ts'
+import { configureLogging, forgetSecret, getLogger, LOG_FILE, logFileStatus, registerSecret } from '../src/logger.ts'
 
 const dirs: string[] = []
 function tempDir() {
@@ -166,5 +166,62 @@ describe('saved credentials are masked however many there are', () => {
       forgetSecret(short)
       forgetSecret(long)
     }
+  })
+})
+
+describe('the log comes back by itself', () => {
+  const settle = () => Bun.sleep(50)
+  const read = (path: string) => Bun.file(path).text()
+
+  test('after logrotate renames the file, new lines go to a new file under the name', async () => {
+    const dir = tempDir()
+    const logging = configureLogging({ logDir: dir, console: false })
+    const log = getLogger('rotate')
+    log.info('before the rename')
+    await settle()
+    renameSync(join(dir, LOG_FILE), join(dir, `${LOG_FILE}.rotated`))
+    await logging.check()
+    log.info('after the rename')
+    await settle()
+    await logging.close()
+    expect(await read(join(dir, `${LOG_FILE}.rotated`))).not.toContain('after the rename')
+    expect(await read(join(dir, LOG_FILE))).toContain('after the rename')
+  })
+
+  test('after its folder is deleted, the folder and file are made again', async () => {
+    const dir = join(tempDir(), 'logs')
+    const logging = configureLogging({ logDir: dir, console: false })
+    getLogger('gone').info('before')
+    await settle()
+    rmSync(dir, { recursive: true, force: true })
+    await logging.check()
+    getLogger('gone').info('after the folder went')
+    await settle()
+    await logging.close()
+    expect(await read(join(dir, LOG_FILE))).toContain('after the folder went')
+  })
+
+  test('while it cannot be written, lines are held, then written once it can be again', async () => {
+    const parent = tempDir()
+    const dir = join(parent, 'logs')
+    const logging = configureLogging({ logDir: dir, console: false })
+    getLogger('fault').info('first')
+    await settle()
+    // the folder's place taken by a file: nothing can be written there
+    rmSync(dir, { recursive: true, force: true })
+    writeFileSync(dir, 'not a folder')
+    await logging.check()
+    expect(logFileStatus()?.ok).toBe(false)
+    getLogger('fault').info('during the fault')
+    await settle()
+    rmSync(dir, { force: true })
+    await logging.check()
+    await settle()
+    getLogger('fault').info('after the fault')
+    await settle()
+    await logging.close()
+    const text = await read(join(dir, LOG_FILE))
+    expect(text).toContain('during the fault')
+    expect(text).toContain('after the fault')
   })
 })
