@@ -4,6 +4,7 @@
 import { createDashboardApp } from './dashboard-app.ts'
 import type { DashboardDeps } from './deps.ts'
 import { accessFor } from './services/access.ts'
+import { createReadiness } from './services/readiness.ts'
 import { startupConfig } from './startup.ts'
 import { openDatabase, type OpenedDatabase } from './db/open.ts'
 import { configureLogging, getLogger } from './logger.ts'
@@ -34,12 +35,23 @@ async function start() {
   }
 
   const logTail = createLogTail(config.LOG_DIR)
+  const readiness = createReadiness({
+    databaseReadable: () => {
+      try {
+        metricsQueries()
+        return { ok: true }
+      } catch (err) {
+        return { ok: false, since: new Date(), reason: (err as Error).message }
+      }
+    },
+  })
   const deps: DashboardDeps = {
     config,
     log,
     metricsQueries,
     access: accessFor(config),
-    dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed') }),
+    readiness,
+    dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed'), health: readiness }),
   }
   const server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })
   process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)

@@ -2,7 +2,7 @@ import type { Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { serverSecret } from './db/secrets.ts'
 import { createWriter } from './db/writer.ts'
-import { getLogger, registerSecret, type Log } from './logger.ts'
+import { getLogger, logFileStatus, registerSecret, type Log } from './logger.ts'
 import { endpointPasswords } from './services/endpoints.ts'
 import {
   createBedrock,
@@ -22,6 +22,8 @@ import {
   type SessionsOptions,
 } from './services/chat/index.ts'
 import { accessFor, type Access } from './services/access.ts'
+import { displayEndpoint } from './services/endpoints.ts'
+import { createReadiness, type ReadinessCheck } from './services/readiness.ts'
 import { createDashboard, createLogTail, type Dashboard } from './services/dashboard/index.ts'
 import { createMetrics, createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
 
@@ -41,6 +43,8 @@ export type Deps = {
   access: Access
   /** Signs the session cookie: made once and kept in the database. */
   sessionSecret: string
+  /** What /readyz reports and the dashboard's banner says. */
+  readiness: ReadinessCheck
   /** The limits on model calls, spend and files (what the sidebar's budget line reads). */
   limits: Limits
   /** The age-based clean-up (RETENTION_DAYS), run by src/index.ts at start and on a timer. */
@@ -48,7 +52,7 @@ export type Deps = {
 }
 
 /** What the standalone dashboard process has: no chat, no sessions. */
-export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl' | 'access'>
+export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'dashboard' | 'chatUrl' | 'access' | 'readiness'>
 
 export type DepsOptions = {
   config: Config
@@ -75,7 +79,13 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
   })
   const queries = createMetricsQueries(db)
   const metricsQueries = () => queries
-  const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard') })
+  const readiness = createReadiness({
+    database: () => writer.status,
+    log: logFileStatus,
+    pendingWrites: () => writer.pending,
+    bedrockEndpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) ?? `the SDK's endpoint for ${config.AWS_REGION}`,
+  })
+  const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard'), health: readiness })
   const metrics = createMetrics({ db, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
   const conversations = createConversations({ db, writer })
   const limits = createLimits({
@@ -90,6 +100,7 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
   })
   const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs, onRecorded: (invocation) => limits.spend(invocation) })
   return {
+    readiness,
     config,
     metricsQueries,
     conversations,

@@ -61,6 +61,7 @@ export function DashboardPage({ data, ranges, invocations, chatUrl }: DashboardP
             </a>
           )}
         </header>
+        <HealthBanner problems={data.problems} />
         <SummaryPanel data={data} />
         <section class="charts" aria-label="Charts">
           <ChartPanel id="requests" title="Requests per minute" note={bucketWords(range.bucketMs)} legend={['Successes', 'Errors']} />
@@ -461,9 +462,30 @@ export function InvocationsTable({ view }: { view: InvocationsView }) {
 }
 
 /** One live update: every panel for the range as partials, swapped by the page's single stream. */
+/** What is not working in the app right now (storage, the log), above the panels; empty when all is well. */
+export function HealthBanner({ problems }: { problems: string[] }) {
+  return (
+    <div id="health-banner" class="health-banner" role="alert" hidden={problems.length === 0}>
+      {problems.length > 0 && (
+        <>
+          <strong>The app is degraded.</strong>
+          <ul>
+            {problems.map((p) => (
+              <li>{p}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  )
+}
+
 export function DashboardUpdate({ data, bucketMs }: { data: DashboardData; bucketMs: number }) {
   return (
     <>
+      <Partial target="#health-banner" swap="outerHTML">
+        <HealthBanner problems={data.problems} />
+      </Partial>
       <Partial target="#panel-summary" swap="outerHTML">
         <SummaryPanel data={data} />
       </Partial>

@@ -13,9 +13,16 @@ type Job = { run: () => unknown; resolve: (value: unknown) => void; reject: (err
  * (each in its own savepoint, so a failing job rolls back alone and rejects only its promise),
  * after the current work (a token being sent) is done. Jobs run in the order they were queued.
  */
+/** Whether the last transaction committed; if not, since when and why (for /readyz). */
+export type WriterStatus = { ok: true } | { ok: false; since: Date; reason: string }
+
 export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
   const queue: Job[] = []
   let scheduled = false
+  let status: WriterStatus = { ok: true }
+  const failed = (err: unknown) => {
+    if (status.ok) status = { ok: false, since: new Date(), reason: err instanceof Error ? err.message : String(err) }
+  }
   const begin = sqlite.prepare('BEGIN')
   const commit = sqlite.prepare('COMMIT')
   const rollback = sqlite.prepare('ROLLBACK')
@@ -32,6 +39,7 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     try {
       begin.run()
     } catch (err) {
+      failed(err)
       for (const job of batch) job.reject(err)
       return
     }
@@ -52,9 +60,15 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
       try {
         rollback.run()
       } catch {}
+      failed(err)
       for (const job of batch) job.reject(err)
       return
     }
+    // one bad job says nothing about the database; every job of a batch failing (a read-only or
+    // full disk refuses each insert inside its savepoint) says it cannot be written
+    const written = settled.find((s) => s.ok)
+    if (written) status = { ok: true }
+    else failed(settled[0]?.value)
     for (const { job, ok, value } of settled) (ok ? job.resolve : job.reject)(value)
   }
 
@@ -75,6 +89,10 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     /** Jobs waiting for their batch. */
     get pending() {
       return queue.length
+    },
+    /** Whether the last transaction committed. */
+    get status(): WriterStatus {
+      return status
     },
   }
 }

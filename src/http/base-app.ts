@@ -27,6 +27,11 @@ export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
   app.use('/public/*', serveStatic({ root: PUBLIC_ROOT, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.route('/health', health)
   app.route('/healthz', health)
+  app.get('/readyz', (c) => {
+    const readiness = deps.readiness()
+    c.header('Cache-Control', 'no-store')
+    return c.json(readiness, readiness.ok ? 200 : 503)
+  })
   app.use(htmxRequest())
   app.notFound((c) => renderErrorPage(c, 404, 'Page not found', 'There is nothing at this address.'))
   app.onError((err, c) => {

@@ -20,6 +20,8 @@ export type DashboardData = {
   metricsVersion: string
   metrics: MetricsPanels
   log: LogTail
+  /** What is not working in the app right now (storage, the log): the page's banner. */
+  problems: string[]
 }
 
 export type DashboardOptions = {
@@ -30,6 +32,8 @@ export type DashboardOptions = {
   /** How often the change tokens are compared (cheap: PRAGMA data_version, a stat). */
   pollMs?: number
   now?: () => number
+  /** The app's health (readiness.ts), for the banner; absent: no banner. */
+  health?: () => { problems: string[] }
 }
 
 type Listener = (data: DashboardData) => void
@@ -44,7 +48,7 @@ function describe(err: unknown): string {
  * only when one moves is each watched range recomputed, once, and the same result handed to
  * every open dashboard watching that range.
  */
-export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Date.now }: DashboardOptions) {
+export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Date.now, health }: DashboardOptions) {
   const listeners = new Map<RangeKey, Set<Listener>>()
   const panels = new Map<RangeKey, { key: string; panels: MetricsPanels }>()
   let lastToken = ''
@@ -83,7 +87,7 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
     } catch (err) {
       tail = { lines: [], error: `The log cannot be read: ${describe(err)}` }
     }
-    return { range, generatedAt: at, metricsVersion, metrics: panelsFor(range, at, metricsVersion), log: tail }
+    return { range, generatedAt: at, metricsVersion, metrics: panelsFor(range, at, metricsVersion), log: tail, problems: problems() }
   }
 
   /**
@@ -99,8 +103,12 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
     return fresh
   }
 
+  function problems(): string[] {
+    return health?.().problems ?? []
+  }
+
   function token(): string {
-    return `${metricsToken()}|${logTail.changeToken()}|${Math.floor(now() / 60_000)}`
+    return `${metricsToken()}|${logTail.changeToken()}|${Math.floor(now() / 60_000)}|${problems().join('|')}`
   }
 
   function tick() {

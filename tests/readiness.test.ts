@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { createReadiness } from '../src/services/readiness.ts'
+import { browser, makeApp, type TestApp } from './helpers.ts'
+
+/** /healthz and /readyz, and the dashboard's banner, against the real app and its database. */
+
+const opened: TestApp[] = []
+afterAll(async () => {
+  for (const t of opened) await t.close()
+})
+
+describe('health for load balancers and orchestrators', () => {
+  test('/healthz answers while another process holds the database write lock', async () => {
+    const t = await makeApp()
+    opened.push(t)
+    const other = new Database(t.config.METRICS_DB_PATH)
+    other.exec('BEGIN IMMEDIATE')
+    try {
+      const res = await t.app.request('http://localhost/healthz')
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ ok: true })
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+    }
+  })
+
+  test('/readyz says the database cannot be written while it cannot, and recovers by itself; the dashboard shows a banner meanwhile', async () => {
+    const t = await makeApp()
+    opened.push(t)
+    const ready = await t.app.request('http://localhost/readyz')
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ ok: true, database: 'ok', log: 'ok', problems: [] })
+    expect(await (await t.app.request('http://localhost/dashboard')).text()).toContain('id="health-banner" class="health-banner" role="alert" hidden=""')
+
+    // the app's own connection refuses writes, as after a read-only remount
+    t.database.sqlite.exec('PRAGMA query_only = ON')
+    await browser(t.app).send('a message while the disk refuses writes')
+    const degraded = await t.app.request('http://localhost/readyz')
+    expect(degraded.status).toBe(503)
+    const body = (await degraded.json()) as { ok: boolean; database: string; problems: string[] }
+    expect(body.ok).toBe(false)
+    expect(body.database).toContain('failing since')
+    expect(body.problems[0]).toContain('The database cannot be written')
+    const page = await (await t.app.request('http://localhost/dashboard')).text()
+    expect(page).toContain('The app is degraded.')
+
+    t.database.sqlite.exec('PRAGMA query_only = OFF')
+    await browser(t.app).send('a message once it can write again')
+    const recovered = await t.app.request('http://localhost/readyz')
+    expect(recovered.status).toBe(200)
+  })
+
+  test('the dashboard process with no database yet says so', () => {
+    const readiness = createReadiness({
+      databaseReadable: () => ({ ok: false, since: new Date(0), reason: 'No readable metrics database at metrics/metrics.db yet' }),
+    })()
+    expect(readiness.ok).toBe(false)
+    expect(readiness.problems).toEqual(['The database cannot be read: No readable metrics database at metrics/metrics.db yet'])
+  })
+})
