@@ -105,6 +105,13 @@ export const configSchema = z.object({
   ALLOW_UNAUTHENTICATED: z.stringbool({ error: 'true or false' }).default(false),
   /** Lets a scraper read /metrics with `Authorization: Bearer <token>` once access control is on. */
   METRICS_TOKEN: z.string().trim().min(16, 'a token of at least 16 characters').optional(),
+  /** Seconds replies in flight may run on after SIGTERM before they are stopped and the server exits. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number({ error: 'a whole number of seconds from 0 to 3600' })
+    .int('a whole number of seconds from 0 to 3600')
+    .min(0, 'a whole number of seconds from 0 to 3600')
+    .max(3600, 'a whole number of seconds from 0 to 3600')
+    .default(20),
   /** Minutes a session may go unused before it is forgotten (its sign-in and sidebar credentials with it). */
   SESSION_IDLE_MINUTES: z.coerce
     .number({ error: 'a whole number of minutes from 1 to 43200' })

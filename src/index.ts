@@ -8,6 +8,10 @@ import { serve } from './server.ts'
 import { displayEndpoint } from './services/endpoints.ts'
 import { RETENTION_INTERVAL_MS } from './services/chat/index.ts'
 
+/** After the grace: how long stopped replies get to save, and how long a write may wait on a lock then. */
+const SHUTDOWN_FLUSH_MS = 2000
+const SHUTDOWN_BUSY_TIMEOUT_MS = 200
+
 async function start() {
   const config = await startupConfig()
 
@@ -47,10 +51,19 @@ async function start() {
     clearInterval(retention)
     deps.retention.stop()
     deps.dashboard.stop()
+    // no new reply from now on (each is told why); those in flight may finish within the grace
+    deps.replies.close()
+    const deadline = Date.now() + config.SHUTDOWN_GRACE_SECONDS * 1000
+    while (deps.sessions.streaming > 0 && Date.now() < deadline) await Bun.sleep(100)
+    if (deps.sessions.streaming > 0) log.warn('replies still streaming at the end of the grace are stopped', { count: deps.sessions.streaming })
     deps.sessions.abortAll('shutdown')
-    // give aborted turns a moment to save their reply and write their metrics row, then close
-    // every connection, open dashboard streams included (they would otherwise hold the exit)
-    await Bun.sleep(300)
+    // a locked database must not hold the exit: writes now wait a moment at most, then fail
+    database.sqlite.exec(`PRAGMA busy_timeout = ${SHUTDOWN_BUSY_TIMEOUT_MS}`)
+    // the stopped replies save their text and rows, then every connection closes (open dashboard
+    // streams included: they would otherwise hold the exit)
+    const flushBy = Date.now() + SHUTDOWN_FLUSH_MS
+    do await Bun.sleep(50)
+    while ((deps.sessions.streaming > 0 || (deps.readiness().pendingWrites ?? 0) > 0) && Date.now() < flushBy)
     await server.stop(true)
     database.close()
     await logging.close()

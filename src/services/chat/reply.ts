@@ -51,6 +51,7 @@ export const BUSY = 'A reply is still streaming: wait for it, or press Stop.'
 export const TOO_LONG = "This message is too long for the model's context window, even with every earlier message left out: shorten it or attach less."
 const BROKE_OFF = 'The reply stream broke off.'
 const NOT_SAVED = 'Your message could not be saved, so it was not sent: try again.'
+export const SHUTTING_DOWN = 'The server is restarting: your message was not sent. Send it again in a moment.'
 
 export type RepliesOptions = {
   conversations: Conversations
@@ -96,10 +97,17 @@ function outcomeOf(result: CallResult | null): Pick<Message, 'status' | 'error'>
 
 export function createReplies({ conversations, modelCalls, limits, log, defaultModelId, defaultRegion, now = () => new Date() }: RepliesOptions) {
   const newId = conversations.newId
+  let closing = false
 
   return {
+    /** Shutdown: from now on every new reply is refused with a clear message; those running go on. */
+    close() {
+      closing = true
+    },
+
     start(session: Session, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
       const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
+      if (closing) return { ok: false, refusal: { status: 503, message: SHUTTING_DOWN, retryAfterS: 5 } }
       if (session.activeReply) return refuse(409, BUSY)
       const limited =
         limits.check(session.owner) ??

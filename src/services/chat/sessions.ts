@@ -181,6 +181,13 @@ export function createSessions(options: SessionsOptions = {}) {
     },
 
     /** Aborts every streaming reply (graceful shutdown). */
+    /** Replies streaming right now, in every session. */
+    get streaming(): number {
+      let n = 0
+      for (const session of sessions.values()) if (session.activeReply) n += 1
+      return n
+    },
+
     abortAll(reason: string) {
       for (const session of sessions.values()) session.activeReply?.controller.abort(reason)
     },

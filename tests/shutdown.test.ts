@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startEmulator } from '../src/emulator/server.ts'
+import { browser, type Emulator } from './helpers.ts'
+
+/**
+ * SIGTERM as systemd or Kubernetes sends it, to the real server process: new replies refused at
+ * once with a clear message, those in flight finish within SHUTDOWN_GRACE_SECONDS, the rest are
+ * saved as stopped with their rows, and the process exits.
+ */
+
+const ROOT = join(import.meta.dir, '..')
+let emulator: Emulator
+const dir = mkdtempSync(join(tmpdir(), 'shutdown-'))
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 })
+})
+afterAll(async () => {
+  await emulator.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function startServer() {
+  const proc = Bun.spawn(['bun', 'src/index.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      METRICS_DB_PATH: join(dir, 'metrics.db'),
+      LOG_DIR: join(dir, 'logs'),
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+      AWS_ACCESS_KEY_ID: 'AKIASHUTDOWNTEST0001',
+      AWS_SECRET_ACCESS_KEY: 'shutdownTestSecretKey000000000000000000',
+      SHUTDOWN_GRACE_SECONDS: '2',
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  let out = ''
+  for await (const chunk of proc.stdout) {
+    out += new TextDecoder().decode(chunk)
+    const url = out.match(/on (http:\/\/[^/\s]+)\//)?.[1]
+    if (url) return { proc, url }
+  }
+  throw new Error(`the server did not start: ${out}`)
+}
+
+/** Sends a message and resolves once its first token has arrived, with the rest of the stream still coming. */
+async function startReply(url: string, you: ReturnType<typeof browser>, message: string) {
+  await you.get('/')
+  const res = await fetch(`${url}/c/new/messages`, {
+    method: 'POST',
+    headers: { Cookie: you.cookie, Origin: url, 'HX-Request': 'true', 'HX-Request-Type': 'partial' },
+    body: new URLSearchParams({ message }),
+  })
+  const reader = res.body!.getReader()
+  let text = ''
+  while (!text.includes('-text')) text += new TextDecoder().decode((await reader.read()).value)
+  const rest = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return text
+      text += new TextDecoder().decode(value)
+    }
+  })()
+  return rest
+}
+
+describe('on SIGTERM', () => {
+  test('new replies are refused with a clear message, short ones finish, long ones are saved as stopped, and the process exits', async () => {
+    const { proc, url } = await startServer()
+    const short = startReply(url, browser(url), 'short one [[slow:50]] [[tokens:10]]')
+    const long = startReply(url, browser(url), 'long one [[slow:100]] [[tokens:200]]')
+    await Promise.all([short, long].map((p) => Promise.race([p, Bun.sleep(300)])))
+    proc.kill('SIGTERM')
+    await Bun.sleep(100)
+
+    const late = browser(url)
+    await late.get('/')
+    const refused = await late.send('sent during the shutdown')
+    expect(refused.res.status).toBe(503)
+    expect(refused.body).toContain('The server is restarting')
+
+    expect(await proc.exited).toBe(0)
+    await Promise.allSettled([short, long])
+
+    const db = new Database(join(dir, 'metrics.db'), { readonly: true })
+    try {
+      const replies = db.query("select text, status from messages where role = 'assistant' order by created_at").all() as { text: string; status: string }[]
+      expect(replies.map((r) => r.status).sort()).toEqual(['done', 'stopped'])
+      expect(replies.find((r) => r.status === 'stopped')!.text.length).toBeGreaterThan(0)
+      const outcomes = (db.query('select outcome from invocations').all() as { outcome: string }[]).map((r) => r.outcome).sort()
+      expect(outcomes).toEqual(['ok', 'stopped'])
+      expect(emulator.requests.filter((r) => JSON.stringify(r.body).includes('sent during the shutdown'))).toHaveLength(0)
+    } finally {
+      db.close()
+    }
+  }, 30_000)
+})
