@@ -1,8 +1,10 @@
-import { csrf } from 'hono/csrf'
 import type { Deps } from './deps.ts'
 import { baseApp } from './http/base-app.ts'
 import type { AppEnv } from './http/env.ts'
+import { BODY_LIMITS, FILES_ROUTE } from './http/forms.ts'
 import { clientAddress, requireSignIn } from './middleware/access.ts'
+import { formBody } from './middleware/form-body.ts'
+import { sameOrigin } from './middleware/same-origin.ts'
 import { session } from './middleware/session.ts'
 import chat from './routes/chat.tsx'
 import conversations from './routes/conversations.tsx'
@@ -14,7 +16,8 @@ import signIn from './routes/sign-in.tsx'
 /** Builds the app: middleware order, sub-apps, error pages. No I/O of its own. */
 export function createApp(deps: Deps) {
   const app = baseApp<AppEnv>(deps)
-  app.use(csrf())
+  app.use(sameOrigin())
+  app.use(formBody({ filesRoute: FILES_ROUTE, limits: BODY_LIMITS }))
   app.use(
     session(deps.sessions, {
       secret: deps.sessionSecret,

@@ -164,6 +164,29 @@ describe('with AUTH_PROXY_HEADER, the sign-in proxy names the user', () => {
     }
   })
 
+  test('a form the proxy forwards in chunks (no Content-Length) is read whole, and its user is still known', async () => {
+    const t = await app({ AUTH_PROXY_HEADER: 'X-Forwarded-User' })
+    const server = listen(t.app, t.deps)
+    try {
+      const body = new ReadableStream({
+        start(out) {
+          out.enqueue(new TextEncoder().encode('message=sent+in+chunks'))
+          out.close()
+        },
+      })
+      const res = await fetch(`${server.url}/c/new/messages`, {
+        method: 'POST',
+        headers: { 'X-Forwarded-User': 'alice@example.com', Origin: server.url, 'Content-Type': 'application/x-www-form-urlencoded', 'HX-Request': 'true' },
+        body,
+        duplex: 'half',
+      } as RequestInit)
+      expect(res.status).toBe(200)
+      expect(await res.text()).toContain('Emulated reply to: "sent in chunks"')
+    } finally {
+      server.stop()
+    }
+  })
+
   test('the header is ignored from an address that is not the trusted proxy', async () => {
     const t = await app({ AUTH_PROXY_HEADER: 'X-Forwarded-User', AUTH_PROXY_TRUSTED: '10.9.9.9' })
     const server = listen(t.app, t.deps)

@@ -1,5 +1,11 @@
 import type { Child } from 'hono/jsx'
 
+/**
+ * Where a refusal that is not a form's own (a request the server could not take at all) is shown
+ * to htmx: every page has this one empty alert, which the refusal's fragment fills.
+ */
+export const REQUEST_ERROR_ID = 'request-error'
+
 export type LayoutProps = { title: string; children?: Child; scripts?: string[]; styles?: string[] }
 
 /** The page shell. Hono's JSX emits no doctype: the route prepends it (see renderPage). */
@@ -22,7 +28,10 @@ export function Layout({ title, children, scripts = [], styles = [] }: LayoutPro
           <script src={src} defer></script>
         ))}
       </head>
-      <body>{children}</body>
+      <body>
+        <p id={REQUEST_ERROR_ID} class="form-error request-error" role="alert"></p>
+        {children}
+      </body>
     </html>
   )
 }

@@ -1,9 +1,11 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { serveStatic } from 'hono/bun'
+import { allowedMethods } from '../middleware/allowed-methods.ts'
 import { hostCheck } from '../middleware/host-check.ts'
 import { htmxRequest } from '../middleware/htmx.ts'
 import { requestLog } from '../middleware/request-log.ts'
+import { requestShape } from '../middleware/request-shape.ts'
 import { securityHeaders } from '../middleware/security-headers.ts'
 import health from '../routes/health.ts'
 import type { DashboardEnv } from './env.ts'
@@ -11,9 +13,15 @@ import { renderErrorPage } from './render.tsx'
 
 const PUBLIC_ROOT = new URL('../../public/', import.meta.url).pathname
 
+/** What the log keeps of a thrown value: an Error's own fields are not enumerable, so a plain copy. */
+function thrown(err: unknown) {
+  return err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { message: String(err) }
+}
+
 /**
- * What every server shares: deps on the context, request log, the Host check, strict headers,
- * static files and health checks (open to all: each app's access rules come after them).
+ * What every server shares: deps on the context, request log, strict headers (on every answer,
+ * refusals included), the Host check, the request's shape and method, static files and health
+ * checks (open to all: each app's access rules come after them).
  */
 export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
   const app = new Hono<E>()
@@ -22,9 +30,11 @@ export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
     await next()
   })
   app.use(requestLog())
-  app.use(hostCheck({ host: deps.config.HOST, allowedHosts: deps.config.ALLOWED_HOSTS }))
   app.use(securityHeaders())
-  app.use('/public/*', serveStatic({ root: PUBLIC_ROOT, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
+  app.use(hostCheck({ host: deps.config.HOST, allowedHosts: deps.config.ALLOWED_HOSTS }))
+  app.use(requestShape())
+  app.use(allowedMethods(app))
+  app.get('/public/*', serveStatic({ root: PUBLIC_ROOT, rewriteRequestPath: (p) => p.replace(/^\/public/, '') }))
   app.route('/health', health)
   app.route('/healthz', health)
   app.get('/readyz', (c) => {
@@ -36,10 +46,9 @@ export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
   app.notFound((c) => renderErrorPage(c, 404, 'Page not found', 'There is nothing at this address.'))
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {
-      const detail = err.status === 403 ? 'This form was posted from another site, so it was refused.' : err.message
-      return renderErrorPage(c, err.status, 'Request refused', detail || 'The request could not be accepted.')
+      return renderErrorPage(c, err.status, 'Request refused', err.message || 'The request could not be accepted.')
     }
-    deps.log.error('unhandled error', { path: c.req.path, err })
+    deps.log.error('unhandled error', { path: c.req.path, err: thrown(err) })
     return renderErrorPage(c, 500, 'Something went wrong', 'The server hit an error; it has been logged. Try again.')
   })
   return app

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { ACCESS_KEY_ID_PATTERN, REGION_PATTERN, SECRET_ACCESS_KEY_PATTERN, SESSION_TOKEN_MAX_LENGTH, SESSION_TOKEN_PATTERN } from '../services/aws-names.ts'
-import { TITLE_MAX } from '../services/chat/index.ts'
+import { ATTACHMENT_LIMITS, TITLE_MAX } from '../services/chat/index.ts'
 import { MODEL_ID_PATTERN } from '../services/models.ts'
+import type { FieldRules } from './form-shape.ts'
 
 /**
  * What the chat's forms and query strings accept: every limit once, next to the message people
@@ -22,6 +23,39 @@ export type FormLimits = typeof FORM_LIMITS
 
 const L = FORM_LIMITS
 const en = (n: number) => n.toLocaleString('en')
+
+/**
+ * Characters on the wire for one character of a form's text, at worst: a character of three UTF-8
+ * bytes, each percent-encoded (`%E2%80%A6`). (A character of four bytes counts as two in a
+ * string's length, so it needs less per character.)
+ */
+const WIRE_PER_CHARACTER = 9
+
+/** Room for a form's other fields, their names and, in multipart, each part's own headers. */
+const FORM_OVERHEAD_BYTES = 64 * 1024
+
+/**
+ * The most bytes a form's body may have, checked before it is read (a body over them gets 413).
+ * Every form but one is urlencoded text, the largest a full message or an edit. The one exception
+ * is a message with files (multipart, POST /c/:id/messages): the most files Converse takes, each
+ * as large as it may be, beside a full message. Anything larger would be refused anyway, once read.
+ */
+export const BODY_LIMITS = {
+  form: L.message * WIRE_PER_CHARACTER + FORM_OVERHEAD_BYTES,
+  messageWithFiles:
+    ATTACHMENT_LIMITS.maxImages * ATTACHMENT_LIMITS.maxImageBytes +
+    ATTACHMENT_LIMITS.maxDocuments * ATTACHMENT_LIMITS.maxDocumentBytes +
+    L.message * WIRE_PER_CHARACTER +
+    FORM_OVERHEAD_BYTES,
+} as const
+
+/** The one form that carries files (multipart/form-data): a message, at POST /c/:id/messages. */
+export const FILES_ROUTE = /^\/c\/[^/]+\/messages$/
+
+/** The forms whose fields are not all single lines of text (FieldRules): the rest take the default. */
+export const messageFields: FieldRules = { files: ['files'], multiline: ['message'] }
+export const editFields: FieldRules = { multiline: ['message'] }
+export const settingsFields: FieldRules = { multiline: ['systemPrompt'] }
 
 /** An emptied optional field is absent, not an empty value. */
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v)

@@ -9,9 +9,18 @@ import { urlConversation, urlConversationOrNew, type ConversationEnv, type Conve
 import { budgetView, chatPage, conversationList, markdownReady, messageView, type ChatPageExtra } from '../presenters/chat-page.tsx'
 import { withoutBidiControls } from '../services/bidi.ts'
 import { BUSY, checkAttachments, type AcceptedAttachment, type Refusal, type Reply, type ReplyStart, type ThreadEntry } from '../services/chat/index.ts'
-import { AssistantMessage, BudgetLine, ChatHeader, replyStreamRenderer, StreamStart, ThreadActions, type ThreadMessageView } from '../../views/chat.tsx'
+import {
+  AssistantMessage,
+  BudgetLine,
+  ChatHeader,
+  replyStreamRenderer,
+  StreamStart,
+  ThreadActions,
+  ThreadNotice,
+  type ThreadMessageView,
+} from '../../views/chat.tsx'
 import { Partial } from '../../views/partial.tsx'
-import { editForm, FORM_LIMITS, messageForm, regenerateForm } from '../http/forms.ts'
+import { editFields, editForm, FORM_LIMITS, messageFields, messageForm, regenerateForm } from '../http/forms.ts'
 
 const chat = new Hono<AppEnv>()
 
@@ -55,7 +64,7 @@ function startReply<E extends ConversationOrNewEnv>(c: Context<E>, start: ReplyS
 chat.post(
   '/c/:id/messages',
   urlConversationOrNew(),
-  validForm(messageForm, (c: Context<ConversationOrNewEnv>, { message, fields }) => refuse(c, message, 422, fields['message'])),
+  validForm(messageForm, (c: Context<ConversationOrNewEnv>, { message, fields }) => refuse(c, message, 422, fields['message']), messageFields),
   async (c) => {
     const form = c.req.valid('form')
     const conversation = c.var.conversation
@@ -76,7 +85,9 @@ chat.get('/c/:id/replies/:replyId', urlConversation(), async (c) => {
   if (!c.var.partial) return c.redirect(`/c/${conversation.id}#m-${c.req.param('replyId')}`, 303)
   const thread = c.var.deps.conversations.thread(conversation.id)
   const entry = thread.find((m) => m.id === c.req.param('replyId') && m.role === 'assistant')
-  if (!entry) return c.html('', 404)
+  // the bubble that polls is replaced by the note, so it stops polling
+  if (!entry)
+    return c.html(renderFragment(<ThreadNotice>This reply is no longer in the conversation. Reload the page to see it as it is now.</ThreadNotice>), 404)
   const finished = entry.status !== 'streaming'
   if (finished) await markdownReady()
   return c.html(
@@ -105,7 +116,7 @@ chat.post(
 chat.post(
   '/c/:id/edit',
   urlConversation(),
-  validForm(editForm, (c: Context<ConversationEnv>, { message, fields }) => refuse(c, message, 422, fields['message'])),
+  validForm(editForm, (c: Context<ConversationEnv>, { message, fields }) => refuse(c, message, 422, fields['message']), editFields),
   (c) => {
     const form = c.req.valid('form')
     return startReply(c, { kind: 'edit', conversation: c.var.conversation, text: form.message, modelId: form.modelId }, form.message)

@@ -9,7 +9,7 @@ import { DEFAULT_THINKING_BUDGET, effectiveSettings, THINKING_ANSWER_ROOM } from
 import { ChatHeader, ConversationList, SettingsPanel } from '../../views/chat.tsx'
 import { ConfirmDeletePage } from '../../views/confirm.tsx'
 import { Partial } from '../../views/partial.tsx'
-import { FORM_LIMITS, renameForm, searchQuery, settingsForm } from '../http/forms.ts'
+import { FORM_LIMITS, renameForm, searchQuery, settingsFields, settingsForm } from '../http/forms.ts'
 
 const conversations = new Hono<AppEnv>()
 
@@ -74,7 +74,11 @@ async function settingsAnswer(c: Context<ConversationEnv>, conversation: Convers
 conversations.post(
   '/c/:id/settings',
   urlConversation(),
-  validForm(settingsForm, (c: Context<ConversationEnv>, { message }) => settingsAnswer(c, c.var.conversation, { kind: 'error', text: message }, 422)),
+  validForm(
+    settingsForm,
+    (c: Context<ConversationEnv>, { message }) => settingsAnswer(c, c.var.conversation, { kind: 'error', text: message }, 422),
+    settingsFields,
+  ),
   (c) => {
     const found = c.var.conversation
     const form = c.req.valid('form')

@@ -24,4 +24,4 @@ export {
   type Sessions,
   type SessionsOptions,
 } from './sessions.ts'
-export { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT, checkAttachments, type AcceptedAttachment } from './attachments/index.ts'
+export { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT, ATTACHMENT_LIMITS, checkAttachments, type AcceptedAttachment } from './attachments/index.ts'
