@@ -122,6 +122,7 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
       log: getLogger('chat'),
       defaultModelId: config.BEDROCK_MODEL_ID,
       defaultRegion: config.AWS_REGION,
+      storage: { writable: () => writer.status.ok, probe: () => writer.probe() },
     }),
     log: getLogger('app'),
   }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { createReadiness } from '../src/services/readiness.ts'
-import { browser, makeApp, type TestApp } from './helpers.ts'
+import { browser, eventually, makeApp, type TestApp } from './helpers.ts'
 
 /** /healthz and /readyz, and the dashboard's banner, against the real app and its database. */
 
@@ -46,10 +46,17 @@ describe('health for load balancers and orchestrators', () => {
     const page = await (await t.app.request('http://localhost/dashboard')).text()
     expect(page).toContain('The app is degraded.')
 
+    // while it cannot write, a message is refused in words before anything goes to Bedrock
+    const refused = await browser(t.app).send('a message that could not be recorded')
+    expect(refused.res.status).toBe(503)
+    expect(refused.body).toContain('Messages cannot be saved right now')
+    expect(t.emulator.requests.filter((r) => JSON.stringify(r.body).includes('could not be recorded'))).toHaveLength(0)
+
+    // once the fault clears, the writer finds out by itself and messages go through again
     t.database.sqlite.exec('PRAGMA query_only = OFF')
-    await browser(t.app).send('a message once it can write again')
-    const recovered = await t.app.request('http://localhost/readyz')
-    expect(recovered.status).toBe(200)
+    await eventually(async () => expect((await t.app.request('http://localhost/readyz')).status).toBe(200))
+    const again = await browser(t.app).send('a message once it can write again')
+    expect(again.body).toContain('Emulated reply to')
   })
 
   test('the dashboard process with no database yet says so', () => {

@@ -59,7 +59,11 @@ async function startReply(url: string, you: ReturnType<typeof browser>, message:
   })
   const reader = res.body!.getReader()
   let text = ''
-  while (!text.includes('-text')) text += new TextDecoder().decode((await reader.read()).value)
+  while (!text.includes('-text')) {
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`the reply ended before its first token (status ${res.status}): ${text.slice(0, 500)}`)
+    text += new TextDecoder().decode(value)
+  }
   const rest = (async () => {
     for (;;) {
       const { done, value } = await reader.read()

@@ -6,6 +6,9 @@ import type { Database } from 'bun:sqlite'
  */
 export const WRITE_BATCH_MAX = 32
 
+/** While writes fail, how often a probe write checks whether they work again. */
+const PROBE_EVERY_MS = 1000
+
 type Job = { run: () => unknown; resolve: (value: unknown) => void; reject: (err: unknown) => void }
 
 /**
@@ -20,8 +23,17 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
   const queue: Job[] = []
   let scheduled = false
   let status: WriterStatus = { ok: true }
+  let retry: ReturnType<typeof setInterval> | undefined
   const failed = (err: unknown) => {
     if (status.ok) status = { ok: false, since: new Date(), reason: err instanceof Error ? err.message : String(err) }
+    // while it fails, a small write now and then finds out when it works again (no message needed)
+    retry ??= setInterval(() => writer.probe(), PROBE_EVERY_MS)
+    retry.unref?.()
+  }
+  const recovered = () => {
+    status = { ok: true }
+    if (retry) clearInterval(retry)
+    retry = undefined
   }
   const begin = sqlite.prepare('BEGIN')
   const commit = sqlite.prepare('COMMIT')
@@ -29,6 +41,11 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
   const savepoint = sqlite.prepare('SAVEPOINT job')
   const release = sqlite.prepare('RELEASE job')
   const undo = sqlite.prepare('ROLLBACK TO job')
+  let probing = false
+  const probeStatement: { run: (value: string) => unknown } = {
+    run: (value) =>
+      sqlite.run("INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", [value]),
+  }
 
   function flush() {
     scheduled = false
@@ -67,7 +84,7 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     // one bad job says nothing about the database; every job of a batch failing (a read-only or
     // full disk refuses each insert inside its savepoint) says it cannot be written
     const written = settled.find((s) => s.ok)
-    if (written) status = { ok: true }
+    if (written) recovered()
     else failed(settled[0]?.value)
     for (const { job, ok, value } of settled) (ok ? job.resolve : job.reject)(value)
   }
@@ -78,7 +95,7 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     setImmediate(flush)
   }
 
-  return {
+  const writer = {
     /** Runs `job` inside the next batch's transaction; resolves with its result once committed. */
     write<T>(job: () => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
@@ -90,11 +107,26 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     get pending() {
       return queue.length
     },
+    /**
+     * A tiny write (one row in server_secrets) that tells whether the database takes writes
+     * again; at most one queued at a time.
+     */
+    probe() {
+      if (probing) return
+      probing = true
+      writer
+        .write(() => probeStatement.run(String(Date.now())))
+        .catch(() => {})
+        .finally(() => {
+          probing = false
+        })
+    },
     /** Whether the last transaction committed. */
     get status(): WriterStatus {
       return status
     },
   }
+  return writer
 }
 
 export type Writer = ReturnType<typeof createWriter>

@@ -51,6 +51,7 @@ export const BUSY = 'A reply is still streaming: wait for it, or press Stop.'
 export const TOO_LONG = "This message is too long for the model's context window, even with every earlier message left out: shorten it or attach less."
 const BROKE_OFF = 'The reply stream broke off.'
 const NOT_SAVED = 'Your message could not be saved, so it was not sent: try again.'
+export const STORAGE_DOWN = 'Messages cannot be saved right now (the server cannot write its database), so yours was not sent: try again in a moment.'
 export const SHUTTING_DOWN = 'The server is restarting: your message was not sent. Send it again in a moment.'
 
 export type RepliesOptions = {
@@ -61,6 +62,11 @@ export type RepliesOptions = {
   defaultModelId: string
   defaultRegion: string
   now?: () => Date
+  /**
+   * Whether the database takes writes right now (its writer's last batch), and a small write that
+   * finds out again. While it does not, new replies are refused before anything goes to Bedrock.
+   */
+  storage?: { writable: () => boolean; probe: () => void }
 }
 
 /** A stored message with every column set (what the writer inserts). */
@@ -95,7 +101,7 @@ function outcomeOf(result: CallResult | null): Pick<Message, 'status' | 'error'>
   return { status: 'error', error: result.error?.message ?? 'The model call failed.' }
 }
 
-export function createReplies({ conversations, modelCalls, limits, log, defaultModelId, defaultRegion, now = () => new Date() }: RepliesOptions) {
+export function createReplies({ conversations, modelCalls, limits, log, defaultModelId, defaultRegion, now = () => new Date(), storage }: RepliesOptions) {
   const newId = conversations.newId
   let closing = false
 
@@ -108,6 +114,11 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
     start(session: Session, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
       const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
       if (closing) return { ok: false, refusal: { status: 503, message: SHUTTING_DOWN, retryAfterS: 5 } }
+      if (storage && !storage.writable()) {
+        // refused before anything is sent, so no call goes unrecorded; the probe finds the recovery
+        storage.probe()
+        return { ok: false, refusal: { status: 503, message: STORAGE_DOWN, retryAfterS: 5 } }
+      }
       if (session.activeReply) return refuse(409, BUSY)
       const limited =
         limits.check(session.owner) ??
