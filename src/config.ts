@@ -32,6 +32,27 @@ const ipList = z
       .filter(Boolean),
   )
 
+/** A whole number of milliseconds from `min` to `max`, with the range in its message. */
+const milliseconds = (min: number, max: number, fallback: number) => {
+  const message = `a whole number of milliseconds from ${min} to ${max}`
+  return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message).default(fallback)
+}
+
+/**
+ * How long a model call may wait for the first token of its answer (text or reasoning) after the
+ * request is sent, retries included. A streamed answer usually starts within a few seconds, and a
+ * very long prompt within a few tens of seconds; a person who has waited a minute with nothing on
+ * screen is better told and free to send again than kept waiting.
+ */
+export const FIRST_TOKEN_TIMEOUT_MS = 60_000
+
+/**
+ * How long a model call may go silent once its answer has started. Tokens come many times a
+ * second, and a model that thinks streams its reasoning as tokens too, so 30 s of silence is a
+ * stalled stream or a half-open connection, not a slow model.
+ */
+export const TOKEN_IDLE_TIMEOUT_MS = 30_000
+
 /** What turns a limit off: a limit variable is a number, or this word. */
 export const OFF = 'off'
 
@@ -119,6 +140,10 @@ export const configSchema = z.object({
     .min(1, 'a whole number of minutes from 1 to 43200')
     .max(43_200, 'a whole number of minutes from 1 to 43200')
     .default(720),
+  /** Milliseconds from sending a model call to its first token before it is abandoned (FirstTokenTimeout). */
+  FIRST_TOKEN_TIMEOUT_MS: milliseconds(1000, 3_600_000, FIRST_TOKEN_TIMEOUT_MS),
+  /** Milliseconds of silence once the answer has started before it is abandoned (StreamIdleTimeout). */
+  TOKEN_IDLE_TIMEOUT_MS: milliseconds(1000, 3_600_000, TOKEN_IDLE_TIMEOUT_MS),
   /**
    * Model calls one person may start in any sliding minute (a proxy's user, else a browser): beyond
    * it a message is refused with 429 before anything is sent. Off by default.

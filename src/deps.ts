@@ -59,14 +59,24 @@ export type DepsOptions = {
   database: Pick<OpenedDatabase, 'db' | 'sqlite'>
   bedrock?: Omit<BedrockOptions, 'endpoint' | 'serverBearerToken'>
   sessions?: SessionsOptions
-  /** How long a model call may send nothing before it is abandoned (tests shorten it). */
-  idleTimeoutMs?: number
+  /** How long a model call may wait for its first token (default FIRST_TOKEN_TIMEOUT_MS from the config; tests shorten it). */
+  firstTokenTimeoutMs?: number
+  /** How long a started answer may go silent (default TOKEN_IDLE_TIMEOUT_MS from the config; tests shorten it). */
+  tokenIdleTimeoutMs?: number
   /** The limits' clock (tests). */
   limits?: Pick<LimitsOptions, 'now'>
 }
 
 /** Wires the services from config and an open database: used by start-up and by tests alike. */
-export function createDeps({ config, database, bedrock: bedrockOptions, sessions: sessionsOptions, idleTimeoutMs, limits: limitsOptions }: DepsOptions): Deps {
+export function createDeps({
+  config,
+  database,
+  bedrock: bedrockOptions,
+  sessions: sessionsOptions,
+  firstTokenTimeoutMs = config.FIRST_TOKEN_TIMEOUT_MS,
+  tokenIdleTimeoutMs = config.TOKEN_IDLE_TIMEOUT_MS,
+  limits: limitsOptions,
+}: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.sqlite)
   // what the server holds from its environment never reaches a log line, whatever quotes it
@@ -98,7 +108,14 @@ export function createDeps({ config, database, bedrock: bedrockOptions, sessions
     attachmentBytesUsed: (owner) => conversations.attachmentBytesUsed(owner),
     ...limitsOptions,
   })
-  const modelCalls = createModelCalls({ bedrock, metrics, log: getLogger('chat'), idleTimeoutMs, onRecorded: (invocation) => limits.spend(invocation) })
+  const modelCalls = createModelCalls({
+    bedrock,
+    metrics,
+    log: getLogger('chat'),
+    firstTokenTimeoutMs,
+    tokenIdleTimeoutMs,
+    onRecorded: (invocation) => limits.spend(invocation),
+  })
   return {
     readiness,
     config,

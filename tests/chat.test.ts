@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { STREAM_CHUNK_MAX_CHARS } from '../views/stream-chunks.tsx'
-import { browser, type Emulator, eventually, makeApp, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
+import { HUGE_FRAME_BYTES } from '../src/emulator/protocol.ts'
+import { MAX_EVENT_MESSAGE_BYTES } from '../src/services/chat/bedrock.ts'
+import { browser, type Emulator, eventually, makeApp, SERVER_CREDENTIALS, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 
 let emulator: Emulator
 let t: TestApp
@@ -328,6 +330,93 @@ describe('a chat turn', () => {
       body: 'message=hi',
     })
     expect(res.status).toBe(403)
+  })
+})
+
+describe('timeouts a person can live with', () => {
+  test('an answer that stops half-way is cut off after the between-token timeout, keeps its text and says so', async () => {
+    const quiet = await makeApp({ emulator, deps: { tokenIdleTimeoutMs: 400 } })
+    try {
+      const text = unique('[[slow:5000]] and then silence')
+      const { body, messages } = await browser(quiet.app).send(text)
+      const partial = streamedPieces(messages).join('')
+      expect(partial.length).toBeGreaterThan(0)
+      const bubble = unescapeHtml(finalBubble(body))
+      expect(bubble).toContain('data-status="error"')
+      expect(bubble).toContain(partial.trim())
+      expect(bubble).toContain('Bedrock stopped sending for 0.4 s in the middle of the reply, so it was cut off there: send again to retry.')
+      const row = quiet.database.sqlite.query('select outcome, error_type, time_to_first_token_ms from invocations').get() as Record<string, unknown>
+      expect(row).toMatchObject({ outcome: 'error', error_type: 'StreamIdleTimeout' })
+      expect(row['time_to_first_token_ms']).not.toBeNull()
+      await eventually(() => expect(requestsFor(text)[0]?.outcome).toBe('aborted'))
+    } finally {
+      await quiet.close()
+    }
+  })
+
+  test('a model slow to start but quick once started answers in full: the wait for the first token is its own', async () => {
+    // a silence of a second before the first token, three times the between-token timeout
+    const patient = await makeApp({ emulator, deps: { firstTokenTimeoutMs: 10_000, tokenIdleTimeoutMs: 300 } })
+    try {
+      const { body } = await browser(patient.app).send(unique('[[firstdelay:1000]] take your time'))
+      expect(finalBubble(body)).toContain('data-status="done"')
+      expect(patient.database.sqlite.query('select outcome, error_type from invocations').get()).toEqual({ outcome: 'ok', error_type: null })
+    } finally {
+      await patient.close()
+    }
+  })
+})
+
+describe('answers that cannot be read', () => {
+  test('a malformed answer is told in plain words, recorded for the dashboard, and gives its connection back: after more of them than the pool holds, the next message answers', async () => {
+    // a pool of two sockets: a call that kept its socket would make the third one wait for ever
+    // (and the plain question at the end would fail with FirstTokenTimeout)
+    const small = await makeApp({ deps: { bedrock: { serverCredentials: SERVER_CREDENTIALS, maxSockets: 2 }, firstTokenTimeoutMs: 5000 } })
+    try {
+      const you = browser(small.app)
+      const broken = ['[[malformed]]', '[[malformed:3]]', '[[malformed]]', '[[malformed:3]]', '[[malformed]]']
+      for (const directive of broken) {
+        const { body, messages } = await you.send(unique(`${directive} can you read this`))
+        const bubble = unescapeHtml(finalBubble(body))
+        expect(bubble).toContain('data-status="error"')
+        expect(bubble).toContain(
+          "Bedrock's answer could not be read: what arrived was not a valid Bedrock stream, so the reply was abandoned: send again to retry.",
+        )
+        for (const internals of ['Deserialization error', '$response', 'checksum', 'smithy']) expect(unescapeHtml(body)).not.toContain(internals)
+        // the tokens that did arrive are kept
+        if (directive === '[[malformed:3]]') expect(bubble).toContain(streamedPieces(messages).join('').trim())
+      }
+      expect(small.database.sqlite.query('select outcome, error_type from invocations').all()).toEqual(
+        broken.map(() => ({ outcome: 'error', error_type: 'MalformedStreamError' })),
+      )
+      // the emulator held every broken answer open; the app hung up on each
+      await eventually(() => expect(small.emulator.requests.map((r) => r.outcome)).toEqual(broken.map(() => 'aborted')))
+      const { body } = await you.send(unique('and now a plain question'))
+      expect(finalBubble(body)).toContain('data-status="done"')
+      // the pool is back to its idle size: the one keep-alive connection that the last call used
+      await eventually(() => expect(small.emulator.connections()).toBe(1))
+      expect(small.deps.metricsQueries().errorsByType('1h')).toContainEqual({ category: 'server', type: 'MalformedStreamError', count: broken.length })
+    } finally {
+      await small.close()
+    }
+  })
+
+  test('an answer announcing an event larger than Bedrock ever sends is refused at once, not buffered', async () => {
+    // the default timeouts (a minute, 30 s): only the refusal can end this call within the test
+    const text = unique('[[hugeframe:3]] a big one')
+    const { body, messages } = await browser(t.app).send(text)
+    const partial = streamedPieces(messages).join('')
+    expect(partial.length).toBeGreaterThan(0)
+    const bubble = unescapeHtml(finalBubble(body))
+    expect(bubble).toContain('data-status="error"')
+    expect(bubble).toContain(partial.trim())
+    expect(bubble).toContain(
+      `Bedrock's answer could not be read: it announced a single event of ${HUGE_FRAME_BYTES.toLocaleString('en')} bytes, and at most ${MAX_EVENT_MESSAGE_BYTES.toLocaleString('en')} bytes are accepted`,
+    )
+    expect(rows().at(-1)).toMatchObject({ outcome: 'error', error_type: 'EventMessageTooLargeError' })
+    // the emulator sent the 12-byte prelude and nothing more, and still held the message open when
+    // the app hung up: the call ended on the prelude, without waiting for (or keeping) 4 GiB
+    await eventually(() => expect(requestsFor(text)[0]).toMatchObject({ errorType: 'hugeframe', outcome: 'aborted', tokensSent: 3 }))
   })
 })
 

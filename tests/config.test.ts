@@ -13,6 +13,8 @@ describe('configuration', () => {
       AWS_REGION: 'us-east-1',
       METRICS_DB_PATH: 'metrics/metrics.db',
       LOG_DIR: 'logs',
+      FIRST_TOKEN_TIMEOUT_MS: 60_000,
+      TOKEN_IDLE_TIMEOUT_MS: 30_000,
     })
     expect(config.BEDROCK_MODEL_ID).toContain('anthropic.claude')
     expect(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME).toBeUndefined()
@@ -25,6 +27,9 @@ describe('configuration', () => {
     ['AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'localhost:4010', 'Invalid AWS_ENDPOINT_URL_BEDROCK_RUNTIME="localhost:4010": expected an http:// or https:// URL'],
     ['HOST', 'not a host', 'Invalid HOST="not a host": expected a host name or IP address to bind, such as 127.0.0.1'],
     ['LOG_LEVEL', 'loud', 'Invalid LOG_LEVEL="loud": expected one of debug, info, warn, error'],
+    ['FIRST_TOKEN_TIMEOUT_MS', 'a minute', 'Invalid FIRST_TOKEN_TIMEOUT_MS="a minute": expected a whole number of milliseconds from 1000 to 3600000'],
+    ['FIRST_TOKEN_TIMEOUT_MS', '500', 'Invalid FIRST_TOKEN_TIMEOUT_MS="500": expected a whole number of milliseconds from 1000 to 3600000'],
+    ['TOKEN_IDLE_TIMEOUT_MS', '2.5', 'Invalid TOKEN_IDLE_TIMEOUT_MS="2.5": expected a whole number of milliseconds from 1000 to 3600000'],
   ])('a bad %s (%s) is refused with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message))
   })

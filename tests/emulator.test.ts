@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type ConverseStreamOutput, type Message } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { Agent } from 'node:http'
 import { startEmulator, type Emulator, type RecordedRequest } from '../src/emulator/server.ts'
-import { decodeFrames } from '../src/emulator/protocol.ts'
+import { decodeFrames, HUGE_FRAME_BYTES } from '../src/emulator/protocol.ts'
 import { parseDirectives } from '../src/emulator/faults.ts'
 import { tokenize } from '../src/emulator/replies.ts'
 
@@ -450,6 +451,73 @@ describe('more emulator behaviour', () => {
     }
   })
 
+  test('connections() counts open TCP connections, idle keep-alive ones included', async () => {
+    const own = await startEmulator()
+    try {
+      expect(own.connections()).toBe(0)
+      const client = new BedrockRuntimeClient({
+        region: 'us-east-1',
+        endpoint: own.url,
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
+        requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true }) }),
+      })
+      for (const text of ['one', 'two']) await client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(text)] }))
+      expect(own.connections()).toBe(1)
+      client.destroy()
+      await waitFor(() => own.connections() === 0)
+    } finally {
+      await own.close()
+    }
+  })
+
+  test('[[malformed]] answers 200, then a frame whose prelude checksum is wrong, and holds the response open', async () => {
+    const marker = unique('malformed')
+    const client = makeClient('http1.1 (NodeHttpHandler)')
+    const error = await caught(client.send(new ConverseStreamCommand({ modelId: MODEL, messages: [userMessage(`[[malformed]] ${marker}`)] })))
+    // the SDK reads the first event before it answers: its decoder's words, with its hint
+    expect(error.message).toContain('The prelude checksum specified in the message')
+    expect(error.message).toContain('Deserialization error')
+    const [record] = recordsWith(marker)
+    // the SDK left the response unread on its socket: the emulator still holds it open
+    expect(record).toMatchObject({ status: 200, errorType: 'malformed', outcome: 'pending', tokensSent: 0 })
+    ;(error as unknown as { $response: { body: { destroy(): void } } }).$response.body.destroy()
+    await waitFor(() => record?.outcome === 'aborted')
+  })
+
+  test('[[malformed:3]] streams three deltas first, and the SDK throws from the loop', async () => {
+    const marker = unique('malformed3')
+    const response = await makeClient('http1.1 (NodeHttpHandler)').send(
+      new ConverseStreamCommand({ modelId: MODEL, messages: [userMessage(`[[malformed:3]] ${marker}`)] }),
+    )
+    const got = await collect(response.stream)
+    expect(got.textDeltas).toHaveLength(3)
+    expect(got.error?.message).toContain('The prelude checksum specified in the message')
+    expect(recordsWith(marker)[0]).toMatchObject({ errorType: 'malformed', outcome: 'pending', tokensSent: 3 })
+  })
+
+  test('[[hugeframe]] sends the 12-byte prelude of a 4 GiB message, with a correct checksum, and nothing after it', async () => {
+    const marker = unique('hugeframe')
+    const controller = new AbortController()
+    const response = await fetch(`${emulator.url}/model/${encodeURIComponent(MODEL)}/converse-stream`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer emulator-test-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [userMessage(`[[hugeframe]] ${marker}`)] }),
+      signal: controller.signal,
+    })
+    expect(response.status).toBe(200)
+    const reader = response.body!.getReader()
+    let bytes = new Uint8Array(0)
+    while (bytes.length < 12) bytes = new Uint8Array([...bytes, ...(await reader.read()).value!])
+    expect(bytes.length).toBe(12)
+    const view = new DataView(bytes.buffer)
+    expect(view.getUint32(0, false)).toBe(HUGE_FRAME_BYTES)
+    expect(view.getUint32(8, false)).toBe(Bun.hash.crc32(bytes.subarray(0, 8)))
+    const [record] = recordsWith(marker)
+    expect(record).toMatchObject({ status: 200, errorType: 'hugeframe', outcome: 'pending', tokensSent: 0 })
+    controller.abort()
+    await waitFor(() => record?.outcome === 'aborted')
+  })
+
   test('directive parsing', () => {
     const parsed = parseDirectives('a [[throttle:2]] b [[SLOW:30]] [[echo]] [[unknown]]')
     expect(parsed.faults.throttle).toBe(2)
@@ -457,5 +525,7 @@ describe('more emulator behaviour', () => {
     expect(parsed.faults.echo).toBe(true)
     expect(parsed.names).toEqual(['throttle:2', 'slow:30', 'echo'])
     expect(parsed.text).toBe('a  b   [[unknown]]')
+    expect(parseDirectives('[[malformed]]').faults).toMatchObject({ malformedAfter: 0, hugeFrameAfter: null })
+    expect(parseDirectives('[[malformed:3]] [[hugeframe]]').faults).toMatchObject({ malformedAfter: 3, hugeFrameAfter: 0 })
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { classifyError } from '../src/services/chat/errors.ts'
+import { classifyError, firstTokenTimeoutError, tokenIdleTimeoutError } from '../src/services/chat/errors.ts'
 import { suggestedProfileId } from '../src/services/models.ts'
 import { errorCategory } from '../src/services/metrics/index.ts'
 import { historyForModel } from '../src/services/chat/history.ts'
@@ -18,6 +18,8 @@ describe('error messages a person can act on', () => {
     ['ServiceUnavailableException', 'server', 'Bedrock had a service error'],
     ['InternalServerException', 'server', 'Bedrock had a service error'],
     ['ModelStreamErrorException', 'server', 'Bedrock had a service error'],
+    ['MalformedStreamError', 'server', "Bedrock's answer could not be read: what arrived was not a valid Bedrock stream"],
+    ['EventMessageTooLargeError', 'server', "Bedrock's answer could not be read: it announced a single event"],
   ])('%s is %s: "%s"', (name, category, text) => {
     const result = classifyError(named(name, 'upstream words'), ctx)
     expect(result.type).toBe(name)
@@ -30,6 +32,30 @@ describe('error messages a person can act on', () => {
       expect(classifyError(named(name), ctx).category).toBe(errorCategory('error', name))
     }
     expect(classifyError(named('NoSuchThing'), ctx).category).toBe('other')
+  })
+
+  test("the stream errors never show the SDK's words", () => {
+    const sdk =
+      'The prelude checksum specified in the message (1) does not match\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'
+    expect(classifyError(named('MalformedStreamError', sdk), ctx).message).not.toMatch(/checksum|Deserialization|\$response/)
+    const tooLarge = Object.assign(named('EventMessageTooLargeError', sdk), { claimedBytes: 4_294_967_280, limitBytes: 1_048_576 })
+    expect(classifyError(tooLarge, ctx).message).toBe(
+      "Bedrock's answer could not be read: it announced a single event of 4,294,967,280 bytes, and at most 1,048,576 bytes are accepted (Bedrock's own are far smaller), so the reply was abandoned without waiting for it: send again to retry.",
+    )
+  })
+
+  test('our own timeouts say how long was waited, and count as server errors like the model timing out', () => {
+    expect(firstTokenTimeoutError(60_000)).toEqual({
+      type: 'FirstTokenTimeout',
+      category: 'server',
+      message: 'Bedrock sent no answer within 60 s, so the request was abandoned: send again to retry, or try another model.',
+    })
+    expect(tokenIdleTimeoutError(30_000)).toEqual({
+      type: 'StreamIdleTimeout',
+      category: 'server',
+      message: 'Bedrock stopped sending for 30 s in the middle of the reply, so it was cut off there: send again to retry.',
+    })
+    for (const type of ['FirstTokenTimeout', 'StreamIdleTimeout', 'ModelTimeoutException']) expect(errorCategory('error', type)).toBe('server')
   })
 
   test('missing credentials say where to put them', () => {

@@ -260,6 +260,10 @@ describe('figures for a range', () => {
       ['ServiceUnavailableException', 'error', 1],
       ['ModelTimeoutException', 'error', 1],
       ['ModelStreamErrorException', 'error', 1],
+      ['FirstTokenTimeout', 'error', 1],
+      ['StreamIdleTimeout', 'error', 1],
+      ['MalformedStreamError', 'error', 1],
+      ['EventMessageTooLargeError', 'error', 1],
       ['NetworkError', 'error', 2],
       ['IncompleteStreamError', 'error', 1],
       ['Stopped', 'stopped', 2],
@@ -278,7 +282,16 @@ describe('figures for a range', () => {
     expect(byType.get('AccessDeniedException')?.category).toBe('access')
     expect(byType.get('UnrecognizedClientException')?.category).toBe('access')
     expect(byType.get('CredentialsProviderError')?.category).toBe('access')
-    for (const t of ['InternalServerException', 'ServiceUnavailableException', 'ModelTimeoutException', 'ModelStreamErrorException']) {
+    for (const t of [
+      'InternalServerException',
+      'ServiceUnavailableException',
+      'ModelTimeoutException',
+      'ModelStreamErrorException',
+      'FirstTokenTimeout',
+      'StreamIdleTimeout',
+      'MalformedStreamError',
+      'EventMessageTooLargeError',
+    ]) {
       expect(byType.get(t)?.category).toBe('server')
     }
     expect(byType.get('NetworkError')?.category).toBe('other')
@@ -287,13 +300,13 @@ describe('figures for a range', () => {
     for (const t of ['Stopped', 'Disconnected', 'Shutdown']) expect(byType.get(t)?.category).toBe('stopped')
     expect(q.errorsByType('1h', NOW)[0]?.type).toBe('ThrottlingException')
     expect(q.summary('1h', NOW)).toMatchObject({
-      errors: 18,
+      errors: 22,
       stopped: 4,
       throttles: 3,
       clientErrors: 6,
-      serverErrors: 5,
+      serverErrors: 9,
       otherErrors: 4,
-      requests: 22,
+      requests: 26,
     })
   })
 })

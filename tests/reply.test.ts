@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { createServer } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer, type Socket } from 'node:net'
+import { EventStreamCodec } from '@smithy/eventstream-codec'
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8'
+import { encodeEvent } from '../src/emulator/protocol.ts'
 import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/chat/bedrock.ts'
 import { BUSY, type Reply, type ReplyEvent } from '../src/services/chat/index.ts'
 import type { ThreadEntry } from '../src/services/chat/conversations.ts'
@@ -201,5 +205,81 @@ describe('the upstream connection pool', () => {
     expect(err?.code).toBe('ECONNREFUSED')
     expect(retries).toEqual([2, 3])
     expect(err?.attempts).toBe(3)
+  })
+})
+
+describe('answers the SDK cannot decode', () => {
+  /** An upstream that answers 200, sends `bytes`, and holds the response open on its keep-alive connection. */
+  async function brokenUpstream(bytes: Uint8Array) {
+    const sockets = new Set<Socket>()
+    const server = createHttpServer(async (req, res) => {
+      for await (const _ of req) {
+      }
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' })
+      res.write(bytes)
+    })
+    server.keepAliveTimeout = 60_000
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
+    return {
+      url: `http://127.0.0.1:${port}`,
+      connections: () => sockets.size,
+      close: () => {
+        for (const socket of sockets) socket.destroy()
+        return new Promise((resolve) => server.close(resolve))
+      },
+    }
+  }
+
+  const codec = new EventStreamCodec(toUtf8, fromUtf8)
+  const start = encodeEvent('messageStart', { role: 'assistant' })
+  const delta = encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hello ' } })
+  const badMessageChecksum = encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'there' } })
+  badMessageChecksum[badMessageChecksum.length - 1]! ^= 0x01
+  const notJson = codec.encode({
+    headers: {
+      ':event-type': { type: 'string', value: 'contentBlockDelta' },
+      ':content-type': { type: 'string', value: 'application/json' },
+      ':message-type': { type: 'string', value: 'event' },
+    },
+    body: fromUtf8('{"contentBlockIndex": 0, "delta": {'),
+  })
+  const noMessageType = codec.encode({ headers: { ':event-type': { type: 'string', value: 'contentBlockDelta' } }, body: fromUtf8('{}') })
+  const errorPage = fromUtf8('<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>')
+  const join = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]))
+
+  test.each([
+    ['a message whose checksum fails, after a token', join(start, delta, badMessageChecksum), 1],
+    ['a first event whose JSON is cut short', join(start, notJson), 0],
+    ['an event with no message type', join(start, delta, noMessageType), 1],
+    // read as a prelude, "<htm" claims a message of about 1 GB: refused on its checksum, not awaited
+    ["a proxy's error page where the stream should be", errorPage, 0],
+  ])('%s is a MalformedStreamError in our words, and its connection is closed', async (_, bytes, tokens) => {
+    const upstream = await brokenUpstream(bytes)
+    try {
+      const bedrock = createBedrock({ endpoint: upstream.url, serverCredentials: SERVER_CREDENTIALS })
+      // an abort after 5 s would turn a hang into a wrong error, not a stuck test
+      const signal = AbortSignal.timeout(5000)
+      const texts: string[] = []
+      const err = (await bedrock
+        .stream(
+          { modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user', text: 'hello' }], maxTokens: 100 },
+          { region: 'us-east-1', signal, onEvent: (e) => void (e.type === 'text' && texts.push(e.text)) },
+        )
+        .then(
+          () => null,
+          (e: unknown) => e,
+        )) as Error | null
+      expect(err?.name).toBe('MalformedStreamError')
+      expect(err?.message).not.toContain('Deserialization error')
+      expect(signal.aborted).toBe(false)
+      expect(texts).toHaveLength(tokens)
+      await eventually(() => expect(upstream.connections()).toBe(0))
+    } finally {
+      await upstream.close()
+    }
   })
 })

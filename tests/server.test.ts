@@ -139,15 +139,15 @@ describe('shutting down', () => {
 })
 
 describe('a model that goes quiet', () => {
-  test('a call that sends nothing for too long is abandoned, explained and recorded, and frees the browser', async () => {
-    const quiet = await makeApp({ emulator: t.emulator, deps: { idleTimeoutMs: 400 } })
+  test('a call whose answer never starts is abandoned at the first-token timeout, explained and recorded, and frees the browser', async () => {
+    const quiet = await makeApp({ emulator: t.emulator, deps: { firstTokenTimeoutMs: 400 } })
     try {
       const you = browser(quiet.app)
       const { body } = await you.send('[[firstdelay:3000]] are you there #quiet')
-      expect(unescapeHtml(body)).toContain('Bedrock sent nothing for 0.4 s, so the reply was abandoned')
+      expect(unescapeHtml(body)).toContain('Bedrock sent no answer within 0.4 s, so the request was abandoned: send again to retry')
       expect(body).toContain('data-status="error"')
       const row = quiet.database.sqlite.query('select outcome, error_type from invocations order by id desc limit 1').get()
-      expect(row).toEqual({ outcome: 'error', error_type: 'StreamIdleTimeout' })
+      expect(row).toEqual({ outcome: 'error', error_type: 'FirstTokenTimeout' })
       await eventually(() => expect(t.emulator.requests.find((r) => JSON.stringify(r.body).includes('#quiet'))?.outcome).toBe('aborted'))
       expect((await you.send('hello again')).res.status).toBe(200)
     } finally {

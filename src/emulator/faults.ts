@@ -25,6 +25,10 @@ export interface Faults {
   firstDelayMs: number
   /** A reply of exactly this many word tokens (load tests), or null for the usual reply. */
   tokens: number | null
+  /** After this many text deltas (0: straight after the 200), bytes that are no event stream; null for none. */
+  malformedAfter: number | null
+  /** After this many text deltas (0: as the first message), a prelude claiming a 4 GiB message; null for none. */
+  hugeFrameAfter: number | null
 }
 
 export const DIRECTIVES = [
@@ -44,6 +48,8 @@ export const DIRECTIVES = [
   'long',
   'echo',
   'tokens:N',
+  'malformed:N',
+  'hugeframe:N',
 ] as const
 
 const DIRECTIVE_RE = /\[\[([a-z]+)(?::(\d+))?\]\]/gi
@@ -66,6 +72,8 @@ export function noFaults(): Faults {
     slowMs: null,
     firstDelayMs: 0,
     tokens: null,
+    malformedAfter: null,
+    hugeFrameAfter: null,
   }
 }
 
@@ -111,6 +119,12 @@ function apply(faults: Faults, name: string, arg: number | null): boolean {
       return true
     case 'tokens':
       faults.tokens = Math.max(1, arg ?? 200)
+      return true
+    case 'malformed':
+      faults.malformedAfter = arg ?? 0
+      return true
+    case 'hugeframe':
+      faults.hugeFrameAfter = arg ?? 0
       return true
     case 'validation':
     case 'access':

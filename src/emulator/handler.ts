@@ -1,7 +1,7 @@
 // Routing, authentication, fault injection, recording and the two Bedrock operations.
 import { createHash } from 'node:crypto'
 import type { AnyRequest, AnyResponse, Drop } from './transport.ts'
-import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, errorBody, errors, type ErrorReply } from './protocol.ts'
+import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, errorBody, errors, hugeFramePrelude, malformedFrame, type ErrorReply } from './protocol.ts'
 import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
@@ -208,6 +208,16 @@ async function converse(plan: Plan, res: AnyResponse): Promise<void> {
   const total = reasoning.length + answer.length
   if (!(await sleep(plan.faults.firstDelayMs + plan.delayMs * total, plan.signal))) return
   if (plan.faults.drop) return plan.drop()
+  if (plan.faults.malformedAfter !== null || plan.faults.hugeFrameAfter !== null) {
+    // a 200 whose body is no JSON: the SDK reads it whole (content-length) and fails to parse it
+    const bytes = malformedFrame()
+    plan.record.status = 200
+    plan.record.outcome = 'error'
+    plan.record.errorType = 'malformed'
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(bytes.length), 'x-amzn-requestid': crypto.randomUUID() })
+    res.end(bytes)
+    return
+  }
   if (plan.faults.midstream) {
     plan.record.status = 424
     plan.record.outcome = 'error'
@@ -246,6 +256,14 @@ async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
   const send = (frame: Uint8Array): void => {
     if (!signal.aborted) res.write(frame)
   }
+  // [[malformed]] and [[hugeframe]]: the broken bytes, then nothing; the response stays open on its
+  // keep-alive connection until the client gives up on it ('aborted')
+  const brokenAfter = faults.malformedAfter ?? faults.hugeFrameAfter
+  const sendBroken = (): void => {
+    record.errorType = faults.malformedAfter !== null ? 'malformed' : 'hugeframe'
+    send(faults.malformedAfter !== null ? malformedFrame() : hugeFramePrelude())
+  }
+  if (brokenAfter === 0) return sendBroken()
   send(encodeEvent('messageStart', { role: 'assistant' }))
   if (!(await sleep(faults.firstDelayMs, signal))) return
 
@@ -253,6 +271,10 @@ async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
   let sent = 0
   const delta = async (index: number, payload: object): Promise<boolean> => {
     if (sent > 0 && !(await sleep(plan.delayMs, signal))) return false
+    if (sent === brokenAfter) {
+      sendBroken()
+      return false
+    }
     if (sent === TOKENS_BEFORE_FAULT && (faults.midstream || faults.drop)) {
       if (faults.drop) await plan.drop()
       else {

@@ -46,6 +46,43 @@ export function encodeException(exceptionType: StreamExceptionType, payload: { m
   )
 }
 
+/**
+ * What [[malformed]] sends: a contentBlockDelta frame with one bit of its prelude checksum
+ * flipped. Its length is right, so a decoder that trusts it reads the whole frame before the
+ * checksum fails it, with the response still open on its connection.
+ */
+export function malformedFrame(): Uint8Array {
+  const frame = encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'never shown ' } })
+  frame[11]! ^= 0x01
+  return frame
+}
+
+/** The total length the [[hugeframe]] prelude claims: 4 GiB less 16 bytes, near the format's 32-bit maximum. */
+export const HUGE_FRAME_BYTES = 0xffff_fff0
+
+/**
+ * What [[hugeframe]] sends: the 12-byte prelude of one message claiming HUGE_FRAME_BYTES, with a
+ * correct checksum, so a decoder that trusts it waits for (and buffers) 4 GiB.
+ */
+export function hugeFramePrelude(): Uint8Array {
+  const prelude = new Uint8Array(12)
+  const view = new DataView(prelude.buffer)
+  view.setUint32(0, HUGE_FRAME_BYTES, false)
+  view.setUint32(4, 64, false)
+  view.setUint32(8, crc32(prelude.subarray(0, 8)), false)
+  return prelude
+}
+
+/** CRC-32 (IEEE), as event-stream preludes and messages use it. */
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffff_ffff
+  for (const byte of bytes) {
+    crc ^= byte
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb8_8320 : crc >>> 1
+  }
+  return (crc ^ 0xffff_ffff) >>> 0
+}
+
 /** Decode a whole event-stream body into frames (used by tests and debugging). */
 export function decodeFrames(bytes: Uint8Array): { headers: Record<string, unknown>; body: unknown }[] {
   const out: { headers: Record<string, unknown>; body: unknown }[] = []

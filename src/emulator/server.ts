@@ -24,6 +24,8 @@ export interface Emulator {
   port: number
   /** Every Converse/ConverseStream request received, newest last (live array, capped at maxRecords). */
   requests: RecordedRequest[]
+  /** TCP connections open now, idle keep-alive ones included: how a test sees that a client let go of one. */
+  connections(): number
   /** Forget recorded requests and the per-body attempt counters. */
   reset(): void
   close(): Promise<void>
@@ -44,6 +46,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     url: `http://${urlHost}:${port}`,
     port,
     requests: state.requests,
+    connections: () => server.connections(),
     reset() {
       state.requests.length = 0
       state.attempts.clear()

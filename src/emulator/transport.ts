@@ -34,6 +34,8 @@ export type RequestHandler = (req: AnyRequest, res: AnyResponse, drop: Drop) => 
 
 export interface DualServer {
   listen(port: number, host: string): Promise<number>
+  /** TCP connections open now, idle keep-alive ones included. */
+  connections(): number
   close(): Promise<void>
 }
 
@@ -104,6 +106,7 @@ export function createDualServer(handler: RequestHandler): DualServer {
         })
       })
     },
+    connections: () => sockets.size,
     close() {
       return new Promise((resolve) => {
         for (const session of sessions) session.destroy()

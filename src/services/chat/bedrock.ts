@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import {
   BedrockRuntimeClient,
+  BedrockRuntimeServiceException,
   ConverseStreamCommand,
   type BedrockRuntimeClientConfig,
   type ContentBlock,
@@ -10,7 +11,7 @@ import {
   type Message,
 } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import type { FinalizeRequestMiddleware } from '@smithy/types'
+import type { DeserializeMiddleware, FinalizeRequestMiddleware } from '@smithy/types'
 
 /**
  * The only module that talks to the AWS SDK. It streams one reply for a history through
@@ -78,6 +79,18 @@ export const UPSTREAM_SOCKETS = Number.POSITIVE_INFINITY
 export const CONNECT_TIMEOUT_MS = 10_000
 
 export const MAX_ATTEMPTS = 3
+
+/**
+ * The largest event message accepted from Bedrock, in bytes. The SDK's decoder (getChunkedStream
+ * in @smithy/core/event-streams) reads each message's 4-byte total length and allocates and
+ * buffers that many bytes, up to 4 GiB, before it looks at anything else; so every message's
+ * prelude is checked here first. This app asks only for text and reasoning, whose events carry a
+ * token or a few (about a hundred bytes; metadata, the largest, a few kilobytes with a guardrail
+ * trace), so 1 MiB is hundreds of times what Bedrock sends, and it bounds what one call can hold
+ * to 1 MiB (256 MiB at the default MAX_CONCURRENT_CALLS). The format's own ceiling, enforced by
+ * the AWS CRT's decoder (AWS_EVENT_STREAM_MAX_MESSAGE_SIZE), is 16 MiB.
+ */
+export const MAX_EVENT_MESSAGE_BYTES = 1024 * 1024
 
 export function createBedrock(options: BedrockOptions = {}) {
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS
@@ -178,16 +191,37 @@ export function createBedrock(options: BedrockOptions = {}) {
         { relation: 'after', toMiddleware: 'retryMiddleware', name: 'attemptCounter' },
       )
 
+      // every 200 answer's body is read through a guard, closest to the HTTP handler
+      const bodies = new GuardedBodies(MAX_EVENT_MESSAGE_BYTES)
+      command.middlewareStack.addRelativeTo(
+        ((next) => async (args) => {
+          const result = await next(args)
+          bodies.guard(result.response)
+          return result
+        }) satisfies DeserializeMiddleware<ConverseStreamCommandInput, ConverseStreamCommandOutput>,
+        { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'eventStreamGuard' },
+      )
+
       let response
       try {
         response = await client.send(command, { abortSignal: opts.signal })
       } catch (err) {
-        throw Object.assign(err as object, { attempts: Math.max(attempts, 1) })
+        // the SDK reads the stream's first event before it answers, so a bad first frame fails here
+        bodies.release()
+        throw Object.assign(bodies.explain(err, opts.signal), { attempts: Math.max(attempts, 1) })
       }
       const calls = response.$metadata.attempts ?? Math.max(attempts, 1)
       let stopped = false
       try {
-        const { onEvent } = opts
+        // the caller's own failure is passed on as it is, never taken for the stream's
+        const onEvent = (event: ModelEvent): void | Promise<void> => {
+          try {
+            const shown = opts.onEvent(event)
+            return shown && shown.catch((err: unknown) => bodies.passOn(err))
+          } catch (err) {
+            return bodies.passOn(err)
+          }
+        }
         for await (const event of response.stream ?? []) {
           if (opts.signal.aborted) break
           const delta = event.contentBlockDelta?.delta
@@ -211,7 +245,10 @@ export function createBedrock(options: BedrockOptions = {}) {
         // A stream that ends without messageStop was cut off (some handlers end quietly on a reset).
         if (!stopped && !opts.signal.aborted) throw new IncompleteStreamError()
       } catch (err) {
-        throw Object.assign(err as object, { attempts: calls })
+        throw Object.assign(bodies.explain(err, opts.signal), { attempts: calls })
+      } finally {
+        // a stream left unread (a failure, a break) would keep its pooled socket forever
+        bodies.release()
       }
       return { attempts: calls }
     },
@@ -226,6 +263,140 @@ export class IncompleteStreamError extends Error {
     super('The reply stream ended before the model finished.')
   }
 }
+
+/** An event message whose prelude claims more bytes than Bedrock ever sends: refused before it is buffered. */
+export class EventMessageTooLargeError extends Error {
+  override name = 'EventMessageTooLargeError'
+  constructor(
+    readonly claimedBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(`An event message claimed ${claimedBytes} bytes; at most ${limitBytes} are accepted.`)
+  }
+}
+
+/** Bytes that are not an event stream (a bad checksum, garbage, a frame the decoder refuses). */
+export class MalformedStreamError extends Error {
+  override name = 'MalformedStreamError'
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`The reply stream could not be decoded: ${reason}`, options)
+  }
+}
+
+/** A message's prelude: total length, headers length, and the CRC32 of those eight bytes. */
+const PRELUDE_BYTES = 12
+/** Prelude plus the message's trailing CRC32: the smallest message there is. */
+const MIN_MESSAGE_BYTES = 16
+
+type Body = AsyncIterable<Uint8Array> & { destroy?: (error?: Error) => void }
+
+/**
+ * The bodies of one call's 200 answers (one per attempt), each read through a guard that checks
+ * every message's prelude as its bytes pass, before the SDK's decoder sees them: a prelude whose
+ * checksum fails, or whose length is below the minimum or above the limit, fails the read at once
+ * (the chunk that holds it never reaches the decoder). It costs a look at 12 bytes per message
+ * and one promise per chunk. `release` destroys any body not read to its end, which closes its
+ * socket: the SDK's decoder never does that itself, so a failed stream kept its pooled socket.
+ */
+class GuardedBodies {
+  private readonly open = new Set<{ body: Body; ended: boolean }>()
+  /** Errors that are not the stream's: the connection's own, and the caller's. */
+  private readonly passedOn = new WeakSet<object>()
+  private guarded = false
+
+  constructor(private readonly maxMessageBytes: number) {}
+
+  guard(response: unknown): void {
+    const res = response as { statusCode?: number; body?: unknown } | undefined
+    const body = res?.body as Body | undefined
+    if (!res || (res.statusCode ?? 0) >= 300 || !body || typeof body[Symbol.asyncIterator] !== 'function') return
+    this.guarded = true
+    const entry = { body, ended: false }
+    this.open.add(entry)
+    const source = body[Symbol.asyncIterator]()
+    const prelude = new Uint8Array(PRELUDE_BYTES)
+    const view = new DataView(prelude.buffer)
+    let preludeHave = 0
+    /** Bytes of the current message still to come after its prelude. */
+    let rest = 0
+    const inspect = (chunk: Uint8Array) => {
+      let offset = 0
+      while (offset < chunk.length) {
+        if (rest > 0) {
+          const take = Math.min(rest, chunk.length - offset)
+          rest -= take
+          offset += take
+          continue
+        }
+        const take = Math.min(PRELUDE_BYTES - preludeHave, chunk.length - offset)
+        prelude.set(chunk.subarray(offset, offset + take), preludeHave)
+        preludeHave += take
+        offset += take
+        if (preludeHave < PRELUDE_BYTES) return
+        preludeHave = 0
+        const total = view.getUint32(0, false)
+        const headers = view.getUint32(4, false)
+        if (Bun.hash.crc32(prelude.subarray(0, 8)) !== view.getUint32(8, false)) throw new MalformedStreamError('a message prelude failed its checksum')
+        if (total > this.maxMessageBytes) throw new EventMessageTooLargeError(total, this.maxMessageBytes)
+        if (total < MIN_MESSAGE_BYTES || headers > total - MIN_MESSAGE_BYTES)
+          throw new MalformedStreamError(`a message prelude claimed ${total} bytes with ${headers} of headers`)
+        rest = total - PRELUDE_BYTES
+      }
+    }
+    const check = (result: IteratorResult<Uint8Array>): IteratorResult<Uint8Array> => {
+      if (!result.done) inspect(result.value)
+      else {
+        entry.ended = true
+        if (preludeHave > 0 || rest > 0) throw new IncompleteStreamError()
+      }
+      return result
+    }
+    // the connection failed (reset, aborted): a network error, not a malformed stream
+    const failed = (err: unknown): never => this.passOn(err)
+    res.body = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => source.next().then(check, failed),
+        return: async (): Promise<IteratorResult<Uint8Array>> => ({ done: true, value: undefined }),
+      }),
+    } satisfies AsyncIterable<Uint8Array>
+  }
+
+  /** Throws `err`, marked as not the stream's failure, so `explain` leaves it as it is. */
+  passOn(err: unknown): never {
+    if (err && typeof err === 'object') this.passedOn.add(err)
+    throw err
+  }
+
+  /** Destroys every body not read to its end (its socket with it); a finished one is left to the pool. */
+  release(): void {
+    for (const entry of this.open) if (!entry.ended) entry.body.destroy?.()
+    this.open.clear()
+  }
+
+  /**
+   * What a failure of this call was. Once a 200 answer was being read, an error that is not an
+   * exception Bedrock sent, not the connection's or the caller's, not an abort and not the guard's is the
+   * SDK's decoder refusing the bytes (message checksum, headers, JSON): a MalformedStreamError,
+   * instead of the SDK's words ("Deserialization error: … {error}.$response").
+   */
+  explain(err: unknown, signal: AbortSignal): object {
+    const error = (err && typeof err === 'object' ? err : new Error(String(err))) as Error
+    if (!this.guarded || signal.aborted || this.passedOn.has(error)) return error
+    if (error instanceof EventMessageTooLargeError || error instanceof MalformedStreamError || error instanceof IncompleteStreamError) {
+      // the SDK appends its "Deserialization error" hint to an error from the first event
+      error.message = firstLine(error.message)
+      return error
+    }
+    // a modelled exception frame, or an unmodelled one (named after its :exception-type or :error-code)
+    if (error instanceof BedrockRuntimeServiceException || !GENERIC_ERROR_NAMES.has(error.name)) return error
+    return new MalformedStreamError(firstLine(String(error.message)), { cause: error })
+  }
+}
+
+const firstLine = (text: string) => text.split('\n')[0]!
+
+/** The names of JavaScript's own errors, which is what the SDK's decoder throws. */
+const GENERIC_ERROR_NAMES = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError'])
 
 /** How many attempts a failed call made, as stream() attaches it to the error. */
 export function attemptsOf(err: unknown): number {

@@ -51,12 +51,23 @@ function isNetworkError(err: unknown, name: string): boolean {
   )
 }
 
-/** A call abandoned because Bedrock sent nothing for too long (our own timeout, not Bedrock's). */
-export function idleError(idleMs: number): ModelError {
-  const type = 'StreamIdleTimeout'
-  const message = `Bedrock sent nothing for ${(idleMs / 1000).toLocaleString('en')} s, so the reply was abandoned: send again to retry.`
+const seconds = (ms: number) => `${(ms / 1000).toLocaleString('en')} s`
+
+/** A call abandoned because its answer had not started in time (our own timeout, not Bedrock's). */
+export function firstTokenTimeoutError(timeoutMs: number): ModelError {
+  const type = 'FirstTokenTimeout'
+  const message = `Bedrock sent no answer within ${seconds(timeoutMs)}, so the request was abandoned: send again to retry, or try another model.`
   return { type, category: errorCategory('error', type), message }
 }
+
+/** A call abandoned because its answer stopped coming (our own timeout, not Bedrock's). */
+export function tokenIdleTimeoutError(timeoutMs: number): ModelError {
+  const type = 'StreamIdleTimeout'
+  const message = `Bedrock stopped sending for ${seconds(timeoutMs)} in the middle of the reply, so it was cut off there: send again to retry.`
+  return { type, category: errorCategory('error', type), message }
+}
+
+const bytes = (n: number) => `${n.toLocaleString('en')} bytes`
 
 /**
  * The person's message for a failure, with its name and the dashboard's category for that name.
@@ -118,6 +129,21 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
   }
   if (name === 'ModelTimeoutException') {
     return { type: name, message: `${ctx.modelId} took too long to answer${tries}: try again, or ask for a shorter reply.` }
+  }
+  if (name === 'MalformedStreamError') {
+    return {
+      type: name,
+      message: "Bedrock's answer could not be read: what arrived was not a valid Bedrock stream, so the reply was abandoned: send again to retry.",
+    }
+  }
+  if (name === 'EventMessageTooLargeError') {
+    const { claimedBytes, limitBytes } = err as { claimedBytes?: unknown; limitBytes?: unknown }
+    const claimed = typeof claimedBytes === 'number' ? ` of ${bytes(claimedBytes)}` : ''
+    const limit = typeof limitBytes === 'number' ? `, and at most ${bytes(limitBytes)} are accepted (Bedrock's own are far smaller)` : ''
+    return {
+      type: name,
+      message: `Bedrock's answer could not be read: it announced a single event${claimed}${limit}, so the reply was abandoned without waiting for it: send again to retry.`,
+    }
   }
   if (category === 'server') {
     return { type: name, message: `Bedrock had a service error${tries}: ${(text || name).replace(/[.\s]+$/, '')}. Try again in a moment.` }

@@ -1,7 +1,7 @@
 import type { NewInvocation } from '../../db/schema.ts'
 import type { Log } from '../../logger.ts'
 import { attemptsOf, type Bedrock, type Credentials, type ModelRequest } from './bedrock.ts'
-import { classifyError, idleError, type ModelError } from './errors.ts'
+import { classifyError, firstTokenTimeoutError, tokenIdleTimeoutError, type ModelError } from './errors.ts'
 import type { Metrics, RecordedInvocation } from '../metrics/index.ts'
 
 /** What a model call tells whoever shows it, as it happens. */
@@ -51,17 +51,24 @@ export type ModelCallsOptions = {
   metrics: Metrics
   log: Log
   /**
-   * A call that sends nothing (no answer, no token) for this long is abandoned and reported as
-   * timed out: a half-open connection would otherwise hold the reply, and the browser with it, forever.
+   * A call whose answer has not started (no text or reasoning token) this long after the request
+   * was sent, retries included, is abandoned as FirstTokenTimeout (FIRST_TOKEN_TIMEOUT_MS).
    */
-  idleTimeoutMs?: number
+  firstTokenTimeoutMs: number
+  /**
+   * A call whose answer has started and then sends nothing for this long is abandoned as
+   * StreamIdleTimeout (TOKEN_IDLE_TIMEOUT_MS): a half-open connection would otherwise hold the
+   * reply, and the browser with it, forever.
+   */
+  tokenIdleTimeoutMs: number
   /** Sees each call's row as it is recorded, before it is written (the daily budgets' running total). */
   onRecorded?: (invocation: RecordedInvocation) => void
 }
 
-export const IDLE_TIMEOUT_MS = 120_000
-const IDLE = 'idle-timeout'
-/** The idle timer looks this often per idle timeout; nothing heard for that many looks in a row abandons the call. */
+/** Abort reasons of the two timeouts. */
+const FIRST_TOKEN_TIMEOUT = 'first-token-timeout'
+const TOKEN_IDLE_TIMEOUT = 'token-idle-timeout'
+/** Between tokens the timer looks this often per idle timeout; nothing heard for that many looks in a row abandons the call. */
 const IDLE_CHECKS = 2
 
 /**
@@ -69,33 +76,42 @@ const IDLE_CHECKS = 2
  * in `finally`, whatever happened (answered, failed, stopped, browser gone). The row is queued for
  * the database's writer, so saving it never delays a token.
  */
-export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_TIMEOUT_MS, onRecorded }: ModelCallsOptions) {
+export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, tokenIdleTimeoutMs, onRecorded }: ModelCallsOptions) {
   return {
     async call({ request, credentials, region, owner, signal: outer, emit }: CallInput): Promise<CallResult> {
-      // the call listens to this signal: the caller's (Stop, a browser leaving) or the idle timer
+      // the call listens to this signal: the caller's (Stop, a browser leaving) or a timeout's
       const controller = new AbortController()
       const signal = controller.signal
       const forward = () => controller.abort(outer.reason)
       if (outer.aborted) forward()
       else outer.addEventListener('abort', forward, { once: true })
-      // one timer per call, which looks whether anything arrived since it last looked (a counter
-      // per event, not a new timer or a clock read per token): abandoned after 1 to 1.5 idle timeouts
+      // One timer per call. Until the first token it is one deadline; from the first token on it
+      // looks whether anything arrived since it last looked (a counter per event, not a new timer
+      // or a clock read per token): abandoned after 1 to 1.5 idle timeouts of silence.
       let heard = 0
       let heardAtCheck = 0
-      const stillAlive = () => {
-        heard += 1
-      }
       const checkIdle = (quietChecks: number) => {
         const quiet = heard === heardAtCheck ? quietChecks + 1 : 0
         heardAtCheck = heard
-        if (quiet >= IDLE_CHECKS) controller.abort(IDLE)
-        else idleTimer = setTimeout(checkIdle, idleTimeoutMs / IDLE_CHECKS, quiet)
+        if (quiet >= IDLE_CHECKS) controller.abort(TOKEN_IDLE_TIMEOUT)
+        else timer = setTimeout(checkIdle, tokenIdleTimeoutMs / IDLE_CHECKS, quiet)
       }
-      let idleTimer = setTimeout(checkIdle, idleTimeoutMs / IDLE_CHECKS, 0)
+      let timer = setTimeout(() => controller.abort(FIRST_TOKEN_TIMEOUT), firstTokenTimeoutMs)
+      const answerStarted = () => {
+        clearTimeout(timer)
+        heardAtCheck = heard
+        timer = setTimeout(checkIdle, tokenIdleTimeoutMs / IDLE_CHECKS, 0)
+      }
+      const timedOut = () => signal.aborted && (signal.reason === FIRST_TOKEN_TIMEOUT || signal.reason === TOKEN_IDLE_TIMEOUT)
       const abandon = () => {
         outcome = 'error'
-        error = idleError(idleTimeoutMs)
-        log.warn('model call abandoned: nothing received', { model: request.modelId, idleTimeoutMs })
+        if (signal.reason === FIRST_TOKEN_TIMEOUT) {
+          error = firstTokenTimeoutError(firstTokenTimeoutMs)
+          log.warn('model call abandoned: no answer in time', { model: request.modelId, firstTokenTimeoutMs, attempts })
+        } else {
+          error = tokenIdleTimeoutError(tokenIdleTimeoutMs)
+          log.warn('model call abandoned: the answer stopped', { model: request.modelId, tokenIdleTimeoutMs })
+        }
       }
 
       const started = performance.now()
@@ -125,9 +141,12 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
             void Promise.resolve(emit({ type: 'retry', attempt, maxAttempts, errorName })).catch(() => {})
           },
           onEvent: (event) => {
-            stillAlive()
+            heard += 1
             if (event.type === 'text' || event.type === 'reasoning') {
-              firstTokenAt ??= performance.now()
+              if (firstTokenAt === null) {
+                firstTokenAt = performance.now()
+                answerStarted()
+              }
               if (event.type === 'text') text += event.text
               else reasoning += event.text
               return emit(event)
@@ -142,12 +161,12 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
         })
         attempts = ended.attempts
         if (signal.aborted) {
-          if (signal.reason === IDLE) abandon()
+          if (timedOut()) abandon()
           else outcome = 'stopped'
         }
       } catch (err) {
         attempts = Math.max(attempts, attemptsOf(err))
-        if (signal.aborted && signal.reason === IDLE) {
+        if (timedOut()) {
           abandon()
         } else if (signal.aborted) {
           outcome = 'stopped'
@@ -168,7 +187,7 @@ export function createModelCalls({ bedrock, metrics, log, idleTimeoutMs = IDLE_T
           })
         }
       } finally {
-        clearTimeout(idleTimer)
+        clearTimeout(timer)
         outer.removeEventListener('abort', forward)
         latencyMs = performance.now() - started
         const entry: Omit<NewInvocation, 'id' | 'success'> = {

@@ -8,11 +8,19 @@ export const ERROR_CATEGORIES = ['throttled', 'validation', 'access', 'server', 
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number]
 
 /**
- * AWS error names (and our own: NetworkError, IncompleteStreamError, CredentialsProviderError) by
+ * AWS error names (and our own: NetworkError, IncompleteStreamError, CredentialsProviderError...) by
  * category. Following CloudWatch's Bedrock metrics: throttled → InvocationThrottles; validation and
  * access → InvocationClientErrors; server (including ModelTimeoutException, the model's own
  * slowness) → InvocationServerErrors. Network failures between us and Bedrock are none of these:
  * 'other', with anything not listed.
+ *
+ * CloudWatch has no name for what only this app sees: our own timeouts and an answer that cannot
+ * be read. Each is Bedrock's side failing to deliver an answer it had accepted (the request was
+ * sent and, for the stream errors, answered 200), like ModelTimeoutException and
+ * ModelStreamErrorException, so each is 'server': FirstTokenTimeout (no token in time),
+ * StreamIdleTimeout (the answer stopped), MalformedStreamError (bytes that are no event stream) and
+ * EventMessageTooLargeError (a message beyond any Bedrock sends). A connection that breaks is still
+ * 'other' (NetworkError, IncompleteStreamError): that is the network's failure, not the answer's.
  */
 const CATEGORY_BY_TYPE: Record<string, ErrorCategory> = {
   ThrottlingException: 'throttled',
@@ -36,6 +44,10 @@ const CATEGORY_BY_TYPE: Record<string, ErrorCategory> = {
   ModelErrorException: 'server',
   ModelNotReadyException: 'server',
   ModelTimeoutException: 'server',
+  FirstTokenTimeout: 'server',
+  StreamIdleTimeout: 'server',
+  MalformedStreamError: 'server',
+  EventMessageTooLargeError: 'server',
 }
 
 /** A stopped call (Stop pressed, browser gone, shutdown) is 'stopped' whatever its type says. */
