@@ -10,7 +10,11 @@ import { openDatabase, type OpenedDatabase } from './db/open.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { createDashboard, createLogTail } from './services/dashboard/index.ts'
 import { createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
+import { stat } from 'node:fs/promises'
 import { serve } from './server.ts'
+
+/** How often the dashboard checks that its database is still the file under its name. */
+const DATABASE_CHECK_MS = 2000
 
 async function start() {
   const config = await startupConfig('dashboard')
@@ -19,12 +23,17 @@ async function start() {
   const log = getLogger('dashboard')
 
   // The database may not exist yet (the chat has not started): retry on each use, say why meanwhile.
-  let opened: { db: OpenedDatabase; queries: MetricsQueries } | undefined
+  let opened: { db: OpenedDatabase; queries: MetricsQueries; inode?: number } | undefined
   const metricsQueries = (): MetricsQueries => {
     if (opened) return opened.queries
     try {
       const db = openDatabase(config.METRICS_DB_PATH, { readonly: true })
       opened = { db, queries: createMetricsQueries(db.db) }
+      const current = opened
+      void stat(config.METRICS_DB_PATH).then(
+        (s) => (current.inode = s.ino),
+        () => {},
+      )
       log.info('metrics database opened read-only', { path: config.METRICS_DB_PATH })
       return opened.queries
     } catch (err) {
@@ -33,6 +42,24 @@ async function start() {
       )
     }
   }
+
+  // A database replaced (a restore) or deleted and made again is another file under the same name:
+  // the open handle would go on showing the old one, so it is closed and the new file opened.
+  const follow = setInterval(async () => {
+    const current = opened
+    if (!current || current.inode === undefined) return
+    const inode = await stat(config.METRICS_DB_PATH).then(
+      (s) => s.ino,
+      () => undefined,
+    )
+    if (inode === current.inode || opened !== current) return
+    opened = undefined
+    current.db.close()
+    log.warn(inode === undefined ? 'the metrics database is gone' : 'the metrics database was replaced: reading the new one', {
+      path: config.METRICS_DB_PATH,
+    })
+  }, DATABASE_CHECK_MS)
+  follow.unref()
 
   const logTail = createLogTail(config.LOG_DIR)
   const readiness = createReadiness({
@@ -57,6 +84,7 @@ async function start() {
   process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)
 
   const shutdown = async () => {
+    clearInterval(follow)
     deps.dashboard.stop()
     await server.stop(true)
     opened?.db.close()

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../src/db/open.ts'
 import { createWriter } from '../src/db/writer.ts'
@@ -7,7 +9,7 @@ import { createDashboard } from '../src/services/dashboard/feed.ts'
 import { createLogTail } from '../src/services/dashboard/log-tail.ts'
 import { createMetrics } from '../src/services/metrics/recorder.ts'
 import { createMetricsQueries } from '../src/services/metrics/index.ts'
-import { browser, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
+import { browser, eventually, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ROOT = join(import.meta.dir, '..')
 
@@ -216,6 +218,40 @@ describe('the dashboard as its own process', () => {
       await dash.stop()
     }
   })
+
+  test('follows a database replaced by a restore, and says so when it is deleted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dashboard-restore-'))
+    const made = async (name: string, model: string) => {
+      const app = await makeApp({ env: { METRICS_DB_PATH: join(dir, name), BEDROCK_MODEL_ID: model } })
+      await browser(app.app).send(`a call for ${name}`)
+      await Bun.sleep(50)
+      // everything in the main file, as a backup tool would copy it
+      app.database.sqlite.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      await app.close()
+    }
+    try {
+      await made('before.db', 'us.anthropic.claude-haiku-4-5-20251001-v1:0')
+      await made('after.db', 'us.amazon.nova-lite-v1:0')
+      copyFileSync(join(dir, 'before.db'), join(dir, 'metrics.db'))
+      const dash = await startDashboard({ METRICS_DB_PATH: join(dir, 'metrics.db'), LOG_DIR: join(dir, 'logs') })
+      const page = async () => unescapeHtml(await (await fetch(`${dash.url}/dashboard?range=1h`)).text())
+      try {
+        expect(await page()).toContain('claude-haiku-4-5')
+        renameSync(join(dir, 'after.db'), join(dir, 'metrics.db'))
+        await eventually(async () => {
+          const html = await page()
+          expect(html).toContain('nova-lite')
+          expect(html).not.toContain('claude-haiku-4-5')
+        }, 10_000)
+        rmSync(join(dir, 'metrics.db'))
+        await eventually(async () => expect(await page()).toContain('No readable metrics database'), 10_000)
+      } finally {
+        await dash.stop()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 
   test('a missing database and log are shown as such while the rest keeps working', async () => {
     const dir = `/tmp/bedrock-chat-missing-${crypto.randomUUID()}`

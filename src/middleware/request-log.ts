@@ -7,7 +7,7 @@ const log = getLogger('http')
  * The dashboard's own refreshes and Prometheus scrapes: logged at debug, or a dashboard watching
  * the log would see its own requests appear every second.
  */
-const QUIET = /^\/(dashboard\/(stream|invocations)|metrics|health)\b/
+const QUIET = /^\/(dashboard\/(stream|invocations)|metrics|health|healthz|readyz)\b/
 
 /** One log entry per request: method, path (never the query), status and time. */
 export function requestLog() {

@@ -183,6 +183,7 @@ function totalCost(models: readonly { modelId: string; inputTokens: number; outp
 }
 
 export function createMetricsQueries(db: Db) {
+  const connection = crypto.randomUUID().slice(0, 8)
   const client = db.$client
   const list = createInvocationList(client)
 
@@ -317,7 +318,9 @@ export function createMetricsQueries(db: Db) {
     changeToken(): string {
       const [version] = all<{ data_version: number }>('PRAGMA data_version', [])
       const [newest] = all<{ id: number | null }>('SELECT max(id) AS id FROM invocations', [])
-      return `${version?.data_version ?? 0}:${newest?.id ?? 0}`
+      // data_version counts per connection: another connection (a database reopened after a
+      // restore) starts again, so the token names the connection too
+      return `${connection}:${version?.data_version ?? 0}:${newest?.id ?? 0}`
     },
 
     prometheus(): string {
