@@ -17,7 +17,8 @@ export function requestLog() {
     const ms = Math.round(performance.now() - started)
     if (c.req.path.startsWith('/public/')) return
     const entry = { method: c.req.method, path: c.req.path, status: c.res.status, ms }
-    if (c.res.status >= 500) log.error('request failed', entry)
+    // a probe answering 503 reports a fault that /readyz already names; it is not a failed request
+    if (c.res.status >= 500 && !QUIET.test(c.req.path)) log.error('request failed', entry)
     else if (QUIET.test(c.req.path) && c.res.status < 400) log.debug('request', entry)
     else log.info('request', entry)
   })
