@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseFragment } from 'parse5'
-import { browser, type Emulator, makeApp, parseSse, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
+import { browser, type Emulator, makeApp, parseSse, readUntil, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 import { concat, fixture, pdf, png } from './fixtures/attachments/build.ts'
 
 /**
@@ -108,29 +108,6 @@ async function sendFiles(you: Browser, path: string, message: string, files: Fil
   const conversation = body.match(/data-post="(\/c\/[\w-]+)\/messages"/)?.[1]
   if (conversation) you.open(conversation)
   return { res, body, conversation, ...parseSse(body) }
-}
-
-/** Reads an event stream until `enough` says so, then hands back the reader to finish it. */
-async function readUntil(res: Response, enough: (body: string) => boolean) {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let body = ''
-  while (!enough(body)) {
-    const { value, done } = await reader.read()
-    if (done) break
-    body += decoder.decode(value, { stream: true })
-  }
-  return {
-    body,
-    async rest() {
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) break
-        body += decoder.decode(value, { stream: true })
-      }
-      return body
-    },
-  }
 }
 
 const SETTINGS = { systemPrompt: '', temperature: '0.7', maxTokens: '2048' }

@@ -208,3 +208,25 @@ export function useApp(use: (t: TestApp) => void, overrides: Parameters<typeof m
     await made?.close()
   })
 }
+
+/** Reads an event stream until `enough` says so; `rest()` reads it to its end and gives the whole body. */
+export async function readUntil(res: Response, enough: (body: string) => boolean) {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let body = ''
+  while (!enough(body)) {
+    const { value, done } = await reader.read()
+    if (done) break
+    body += decoder.decode(value, { stream: true })
+  }
+  return {
+    body,
+    async rest() {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) return body
+        body += decoder.decode(value, { stream: true })
+      }
+    },
+  }
+}

@@ -4,7 +4,7 @@ import { createSessions, RETENTION_INTERVAL_MS, UNSAVED_IDLE_MS, usd } from '../
 import { RETENTION_BATCH } from '../src/services/chat/retention.ts'
 import { ALL_MODELS, ALL_TIME } from '../src/db/schema.ts'
 import { costFor } from '../src/services/models.ts'
-import { browser, listen, makeApp, parseSse, SERVER_CREDENTIALS, unescapeHtml, unique, useApp, type TestApp } from './helpers.ts'
+import { browser, listen, makeApp, parseSse, readUntil, SERVER_CREDENTIALS, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 
 /**
  * The limits against unbounded consumption (src/services/chat/limits.ts), each reached through the
@@ -35,28 +35,6 @@ const calls = (t: TestApp) => ({ calls: count(t, 'select count(*) as n from invo
 /** The refusal next to the composer, as the person reads it. */
 function composerError(body: string): string {
   return unescapeHtml(body.match(/<hx-partial hx-target="#composer-error" hx-swap="innerHTML">([\s\S]*?)<\/hx-partial>/)?.[1] ?? '')
-}
-
-/** Reads an event stream until `enough` says so, then hands back the rest. */
-async function readUntil(res: Response, enough: (body: string) => boolean) {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let body = ''
-  while (!enough(body)) {
-    const { value, done } = await reader.read()
-    if (done) break
-    body += decoder.decode(value, { stream: true })
-  }
-  return {
-    body,
-    async rest() {
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) return body
-        body += decoder.decode(value, { stream: true })
-      }
-    },
-  }
 }
 
 describe('RATE_LIMIT_PER_MINUTE', () => {
