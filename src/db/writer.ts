@@ -6,28 +6,50 @@ import type { Database } from 'bun:sqlite'
  */
 export const WRITE_BATCH_MAX = 32
 
-/** While writes fail, how often a probe write checks whether they work again. */
-const PROBE_EVERY_MS = 1000
+/** While writes fail, how often a probe write (and every kept write) tries again. */
+const RETRY_EVERY_MS = 1000
 
-type Job = { run: () => unknown; resolve: (value: unknown) => void; reject: (err: unknown) => void }
+/** Kept writes held in memory at most while the database refuses them; past this they are given up. */
+export const KEPT_WRITES_MAX = 10_000
+
+/** Whether the last transaction committed; if not, since when and why (for /readyz). */
+export type WriterStatus = { ok: true } | { ok: false; since: Date; reason: string }
+
+export type WriteOptions = {
+  /**
+   * Kept and tried again, in order, while the database cannot be written (read-only, full, locked,
+   * an I/O error), until it commits: for what a person has already seen (a finished reply, its
+   * call's row). Told once through `onDeferred` when its first try failed.
+   */
+  keep?: boolean
+  onDeferred?: (err: unknown) => void
+}
+
+type Job = { run: () => unknown; resolve: (value: unknown) => void; reject: (err: unknown) => void; options: WriteOptions; deferred: boolean }
+
+/** SQLite's errors that say the database cannot take writes right now, as opposed to a bad write. */
+function storageFault(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^SQLITE_(READONLY|FULL|IOERR|BUSY|LOCKED|CANTOPEN|PROTOCOL|NOMEM)/.test(code)
+}
 
 /**
  * The database's one writer: jobs queued in the same tick commit together in one transaction
  * (each in its own savepoint, so a failing job rolls back alone and rejects only its promise),
  * after the current work (a token being sent) is done. Jobs run in the order they were queued.
+ * While the database refuses writes, kept jobs wait at the head of the queue and are tried again
+ * with a small probe write every RETRY_EVERY_MS, so they land, exactly once, when it works again.
  */
-/** Whether the last transaction committed; if not, since when and why (for /readyz). */
-export type WriterStatus = { ok: true } | { ok: false; since: Date; reason: string }
-
 export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
   const queue: Job[] = []
   let scheduled = false
   let status: WriterStatus = { ok: true }
   let retry: ReturnType<typeof setInterval> | undefined
+  let kept = 0
   const failed = (err: unknown) => {
     if (status.ok) status = { ok: false, since: new Date(), reason: err instanceof Error ? err.message : String(err) }
     // while it fails, a small write now and then finds out when it works again (no message needed)
-    retry ??= setInterval(() => writer.probe(), PROBE_EVERY_MS)
+    retry ??= setInterval(() => writer.probe(), RETRY_EVERY_MS)
     retry.unref?.()
   }
   const recovered = () => {
@@ -42,24 +64,47 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
   const release = sqlite.prepare('RELEASE job')
   const undo = sqlite.prepare('ROLLBACK TO job')
   let probing = false
-  const probeStatement: { run: (value: string) => unknown } = {
-    run: (value) =>
-      sqlite.run("INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", [value]),
+  const probeWrite = (value: string) =>
+    sqlite.run("INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", [value])
+
+  /** A job whose batch failed: kept ones go back (in order) to wait for the next try; the rest fail. */
+  function putBack(jobs: Job[], err: unknown) {
+    const back: Job[] = []
+    for (const job of jobs) {
+      if (job.options.keep && (kept < KEPT_WRITES_MAX || job.deferred)) {
+        if (!job.deferred) {
+          job.deferred = true
+          kept += 1
+          job.options.onDeferred?.(err)
+        }
+        back.push(job)
+      } else job.reject(err)
+    }
+    queue.unshift(...back)
+  }
+
+  function settle(job: Job, ok: boolean, value: unknown) {
+    if (job.deferred) kept -= 1
+    ;(ok ? job.resolve : job.reject)(value)
   }
 
   function flush() {
     scheduled = false
+    // kept jobs that failed wait for the retry timer, so a refusing database is not hammered
+    if (!status.ok && queue[0]?.deferred && !probing) return
     const batch = queue.splice(0, batchMax)
-    if (queue.length > 0) schedule()
+    if (queue.length > 0 && status.ok) schedule()
     if (batch.length === 0) return
     const settled: { job: Job; ok: boolean; value: unknown }[] = []
     try {
       begin.run()
     } catch (err) {
       failed(err)
-      for (const job of batch) job.reject(err)
+      putBack(batch, err)
       return
     }
+    const retried: Job[] = []
+    let fault: unknown
     for (const job of batch) {
       savepoint.run()
       try {
@@ -68,7 +113,10 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
       } catch (err) {
         undo.run()
         release.run()
-        settled.push({ job, ok: false, value: err })
+        if (job.options.keep && storageFault(err)) {
+          retried.push(job)
+          fault = err
+        } else settled.push({ job, ok: false, value: err })
       }
     }
     try {
@@ -78,15 +126,16 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
         rollback.run()
       } catch {}
       failed(err)
-      for (const job of batch) job.reject(err)
+      putBack(batch, err)
       return
     }
     // one bad job says nothing about the database; every job of a batch failing (a read-only or
     // full disk refuses each insert inside its savepoint) says it cannot be written
     const written = settled.find((s) => s.ok)
     if (written) recovered()
-    else failed(settled[0]?.value)
-    for (const { job, ok, value } of settled) (ok ? job.resolve : job.reject)(value)
+    else failed(fault ?? settled[0]?.value)
+    if (retried.length > 0) putBack(retried, fault)
+    for (const { job, ok, value } of settled) settle(job, ok, value)
   }
 
   function schedule() {
@@ -97,29 +146,36 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
 
   const writer = {
     /** Runs `job` inside the next batch's transaction; resolves with its result once committed. */
-    write<T>(job: () => T): Promise<T> {
+    write<T>(job: () => T, options: WriteOptions = {}): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ run: job, resolve: resolve as (value: unknown) => void, reject })
+        queue.push({ run: job, resolve: resolve as (value: unknown) => void, reject, options, deferred: false })
         schedule()
       })
     },
-    /** Jobs waiting for their batch. */
-    get pending() {
-      return queue.length
-    },
     /**
      * A tiny write (one row in server_secrets) that tells whether the database takes writes
-     * again; at most one queued at a time.
+     * again, and takes the kept writes with it; at most one queued at a time.
      */
     probe() {
       if (probing) return
       probing = true
-      writer
-        .write(() => probeStatement.run(String(Date.now())))
-        .catch(() => {})
-        .finally(() => {
-          probing = false
-        })
+      // the probe goes after the kept writes, so they are tried again in the same transaction
+      queue.push({
+        run: () => probeWrite(String(Date.now())),
+        resolve: () => (probing = false),
+        reject: () => (probing = false),
+        options: {},
+        deferred: false,
+      })
+      schedule()
+    },
+    /** Jobs waiting for their batch (kept writes included). */
+    get pending() {
+      return queue.length
+    },
+    /** Writes kept in memory because the database refused them; they land once it takes writes. */
+    get kept() {
+      return kept
     },
     /** Whether the last transaction committed. */
     get status(): WriterStatus {

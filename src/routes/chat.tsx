@@ -167,6 +167,17 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
       out.onGone(() => reply.abort('disconnected'))
       out.send(opening)
       await reply.run((event) => {
+        if (event.type === 'unsaved') {
+          // the reply is kept and saved later: its bubble says so
+          out.send(
+            renderFragment(
+              <Partial target={`#m-${reply.id}`} swap="outerHTML">
+                <AssistantMessage message={messageView(event.reply, conversation.id)} />
+              </Partial>,
+            ),
+          )
+          return
+        }
         if (event.type !== 'finished') {
           // model output never shows bidi controls, while it streams as once it is rendered
           out.send(piece(event.type === 'retry' ? event : { ...event, text: withoutBidiControls(event.text) }))

@@ -104,7 +104,12 @@ const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'origin
  * Conversations, their messages and attachments, in the metrics database beside `invocations`.
  * What a reply reads and writes is prepared once; its writes go through the database's writer.
  */
+/** What a finished reply that is waiting for the database says under it. */
+export const NOT_SAVED_YET = 'Not saved yet: the server keeps this reply and saves it as soon as it can write its database again.'
+
 export function createConversations({ db, writer }: { db: Db; writer: Writer }) {
+  /** Finished replies the database has not taken yet, by message id: shown from here meanwhile. */
+  const unsaved = new Map<string, ReplyFinishWrite>()
   const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
   const q = {
     get: db
@@ -153,6 +158,11 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       .update(messages)
       .set({ text: toValue('text') })
       .where(eq(messages.id, p('id')))
+      .prepare(),
+    progress: db
+      .update(messages)
+      .set({ text: toValue('text'), reasoning: toValue('reasoning') })
+      .where(and(eq(messages.id, p('id')), eq(messages.status, 'streaming')))
       .prepare(),
     finishReply: db
       .update(messages)
@@ -203,11 +213,20 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     thread(conversationId: string): ThreadEntry[] {
       const rows = q.threadMessages.all({ conversationId })
       const files = rows.length ? q.threadFiles.all({ conversationId }) : []
-      return rows.map(({ message, invocation }) => ({
-        ...message,
-        invocation,
-        attachments: files.length ? files.filter((f) => f.messageId === message.id) : [],
-      }))
+      return rows.map(({ message, invocation }) => {
+        const waiting = unsaved.size > 0 ? unsaved.get(message.id) : undefined
+        const shown = waiting
+          ? {
+              ...message,
+              text: waiting.text,
+              reasoning: waiting.reasoning,
+              status: waiting.status,
+              error: waiting.error ?? NOT_SAVED_YET,
+              droppedTurns: waiting.droppedTurns,
+            }
+          : message
+        return { ...shown, invocation, attachments: files.length ? files.filter((f) => f.messageId === message.id) : [] }
+      })
     },
 
     /** The attachments of these messages with their bytes, to send to the model. */
@@ -261,10 +280,35 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     },
 
     /** Settles a reply with what its model call produced; resolves once committed. */
-    finishReply(id: string, result: ReplyFinishWrite): Promise<void> {
+    /**
+     * Saves a finished reply. Kept while the database refuses writes, and written once it takes
+     * them; meanwhile the thread shows the finished reply from memory (never "Still answering…").
+     * `onDeferred` says the first try failed.
+     */
+    finishReply(id: string, result: ReplyFinishWrite, onDeferred?: () => void): Promise<void> {
+      unsaved.set(id, result)
+      return writer
+        .write(
+          () => {
+            q.finishReply.run({ id, ...result, invocationId: result.invocationId() })
+          },
+          { keep: true, onDeferred },
+        )
+        .finally(() => {
+          if (unsaved.get(id) === result) unsaved.delete(id)
+        })
+    },
+
+    /** The text of a reply so far, while it streams: what a crash or a kill keeps. Not kept if refused. */
+    saveProgress(id: string, text: string, reasoning: string | null): Promise<void> {
       return writer.write(() => {
-        q.finishReply.run({ id, ...result, invocationId: result.invocationId() })
+        q.progress.run({ id, text, reasoning })
       })
+    },
+
+    /** Finished replies waiting in memory for the database to take them. */
+    get unsavedReplies(): number {
+      return unsaved.size
     },
 
     /**

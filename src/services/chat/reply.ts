@@ -1,7 +1,7 @@
 import type { Attachment, Conversation, Message } from '../../db/schema.ts'
 import type { Log } from '../../logger.ts'
 import type { AcceptedAttachment } from './attachments/index.ts'
-import { titleFrom, type Conversations, type ThreadEntry } from './conversations.ts'
+import { NOT_SAVED_YET, titleFrom, type Conversations, type ThreadEntry } from './conversations.ts'
 import type { Session } from './sessions.ts'
 import type { Limits } from './limits.ts'
 import type { CallEvent, CallResult, ModelCalls } from './model-call.ts'
@@ -28,7 +28,11 @@ export type ReplyStart =
 export type Refusal = { status: 409 | 413 | 422 | 429 | 503; message: string; retryAfterS?: number }
 
 /** What a reply tells whoever shows it: the model call's events, then the finished reply. */
-export type ReplyEvent = CallEvent | { type: 'finished'; reply: ThreadEntry; thread: ThreadEntry[] }
+export type ReplyEvent =
+  | CallEvent
+  | { type: 'finished'; reply: ThreadEntry; thread: ThreadEntry[] }
+  /** The finished reply could not be saved yet: it is kept and saved later; `reply` says so. */
+  | { type: 'unsaved'; reply: ThreadEntry }
 
 export type Reply = {
   id: string
@@ -51,6 +55,9 @@ export const BUSY = 'A reply is still streaming: wait for it, or press Stop.'
 export const TOO_LONG = "This message is too long for the model's context window, even with every earlier message left out: shorten it or attach less."
 const BROKE_OFF = 'The reply stream broke off.'
 const NOT_SAVED = 'Your message could not be saved, so it was not sent: try again.'
+/** How often a streaming reply's text so far is saved. */
+export const PROGRESS_SAVE_MS = 2000
+
 export const STORAGE_DOWN = 'Messages cannot be saved right now (the server cannot write its database), so yours was not sent: try again in a moment.'
 export const SHUTTING_DOWN = 'The server is restarting: your message was not sent. Send it again in a moment.'
 
@@ -235,9 +242,22 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
           // and nothing of the reply is shown before it has (a message that could not be saved
           // ends the call at its first event).
           let result: CallResult | null = null
+          // the text so far, saved every PROGRESS_SAVE_MS while it streams: what a crash keeps
+          let soFar = ''
+          let thoughtSoFar = ''
+          let changed = false
+          const progress = setInterval(() => {
+            if (!changed) return
+            changed = false
+            void conversations.saveProgress(reply.id, soFar, thoughtSoFar || null).catch(() => {})
+          }, PROGRESS_SAVE_MS)
+          progress.unref?.()
           if (fits) {
             let isSaved: boolean | undefined
             const shown = (event: CallEvent): void | Promise<void> => {
+              if (event.type === 'text') soFar += event.text
+              else if (event.type === 'reasoning') thoughtSoFar += event.text
+              if (event.type !== 'retry') changed = isSaved === true
               if (isSaved) return emit(event)
               return saved.then((ok) => {
                 isSaved = ok
@@ -261,6 +281,7 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
               release()
             }
           }
+          clearInterval(progress)
           if (!(await saved)) {
             const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
             await show({ type: 'finished', reply: failed, thread: [...before, failed] })
@@ -271,17 +292,30 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
             : reply
           // the finished reply is shown first; saving it and its metrics comes after the last token
           await show({ type: 'finished', reply: finished, thread: [...before, finished] })
-          // queued right after the call's metrics row, so both commit together
-          await conversations
-            .finishReply(reply.id, {
-              text: finished.text,
-              reasoning: finished.reasoning,
-              status: finished.status,
-              error: finished.error,
-              invocationId: result ? result.invocationId : () => null,
-              droppedTurns: finished.droppedTurns,
-            })
-            .catch((err: unknown) => log.error('saving a reply failed', { reply: reply.id, err }))
+          // queued right after the call's metrics row, so both commit together. Kept while the
+          // database refuses writes: the person is told, and it is saved once the database takes it
+          await new Promise<void>((done) => {
+            conversations
+              .finishReply(
+                reply.id,
+                {
+                  text: finished.text,
+                  reasoning: finished.reasoning,
+                  status: finished.status,
+                  error: finished.error,
+                  invocationId: result ? result.invocationId : () => null,
+                  droppedTurns: finished.droppedTurns,
+                },
+                () => {
+                  log.warn('a finished reply could not be saved yet: it is kept and saved once the database takes writes', { reply: reply.id })
+                  void show({ type: 'unsaved', reply: { ...finished, error: finished.error ?? NOT_SAVED_YET } }).then(() => done())
+                },
+              )
+              .then(done, (err: unknown) => {
+                log.error('saving a reply failed', { reply: reply.id, err })
+                done()
+              })
+          })
           return finished
         } finally {
           release()

@@ -65,8 +65,12 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
         success: entry.outcome === 'ok',
       }
       let inserted: number | null = null
+      // kept while the database refuses writes: a call Bedrock answered (and billed) keeps its row
       const recorded = writer
-        .write(() => (inserted = insert.get(invocation)?.id ?? null))
+        .write(() => (inserted = insert.get(invocation)?.id ?? null), {
+          keep: true,
+          onDeferred: (err) => log.warn("a call's row could not be written yet: it is kept and written once the database takes writes", { err }),
+        })
         .then((id) => {
           if (id === null) throw new Error('no row returned')
           onRecorded?.()

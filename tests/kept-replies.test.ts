@@ -1,0 +1,71 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { browser, eventually, makeApp, parseSse, readUntil, streamedPieces, type TestApp, unescapeHtml, unique } from './helpers.ts'
+
+/**
+ * A reply that was shown is never lost: its text is saved while it streams (what a crash keeps),
+ * and a finished reply the database refuses is kept in memory, shown as finished with a note, and
+ * saved exactly once when the database takes writes again. Against the real app and its database.
+ */
+
+const ORIGIN = 'http://localhost'
+const opened: TestApp[] = []
+afterAll(async () => {
+  for (const t of opened) await t.close()
+})
+
+async function startSlowReply(t: TestApp, text: string) {
+  const you = browser(t.app)
+  await you.get('/')
+  const res = await t.app.request(`${ORIGIN}/c/new/messages`, {
+    method: 'POST',
+    headers: { Cookie: you.cookie, Origin: ORIGIN, 'HX-Request': 'true', 'HX-Request-Type': 'partial' },
+    body: new URLSearchParams({ message: text }),
+  })
+  const stream = await readUntil(res, (b) => streamedPieces(parseSse(b).messages).length >= 3)
+  const replyId = stream.body.match(/\/replies\/([\w-]+)\/stop/)![1]!
+  const path = stream.body.match(/data-post="(\/c\/[\w-]+)\/messages"/)![1]!
+  return { you, stream, replyId, path }
+}
+
+const row = (t: TestApp, id: string) => t.database.sqlite.query('select text, status from messages where id = ?').get(id) as { text: string; status: string }
+
+describe('a reply that was shown is never lost', () => {
+  test('its text so far is in the database while it streams, so a crash would keep it', async () => {
+    const t = await makeApp()
+    opened.push(t)
+    const { stream, replyId } = await startSlowReply(t, unique('progress [[slow:100]] [[tokens:40]]'))
+    await eventually(() => {
+      const saved = row(t, replyId)
+      expect(saved.status).toBe('streaming')
+      expect(saved.text.length).toBeGreaterThan(0)
+    }, 5000)
+    await stream.rest()
+    expect(row(t, replyId).status).toBe('done')
+  }, 15_000)
+
+  test('a finished reply the database refuses is shown with a note, kept, and saved exactly once when it can write again; a reload never says "Still answering…"', async () => {
+    const t = await makeApp()
+    opened.push(t)
+    const { you, stream, replyId, path } = await startSlowReply(t, unique('kept [[slow:50]] [[tokens:20]]'))
+    const callsBefore = (t.database.sqlite.query('select count(*) as n from invocations').get() as { n: number }).n
+    // the disk refuses writes (a read-only remount) before the reply ends
+    t.database.sqlite.exec('PRAGMA query_only = ON')
+    const body = unescapeHtml(await stream.rest())
+    expect(body).toContain('Not saved yet')
+    const page = unescapeHtml(await (await you.get(path)).text())
+    expect(page).not.toContain('Still answering')
+    expect(page).toContain('Not saved yet')
+    expect(page).toContain('data-status="done"')
+    expect(row(t, replyId).status).toBe('streaming')
+
+    t.database.sqlite.exec('PRAGMA query_only = OFF')
+    await eventually(() => expect(row(t, replyId).status).toBe('done'), 5000)
+    expect(row(t, replyId).text).toContain('Emulated reply to')
+    const callsAfter = (t.database.sqlite.query('select count(*) as n from invocations').get() as { n: number }).n
+    expect(callsAfter).toBe(callsBefore + 1)
+    const reloaded = unescapeHtml(await (await you.get(path)).text())
+    expect(reloaded).not.toContain('Not saved yet')
+    const linked = t.database.sqlite.query('select invocation_id from messages where id = ?').get(replyId) as { invocation_id: number | null }
+    expect(linked.invocation_id).not.toBeNull()
+  }, 15_000)
+})
