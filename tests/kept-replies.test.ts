@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { browser, eventually, makeApp, parseSse, readUntil, streamedPieces, type TestApp, unescapeHtml, unique } from './helpers.ts'
 
 /**
@@ -68,4 +69,26 @@ describe('a reply that was shown is never lost', () => {
     const linked = t.database.sqlite.query('select invocation_id from messages where id = ?').get(replyId) as { invocation_id: number | null }
     expect(linked.invocation_id).not.toBeNull()
   }, 15_000)
+})
+
+describe('another process holding the write lock', () => {
+  test('does not hold the server for long: pages answer, the finished reply is kept and saved once the lock is let go', async () => {
+    const t = await makeApp()
+    opened.push(t)
+    const { you, stream, replyId, path } = await startSlowReply(t, unique('locked [[slow:50]] [[tokens:20]]'))
+    const other = new Database(t.config.METRICS_DB_PATH)
+    other.exec('BEGIN IMMEDIATE')
+    try {
+      const body = unescapeHtml(await stream.rest())
+      // the save gave up after a moment instead of waiting out the lock
+      expect(body).toContain('Not saved yet')
+      expect((await you.get(path)).status).toBe(200)
+      expect((await t.app.request('http://localhost/healthz')).status).toBe(200)
+      expect(row(t, replyId).status).toBe('streaming')
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+    }
+    await eventually(() => expect(row(t, replyId).status).toBe('done'), 5000)
+  }, 20_000)
 })

@@ -7,8 +7,15 @@ import * as schema from './schema.ts'
 
 const MIGRATIONS = join(import.meta.dir, 'migrations')
 
-/** How long a writer waits for another process's lock before failing. */
-const BUSY_TIMEOUT_MS = 5000
+/** How long start-up (its migrations) waits for another process's lock before failing. */
+const STARTUP_BUSY_TIMEOUT_MS = 5000
+
+/**
+ * How long a statement waits for another process's lock while the server runs. bun:sqlite waits
+ * on the one JavaScript thread, so this bounds how long a held lock can stall every request; a
+ * write that gives up is kept and tried again by the writer (see writer.ts), not lost.
+ */
+export const BUSY_TIMEOUT_MS = 250
 
 export type OpenOptions = {
   /** Read-only: the dashboard process. Never creates or migrates. */
@@ -23,7 +30,7 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   const memory = path === ':memory:'
   if (!memory && !options.readonly) mkdirSync(dirname(path), { recursive: true })
   const sqlite = options.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true, strict: true })
-  sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  sqlite.exec(`PRAGMA busy_timeout = ${STARTUP_BUSY_TIMEOUT_MS}`)
   if (!options.readonly) {
     if (!memory) sqlite.exec('PRAGMA journal_mode = WAL')
     sqlite.exec('PRAGMA synchronous = NORMAL')
@@ -31,6 +38,7 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   }
   const db = drizzle({ client: sqlite, schema })
   if (!options.readonly) migrate(db, { migrationsFolder: MIGRATIONS })
+  sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
   return { db, sqlite, close: () => sqlite.close() }
 }
 
