@@ -24,13 +24,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function startServer() {
+async function startServer(dbName = 'metrics.db') {
   const proc = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: '0',
-      METRICS_DB_PATH: join(dir, 'metrics.db'),
+      METRICS_DB_PATH: join(dir, dbName),
       LOG_DIR: join(dir, 'logs'),
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
       AWS_ACCESS_KEY_ID: 'AKIASHUTDOWNTEST0001',
@@ -102,6 +102,51 @@ describe('on SIGTERM', () => {
       expect(emulator.requests.filter((r) => JSON.stringify(r.body).includes('sent during the shutdown'))).toHaveLength(0)
     } finally {
       db.close()
+    }
+  }, 30_000)
+})
+
+describe('after kill -9', () => {
+  test('the restart keeps the text the reply had shown and records its call as interrupted', async () => {
+    const first = await startServer('killed.db')
+    const reply = startReply(first.url, browser(first.url), 'killed mid-reply [[slow:100]] [[tokens:100]]')
+    await Promise.race([reply, Bun.sleep(300)])
+    const db = () => new Database(join(dir, 'killed.db'), { readonly: true })
+    // a progress save has landed (the text so far is in the database)
+    for (let i = 0; i < 60; i++) {
+      const probe = db()
+      const row = probe.query("select text from messages where role = 'assistant'").get() as { text: string } | null
+      probe.close()
+      if (row && row.text.length > 0) break
+      await Bun.sleep(100)
+    }
+    first.proc.kill('SIGKILL')
+    await first.proc.exited
+    await reply.catch(() => {})
+
+    const second = await startServer('killed.db')
+    second.proc.kill('SIGTERM')
+    expect(await second.proc.exited).toBe(0)
+    const after = db()
+    try {
+      const message = after.query("select text, status, error, invocation_id from messages where role = 'assistant'").get() as {
+        text: string
+        status: string
+        error: string
+        invocation_id: number | null
+      }
+      expect(message.status).toBe('error')
+      expect(message.error).toContain('interrupted when the server stopped')
+      expect(message.text.length).toBeGreaterThan(0)
+      const call = after.query('select outcome, error_type, latency_ms from invocations where id = ?').get(message.invocation_id) as {
+        outcome: string
+        error_type: string
+        latency_ms: number
+      }
+      expect(call).toMatchObject({ outcome: 'stopped', error_type: 'Interrupted' })
+      expect(call.latency_ms).toBeGreaterThan(0)
+    } finally {
+      after.close()
     }
   }, 30_000)
 })

@@ -204,6 +204,8 @@ export const messages = sqliteTable(
     /** Earlier turns left out of what was sent because the context window was full. */
     droppedTurns: integer('dropped_turns'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    /** When a streaming reply's text so far was last saved: how long its call had run, should the server die. */
+    progressAt: integer('progress_at', { mode: 'timestamp_ms' }),
   },
   (t) => [uniqueIndex('messages_conversation_seq').on(t.conversationId, t.seq)],
 )

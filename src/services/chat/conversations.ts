@@ -104,6 +104,9 @@ const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'origin
  * Conversations, their messages and attachments, in the metrics database beside `invocations`.
  * What a reply reads and writes is prepared once; its writes go through the database's writer.
  */
+/** The error type of a call whose server stopped before it could record it. */
+export const INTERRUPTED = 'Interrupted'
+
 /** What a finished reply that is waiting for the database says under it. */
 export const NOT_SAVED_YET = 'Not saved yet: the server keeps this reply and saves it as soon as it can write its database again.'
 
@@ -161,7 +164,7 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       .prepare(),
     progress: db
       .update(messages)
-      .set({ text: toValue('text'), reasoning: toValue('reasoning') })
+      .set({ text: toValue('text'), reasoning: toValue('reasoning'), progressAt: toValue('progressAt') })
       .where(and(eq(messages.id, p('id')), eq(messages.status, 'streaming')))
       .prepare(),
     finishReply: db
@@ -302,7 +305,7 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     /** The text of a reply so far, while it streams: what a crash or a kill keeps. Not kept if refused. */
     saveProgress(id: string, text: string, reasoning: string | null): Promise<void> {
       return writer.write(() => {
-        q.progress.run({ id, text, reasoning })
+        q.progress.run({ id, text, reasoning, progressAt: Date.now() })
       })
     },
 
@@ -336,14 +339,50 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
         .map((hit) => ({ ...hit, updatedAt: new Date(hit.updatedAt) }))
     },
 
-    /** Replies left "streaming" by a stopped server are marked as interrupted at start-up. */
+    /**
+     * At start-up: replies left "streaming" by a server that stopped without saving them (kill -9,
+     * a crash, power loss) are marked as interrupted, keeping the text of their last progress save,
+     * and each gets the row its model call never wrote: `stopped` (the server stopped it), error
+     * type `Interrupted`, running from the message's start to its last progress save. One
+     * transaction; start-up only.
+     */
     recoverInterrupted(): number {
-      return db
-        .update(messages)
-        .set({ status: 'error', error: 'This reply was interrupted when the server stopped: press Retry.' })
-        .where(eq(messages.status, 'streaming'))
-        .returning({ id: messages.id })
-        .all().length
+      return db.transaction((tx) => {
+        const left = tx
+          .select({
+            id: messages.id,
+            modelId: messages.modelId,
+            createdAt: messages.createdAt,
+            progressAt: messages.progressAt,
+            owner: conversations.owner,
+            fallbackModel: conversations.modelId,
+          })
+          .from(messages)
+          .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+          .where(eq(messages.status, 'streaming'))
+          .all()
+        for (const reply of left) {
+          const row = tx
+            .insert(invocations)
+            .values({
+              timestamp: reply.createdAt,
+              latencyMs: Math.max(0, (reply.progressAt ?? reply.createdAt).getTime() - reply.createdAt.getTime()),
+              success: false,
+              modelId: reply.modelId ?? reply.fallbackModel ?? 'unknown',
+              errorType: INTERRUPTED,
+              attempts: 1,
+              outcome: 'stopped',
+              owner: reply.owner,
+            })
+            .returning({ id: invocations.id })
+            .get()
+          tx.update(messages)
+            .set({ status: 'error', error: 'This reply was interrupted when the server stopped: press Retry.', invocationId: row?.id ?? null })
+            .where(eq(messages.id, reply.id))
+            .run()
+        }
+        return left.length
+      })
     },
   }
 }

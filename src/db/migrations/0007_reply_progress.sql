@@ -1,0 +1,1 @@
+ALTER TABLE `messages` ADD `progress_at` integer;
