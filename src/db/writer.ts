@@ -75,12 +75,23 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
         if (!job.deferred) {
           job.deferred = true
           kept += 1
-          job.options.onDeferred?.(err)
+          try {
+            job.options.onDeferred?.(err)
+          } catch {}
         }
         back.push(job)
       } else job.reject(err)
     }
     queue.unshift(...back)
+  }
+
+  /** The database refused this batch: nothing of it is written; the probe (the answer: not yet) waits for the timer. */
+  function refused(batch: Job[], err: unknown) {
+    failed(err)
+    putBack(batch, err)
+    const at = queue.findIndex((job) => job.run === probeRun)
+    if (at >= 0) queue.splice(at, 1)[0]!.reject(err)
+    reschedule()
   }
 
   function settle(job: Job, ok: boolean, value: unknown) {
@@ -93,30 +104,34 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     // kept jobs that failed wait for the retry timer, so a refusing database is not hammered
     if (!status.ok && queue[0]?.deferred && !probing) return
     const batch = queue.splice(0, batchMax)
-    if (queue.length > 0 && status.ok) schedule()
     if (batch.length === 0) return
     const settled: { job: Job; ok: boolean; value: unknown }[] = []
     try {
       begin.run()
     } catch (err) {
-      failed(err)
-      putBack(batch, err)
-      return
+      return refused(batch, err)
     }
-    const retried: Job[] = []
-    let fault: unknown
     for (const job of batch) {
       savepoint.run()
       try {
         settled.push({ job, ok: true, value: job.run() })
         release.run()
       } catch (err) {
-        undo.run()
-        release.run()
-        if (job.options.keep && storageFault(err)) {
-          retried.push(job)
-          fault = err
-        } else settled.push({ job, ok: false, value: err })
+        // a full disk or an I/O error makes SQLite roll back the whole transaction, not the savepoint
+        if (!sqlite.inTransaction) return refused(batch, err)
+        try {
+          undo.run()
+          release.run()
+        } catch {}
+        if (storageFault(err)) {
+          // the database refuses writes now: stop at once (each further job would wait out the
+          // busy timeout on this thread), write nothing of this batch, keep what must be kept, in order
+          try {
+            rollback.run()
+          } catch {}
+          return refused(batch, err)
+        }
+        settled.push({ job, ok: false, value: err })
       }
     }
     try {
@@ -125,17 +140,16 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
       try {
         rollback.run()
       } catch {}
-      failed(err)
-      putBack(batch, err)
-      return
+      return refused(batch, err)
     }
-    // one bad job says nothing about the database; every job of a batch failing (a read-only or
-    // full disk refuses each insert inside its savepoint) says it cannot be written
-    const written = settled.find((s) => s.ok)
-    if (written) recovered()
-    else failed(fault ?? settled[0]?.value)
-    if (retried.length > 0) putBack(retried, fault)
+    // a batch that committed says the database takes writes, whatever its own bad jobs did
+    recovered()
     for (const { job, ok, value } of settled) settle(job, ok, value)
+    reschedule()
+  }
+
+  function reschedule() {
+    if (queue.length > 0 && (status.ok || probing)) schedule()
   }
 
   function schedule() {
@@ -143,6 +157,8 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     scheduled = true
     setImmediate(flush)
   }
+
+  const probeRun = () => probeWrite(String(Date.now()))
 
   const writer = {
     /** Runs `job` inside the next batch's transaction; resolves with its result once committed. */
@@ -161,7 +177,7 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
       probing = true
       // the probe goes after the kept writes, so they are tried again in the same transaction
       queue.push({
-        run: () => probeWrite(String(Date.now())),
+        run: probeRun,
         resolve: () => (probing = false),
         reject: () => (probing = false),
         options: {},

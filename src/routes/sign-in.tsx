@@ -37,7 +37,10 @@ signIn.post(
     const form = c.req.valid('form')
     const next = safeNext(form.next)
     if (!deps.access.passwordOn) return c.redirect(next, 303)
-    const client = clientAddress(c) ?? 'unknown'
+    // behind the trusted proxy every request comes from its address: the client is the one it names
+    const address = clientAddress(c)
+    const forwarded = deps.access.fromTrustedProxy(address) ? c.req.header('X-Forwarded-For')?.split(',').at(-1)?.trim() : undefined
+    const client = forwarded || address || 'unknown'
     const wait = deps.access.waitMs(client)
     if (wait > 0) {
       c.header('Retry-After', String(Math.ceil(wait / 1000)))

@@ -229,7 +229,10 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
       })
 
       async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
-        const show = (event: ReplyEvent) => Promise.resolve(emit(event)).catch(() => {})
+        const show = (event: ReplyEvent) =>
+          Promise.resolve()
+            .then(() => emit(event))
+            .catch(() => {})
         try {
           const saved = begun.then(
             () => true,

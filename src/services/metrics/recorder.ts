@@ -67,10 +67,17 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
       let inserted: number | null = null
       // kept while the database refuses writes: a call Bedrock answered (and billed) keeps its row
       const recorded = writer
-        .write(() => (inserted = insert.get(invocation)?.id ?? null), {
-          keep: true,
-          onDeferred: (err) => log.warn("a call's row could not be written yet: it is kept and written once the database takes writes", { err }),
-        })
+        // the id of this try only: a rolled-back try's id may go to another row
+        .write(
+          () => {
+            inserted = null
+            return (inserted = insert.get(invocation)?.id ?? null)
+          },
+          {
+            keep: true,
+            onDeferred: (err) => log.warn("a call's row could not be written yet: it is kept and written once the database takes writes", { err }),
+          },
+        )
         .then((id) => {
           if (id === null) throw new Error('no row returned')
           onRecorded?.()
