@@ -81,7 +81,6 @@ async function start() {
     dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed'), health: readiness }),
   }
   const server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })
-  process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)
 
   const shutdown = async () => {
     clearInterval(follow)
@@ -92,6 +91,8 @@ async function start() {
   }
   process.on('SIGINT', () => void shutdown())
   process.on('SIGTERM', () => void shutdown())
+  // said once signals are handled: whoever reads this line may stop it gracefully at once
+  process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)
 }
 
 await start()

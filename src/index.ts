@@ -33,7 +33,6 @@ async function start() {
 
   const url = `http://${server.hostname}:${server.port}/`
   log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
-  process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
   const sweep = setInterval(() => {
     deps.sessions.sweep()
     deps.limits.sweep()
@@ -71,6 +70,8 @@ async function start() {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  // said once signals are handled: whoever reads this line may stop the server gracefully at once
+  process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
 }
 
 await start()
