@@ -35,6 +35,8 @@ export type CallInput = {
   signal: AbortSignal
   /** Shows an event. It must not throw: a caller whose browser went away aborts `signal` instead. */
   emit: (event: CallEvent) => void | Promise<void>
+  /** Receives a reader of the answer so far (for saving it while it streams), once the call starts. */
+  soFar?: (read: () => { text: string; reasoning: string }) => void
 }
 
 /** Why a call was aborted, as the abort reason says: Stop, the browser leaving, shutdown. */
@@ -78,7 +80,7 @@ const IDLE_CHECKS = 2
  */
 export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, tokenIdleTimeoutMs, onRecorded }: ModelCallsOptions) {
   return {
-    async call({ request, credentials, region, owner, signal: outer, emit }: CallInput): Promise<CallResult> {
+    async call({ request, credentials, region, owner, signal: outer, emit, soFar }: CallInput): Promise<CallResult> {
       // the call listens to this signal: the caller's (Stop, a browser leaving) or a timeout's
       const controller = new AbortController()
       const signal = controller.signal
@@ -118,6 +120,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
       const startedAt = new Date()
       let text = ''
       let reasoning = ''
+      soFar?.(() => ({ text, reasoning }))
       let invocation: RecordedInvocation | undefined
       let invocationId: () => number | null = () => null
       let firstTokenAt: number | null = null

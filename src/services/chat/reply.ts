@@ -245,22 +245,20 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
           // and nothing of the reply is shown before it has (a message that could not be saved
           // ends the call at its first event).
           let result: CallResult | null = null
-          // the text so far, saved every PROGRESS_SAVE_MS while it streams: what a crash keeps
-          let soFar = ''
-          let thoughtSoFar = ''
-          let changed = false
+          // the text so far, saved every PROGRESS_SAVE_MS while it streams (what a crash keeps),
+          // read from the model call's own running text, once the start is saved
+          let readSoFar: (() => { text: string; reasoning: string }) | undefined
+          let savedLength = 0
+          let isSaved: boolean | undefined
           const progress = setInterval(() => {
-            if (!changed) return
-            changed = false
-            void conversations.saveProgress(reply.id, soFar, thoughtSoFar || null).catch(() => {})
+            const now = isSaved ? readSoFar?.() : undefined
+            if (!now || now.text.length + now.reasoning.length === savedLength) return
+            savedLength = now.text.length + now.reasoning.length
+            void conversations.saveProgress(reply.id, now.text, now.reasoning || null).catch(() => {})
           }, PROGRESS_SAVE_MS)
           progress.unref?.()
           if (fits) {
-            let isSaved: boolean | undefined
             const shown = (event: CallEvent): void | Promise<void> => {
-              if (event.type === 'text') soFar += event.text
-              else if (event.type === 'reasoning') thoughtSoFar += event.text
-              if (event.type !== 'retry') changed = isSaved === true
               if (isSaved) return emit(event)
               return saved.then((ok) => {
                 isSaved = ok
@@ -276,6 +274,7 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
                 owner: session.owner,
                 signal: controller.signal,
                 emit: shown,
+                soFar: (read) => (readSoFar = read),
               })
             } catch (err) {
               log.error('a model call failed unexpectedly', { reply: reply.id, err })
