@@ -2,7 +2,19 @@ import { describe, expect, test } from 'bun:test'
 import { STREAM_CHUNK_MAX_CHARS } from '../views/stream-chunks.tsx'
 import { HUGE_FRAME_BYTES } from '../src/emulator/protocol.ts'
 import { MAX_EVENT_MESSAGE_BYTES } from '../src/services/chat/bedrock.ts'
-import { browser, type Emulator, eventually, makeApp, SERVER_CREDENTIALS, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
+import {
+  browser,
+  type Emulator,
+  eventually,
+  makeApp,
+  SERVER_CREDENTIALS,
+  type SseMessage,
+  streamedPieces,
+  type TestApp,
+  unescapeHtml,
+  unique,
+  useApp,
+} from './helpers.ts'
 
 let emulator: Emulator
 let t: TestApp
@@ -17,6 +29,16 @@ function requestsFor(marker: string) {
 function rows() {
   return t.database.sqlite.query('select * from invocations order by id').all() as Record<string, unknown>[]
 }
+/** A reply cut off part-way: some text streamed, and the final bubble is an error that keeps it. */
+function cutOffReply(body: string, messages: SseMessage[]) {
+  const partial = streamedPieces(messages).join('')
+  expect(partial.length).toBeGreaterThan(0)
+  const bubble = unescapeHtml(finalBubble(body))
+  expect(bubble).toContain('data-status="error"')
+  expect(bubble).toContain(partial.trim())
+  return { bubble, partial }
+}
+
 function finalBubble(body: string) {
   const match = body.match(/<article class="msg assistant (\w+)"[\s\S]*?<\/article>/g)
   return match?.at(-1) ?? ''
@@ -160,11 +182,7 @@ describe('a chat turn', () => {
     const you = browser(t.app)
     const text = unique('[[midstream]] Tell me more')
     const { body, messages } = await you.send(text)
-    const partial = streamedPieces(messages).join('')
-    expect(partial.length).toBeGreaterThan(0)
-    const bubble = unescapeHtml(finalBubble(body))
-    expect(bubble).toContain('data-status="error"')
-    expect(bubble).toContain(partial.trim())
+    const { bubble, partial } = cutOffReply(body, messages)
     expect(bubble).toContain('Bedrock had a service error')
     // nothing is re-sent once tokens reached the person
     expect(requestsFor(text)).toHaveLength(1)
@@ -176,11 +194,7 @@ describe('a chat turn', () => {
     const you = browser(t.app)
     const text = unique('[[drop]] Tell me more')
     const { body, messages } = await you.send(text)
-    const partial = streamedPieces(messages).join('')
-    expect(partial.length).toBeGreaterThan(0)
-    const bubble = unescapeHtml(finalBubble(body))
-    expect(bubble).toContain('data-status="error"')
-    expect(bubble).toContain(partial.trim())
+    const { bubble, partial } = cutOffReply(body, messages)
     expect(bubble).toContain('The connection to Bedrock broke off before the reply was complete')
     expect(requestsFor(text)).toHaveLength(1)
     expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0 })
@@ -339,11 +353,7 @@ describe('timeouts a person can live with', () => {
     try {
       const text = unique('[[slow:5000]] and then silence')
       const { body, messages } = await browser(quiet.app).send(text)
-      const partial = streamedPieces(messages).join('')
-      expect(partial.length).toBeGreaterThan(0)
-      const bubble = unescapeHtml(finalBubble(body))
-      expect(bubble).toContain('data-status="error"')
-      expect(bubble).toContain(partial.trim())
+      const { bubble, partial } = cutOffReply(body, messages)
       expect(bubble).toContain('Bedrock stopped sending for 0.4 s in the middle of the reply, so it was cut off there: send again to retry.')
       const row = quiet.database.sqlite.query('select outcome, error_type, time_to_first_token_ms from invocations').get() as Record<string, unknown>
       expect(row).toMatchObject({ outcome: 'error', error_type: 'StreamIdleTimeout' })
@@ -405,11 +415,7 @@ describe('answers that cannot be read', () => {
     // the default timeouts (a minute, 30 s): only the refusal can end this call within the test
     const text = unique('[[hugeframe:3]] a big one')
     const { body, messages } = await browser(t.app).send(text)
-    const partial = streamedPieces(messages).join('')
-    expect(partial.length).toBeGreaterThan(0)
-    const bubble = unescapeHtml(finalBubble(body))
-    expect(bubble).toContain('data-status="error"')
-    expect(bubble).toContain(partial.trim())
+    const { bubble, partial } = cutOffReply(body, messages)
     expect(bubble).toContain(
       `Bedrock's answer could not be read: it announced a single event of ${HUGE_FRAME_BYTES.toLocaleString('en')} bytes, and at most ${MAX_EVENT_MESSAGE_BYTES.toLocaleString('en')} bytes are accepted`,
     )
