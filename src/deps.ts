@@ -1,7 +1,7 @@
 import type { Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { serverSecret } from './db/secrets.ts'
-import { createWriter } from './db/writer.ts'
+import { createWriter, type Writer } from './db/writer.ts'
 import { getLogger, logFileStatus, registerSecret, type Log } from './logger.ts'
 import { endpointPasswords } from './services/endpoints.ts'
 import {
@@ -49,6 +49,8 @@ export type Deps = {
   limits: Limits
   /** The age-based clean-up (RETENTION_DAYS), run by src/index.ts at start and on a timer. */
   retention: Retention
+  /** The database's one writer (its own thread): closed last at shutdown, once what it holds is saved. */
+  writer: Writer
 }
 
 /** What the standalone dashboard process has: no chat, no sessions. */
@@ -56,7 +58,7 @@ export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'da
 
 export type DepsOptions = {
   config: Config
-  database: Pick<OpenedDatabase, 'db' | 'sqlite'>
+  database: Pick<OpenedDatabase, 'db' | 'path'>
   bedrock?: Omit<BedrockOptions, 'endpoint' | 'serverBearerToken'>
   sessions?: SessionsOptions
   /** How long a model call may wait for its first token (default FIRST_TOKEN_TIMEOUT_MS from the config; tests shorten it). */
@@ -78,7 +80,7 @@ export function createDeps({
   limits: limitsOptions,
 }: DepsOptions): Deps {
   const { db } = database
-  const writer = createWriter(database.sqlite)
+  const writer = createWriter(database.path)
   // what the server holds from its environment never reaches a log line, whatever quotes it
   registerSecret(config.AWS_BEARER_TOKEN_BEDROCK)
   for (const password of endpointPasswords(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME)) registerSecret(password)
@@ -142,5 +144,6 @@ export function createDeps({
       storage: { writable: () => writer.status.ok, probe: () => writer.probe() },
     }),
     log: getLogger('app'),
+    writer,
   }
 }

@@ -8,9 +8,8 @@ import { serve } from './server.ts'
 import { displayEndpoint } from './services/endpoints.ts'
 import { RETENTION_INTERVAL_MS } from './services/chat/index.ts'
 
-/** After the grace: how long stopped replies get to save, and how long a write may wait on a lock then. */
+/** After the grace: how long stopped replies get to save (the writer's thread is stopped then, whatever holds it). */
 const SHUTDOWN_FLUSH_MS = 2000
-const SHUTDOWN_BUSY_TIMEOUT_MS = 200
 
 async function start() {
   const config = await startupConfig()
@@ -56,13 +55,14 @@ async function start() {
     while (deps.sessions.streaming > 0 && Date.now() < deadline) await Bun.sleep(100)
     if (deps.sessions.streaming > 0) log.warn('replies still streaming at the end of the grace are stopped', { count: deps.sessions.streaming })
     deps.sessions.abortAll('shutdown')
-    // a locked database must not hold the exit: writes now wait a moment at most, then fail
-    database.sqlite.exec(`PRAGMA busy_timeout = ${SHUTDOWN_BUSY_TIMEOUT_MS}`)
     // the stopped replies save their text and rows, then every connection closes (open dashboard
-    // streams included: they would otherwise hold the exit)
+    // streams included: they would otherwise hold the exit); a locked or frozen database holds
+    // only the writer's thread, which is stopped at the end of the flush
     const flushBy = Date.now() + SHUTDOWN_FLUSH_MS
     do await Bun.sleep(50)
-    while ((deps.sessions.streaming > 0 || (deps.readiness().pendingWrites ?? 0) > 0) && Date.now() < flushBy)
+    while (deps.sessions.streaming > 0 && Date.now() < flushBy)
+    const lost = await deps.writer.close(Math.max(0, flushBy - Date.now()))
+    if (lost > 0) log.error('writes the database did not take before the exit are lost', { count: lost })
     await server.stop(true)
     database.close()
     await logging.close()

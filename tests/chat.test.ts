@@ -254,14 +254,14 @@ describe('a chat turn', () => {
   test('a failing metrics write is logged and the chat still answers', async () => {
     const you = browser(t.app)
     const before = rows().length
-    // every metrics insert on the app's connection now fails, as on a full disk
-    t.database.sqlite.exec("CREATE TEMP TRIGGER metrics_down BEFORE INSERT ON invocations BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    // every metrics insert on the writer's connection now fails
+    await t.deps.writer.exec("CREATE TEMP TRIGGER metrics_down BEFORE INSERT ON invocations BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
     try {
       const { messages } = await you.send(unique('metrics are down'))
       expect(streamedPieces(messages).join('')).toContain('Emulated reply')
       expect(messages.at(-1)!.data).toContain('data-status="done"')
     } finally {
-      t.database.sqlite.exec('DROP TRIGGER temp.metrics_down')
+      await t.deps.writer.exec('DROP TRIGGER temp.metrics_down')
     }
     expect(rows().length).toBe(before)
     expect(await t.logText()).toContain('metrics write failed; the chat goes on without this row')

@@ -273,17 +273,19 @@ describe('the dashboard as its own process', () => {
 
 describe('the live feed and this process’s own calls', () => {
   test('a call recorded here reaches open dashboards at once, without waiting for the poll', async () => {
-    const database = openDatabase(':memory:')
+    const database = openDatabase(join(t.dir, 'nudge.db'))
     const queries = createMetricsQueries(database.db)
     // a poll that would not come round within the test: only the nudge can deliver the update
     const dashboard = createDashboard({ metrics: () => queries, logTail: createLogTail(t.config.LOG_DIR), log: getLogger('test'), pollMs: 600_000 })
-    const metrics = createMetrics({ db: database.db, writer: createWriter(database.sqlite), log: getLogger('test'), onRecorded: () => dashboard.nudge() })
+    const writer = createWriter(database.path)
+    const metrics = createMetrics({ db: database.db, writer, log: getLogger('test'), onRecorded: () => dashboard.nudge() })
     const seen: number[] = []
     const unsubscribe = dashboard.subscribe('15m', (data) => seen.push(data.metrics.ok ? data.metrics.summary.requests : -1))
     await metrics.record({ timestamp: new Date(), latencyMs: 12, modelId: 'us.amazon.nova-pro-v1:0', outcome: 'ok' }).recorded
     await new Promise((r) => setImmediate(r))
     expect(seen).toEqual([1])
     unsubscribe()
+    await writer.close()
     database.close()
   })
 })

@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { createWriter } from '../src/db/writer.ts'
 import { browser, eventually, makeApp, parseSse, readUntil, streamedPieces, type TestApp, unescapeHtml, unique } from './helpers.ts'
 
 /**
@@ -51,7 +50,7 @@ describe('a reply that was shown is never lost', () => {
     const { you, stream, replyId, path } = await startSlowReply(t, unique('kept [[slow:50]] [[tokens:20]]'))
     const callsBefore = (t.database.sqlite.query('select count(*) as n from invocations').get() as { n: number }).n
     // the disk refuses writes (a read-only remount) before the reply ends
-    t.database.sqlite.exec('PRAGMA query_only = ON')
+    await t.deps.writer.exec('PRAGMA query_only = ON')
     const body = unescapeHtml(await stream.rest())
     expect(body).toContain('Not saved yet')
     const page = unescapeHtml(await (await you.get(path)).text())
@@ -60,7 +59,7 @@ describe('a reply that was shown is never lost', () => {
     expect(page).toContain('data-status="done"')
     expect(row(t, replyId).status).toBe('streaming')
 
-    t.database.sqlite.exec('PRAGMA query_only = OFF')
+    await t.deps.writer.exec('PRAGMA query_only = OFF')
     await eventually(() => expect(row(t, replyId).status).toBe('done'), 5000)
     expect(row(t, replyId).text).toContain('Emulated reply to')
     const callsAfter = (t.database.sqlite.query('select count(*) as n from invocations').get() as { n: number }).n
@@ -92,53 +91,4 @@ describe('another process holding the write lock', () => {
     }
     await eventually(() => expect(row(t, replyId).status).toBe('done'), 5000)
   }, 20_000)
-})
-
-describe('the writer under a refusing database', () => {
-  function database() {
-    const sqlite = new Database(':memory:')
-    sqlite.exec('CREATE TABLE server_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)')
-    sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER UNIQUE, blob BLOB)')
-    return sqlite
-  }
-
-  test('more kept writes than a batch holds all land, once and in order, when writes work again', async () => {
-    const sqlite = database()
-    const writer = createWriter(sqlite)
-    sqlite.exec('PRAGMA query_only = ON')
-    const writes = Array.from({ length: 80 }, (_, n) => writer.write(() => sqlite.run('INSERT INTO t (n) VALUES (?)', [n]), { keep: true }))
-    await eventually(() => expect(writer.status.ok).toBe(false))
-    expect(writer.kept).toBeGreaterThan(0)
-    sqlite.exec('PRAGMA query_only = OFF')
-    await Promise.all(writes)
-    const rows = sqlite.query('SELECT n FROM t ORDER BY id').all() as { n: number }[]
-    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 80 }, (_, n) => n))
-    expect(writer.kept).toBe(0)
-    expect(writer.status.ok).toBe(true)
-    sqlite.close()
-  }, 10_000)
-
-  test('a full disk does not bring the server down: the write is kept and lands once there is room', async () => {
-    const sqlite = database()
-    const writer = createWriter(sqlite)
-    const pages = (sqlite.query('PRAGMA page_count').get() as { page_count: number }).page_count
-    sqlite.exec(`PRAGMA max_page_count = ${pages}`)
-    const big = new Uint8Array(64 * 1024)
-    const write = writer.write(() => sqlite.run('INSERT INTO t (n, blob) VALUES (1, ?)', [big]), { keep: true })
-    await eventually(() => expect(writer.kept).toBe(1))
-    expect(writer.status.ok).toBe(false)
-    sqlite.exec('PRAGMA max_page_count = 1000000')
-    await write
-    expect((sqlite.query('SELECT count(*) AS c FROM t').get() as { c: number }).c).toBe(1)
-    sqlite.close()
-  }, 10_000)
-
-  test('one bad write (a constraint) fails alone and does not make the database look unwritable', async () => {
-    const sqlite = database()
-    const writer = createWriter(sqlite)
-    await writer.write(() => sqlite.run('INSERT INTO t (n) VALUES (7)'))
-    await expect(writer.write(() => sqlite.run('INSERT INTO t (n) VALUES (7)'))).rejects.toThrow()
-    expect(writer.status.ok).toBe(true)
-    sqlite.close()
-  })
 })

@@ -35,7 +35,7 @@ describe('health for load balancers and orchestrators', () => {
     expect(await (await t.app.request('http://localhost/dashboard')).text()).toContain('id="health-banner" class="health-banner" role="alert" hidden=""')
 
     // the app's own connection refuses writes, as after a read-only remount
-    t.database.sqlite.exec('PRAGMA query_only = ON')
+    await t.deps.writer.exec('PRAGMA query_only = ON')
     await browser(t.app).send('a message while the disk refuses writes')
     const degraded = await t.app.request('http://localhost/readyz')
     expect(degraded.status).toBe(503)
@@ -53,7 +53,7 @@ describe('health for load balancers and orchestrators', () => {
     expect(t.emulator.requests.filter((r) => JSON.stringify(r.body).includes('could not be recorded'))).toHaveLength(0)
 
     // once the fault clears, the writer finds out by itself and messages go through again
-    t.database.sqlite.exec('PRAGMA query_only = OFF')
+    await t.deps.writer.exec('PRAGMA query_only = OFF')
     await eventually(async () => expect((await t.app.request('http://localhost/readyz')).status).toBe(200))
     const again = await browser(t.app).send('a message once it can write again')
     expect(again.body).toContain('Emulated reply to')

@@ -8,7 +8,6 @@ import { encodeEvent } from '../src/emulator/protocol.ts'
 import { createBedrock, UPSTREAM_SOCKETS } from '../src/services/chat/bedrock.ts'
 import { BUSY, type Reply, type ReplyEvent } from '../src/services/chat/index.ts'
 import type { ThreadEntry } from '../src/services/chat/conversations.ts'
-import { createWriter } from '../src/db/writer.ts'
 import { eventually, makeApp, SERVER_CREDENTIALS, type Emulator, type TestApp } from './helpers.ts'
 
 let t: TestApp
@@ -133,36 +132,6 @@ describe('saving after the last token', () => {
     expect(saved.status).toBe('done')
     expect(saved.text).toBe(finished.text)
     expect(invocationsFor(marker)).toHaveLength(1)
-  })
-})
-
-describe('the database writer', () => {
-  test('writes queued together commit together; a failing one rolls back alone and says why', async () => {
-    const sqlite = new Database(':memory:')
-    sqlite.run('CREATE TABLE t (v INTEGER UNIQUE)')
-    const writer = createWriter(sqlite, 3)
-    const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
-    const results = await Promise.allSettled([1, 2, 2, 3, 4, 5].map((v) => writer.write(() => insert.run(v).changes)))
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'])
-    expect(String((results[2] as PromiseRejectedResult).reason)).toContain('UNIQUE')
-    expect(sqlite.query('SELECT v FROM t ORDER BY v').values().flat()).toEqual([1, 2, 3, 4, 5])
-    sqlite.close()
-  })
-
-  test('nothing is written before the current work yields, and a full batch leaves the rest for the next turn', async () => {
-    const sqlite = new Database(':memory:')
-    sqlite.run('CREATE TABLE t (v INTEGER)')
-    const writer = createWriter(sqlite, 2)
-    const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
-    const count = () => sqlite.query<{ n: number }, []>('SELECT count(*) AS n FROM t').get()!.n
-    const all = Promise.all([1, 2, 3].map((v) => writer.write(() => insert.run(v))))
-    expect(count()).toBe(0)
-    expect(writer.pending).toBe(3)
-    await new Promise((r) => setImmediate(r))
-    expect(count()).toBe(2)
-    await all
-    expect(count()).toBe(3)
-    sqlite.close()
   })
 })
 

@@ -11,9 +11,10 @@ const MIGRATIONS = join(import.meta.dir, 'migrations')
 const STARTUP_BUSY_TIMEOUT_MS = 5000
 
 /**
- * How long a statement waits for another process's lock while the server runs. bun:sqlite waits
- * on the one JavaScript thread, so this bounds how long a held lock can stall every request; a
- * write that gives up is kept and tried again by the writer (see writer.ts), not lost.
+ * How long a statement waits for another process's lock while the server runs. The server's
+ * thread only reads (WAL: a reader waits for no writer, so this bounds the rare wait, such as
+ * another process's checkpoint); the writer's thread gives up after as long, and its kept writes
+ * are tried again (see writer.ts), not lost.
  */
 export const BUSY_TIMEOUT_MS = 250
 
@@ -39,7 +40,7 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   const db = drizzle({ client: sqlite, schema })
   if (!options.readonly) migrate(db, { migrationsFolder: MIGRATIONS })
   sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  return { db, sqlite, close: () => sqlite.close() }
+  return { db, sqlite, path, close: () => sqlite.close() }
 }
 
 export type Db = ReturnType<typeof openDatabase>['db']

@@ -1,16 +1,20 @@
-import type { Database } from 'bun:sqlite'
+import { Placeholder } from 'drizzle-orm'
+import { BUSY_TIMEOUT_MS } from './open.ts'
+import { fromSqlError, type FromWriter, type JobStatements, type Param, type Statement, type StatementResult, type ToWriter } from './write-protocol.ts'
 
-/**
- * Most jobs one transaction takes before the writer yields the event loop: a burst of finished
- * replies is saved in short slices, never in one long stall.
- */
-export const WRITE_BATCH_MAX = 32
+export type { Statement, StatementResult } from './write-protocol.ts'
+
+/** Most jobs one transaction takes: what queued while the last batch ran commits together, a slice at a time. */
+export const WRITE_BATCH_MAX = 64
 
 /** While writes fail, how often a probe write (and every kept write) tries again. */
 const RETRY_EVERY_MS = 1000
 
 /** Kept writes held in memory at most while the database refuses them; past this they are given up. */
 export const KEPT_WRITES_MAX = 10_000
+
+/** Writes waiting for the writer at most (kept ones aside): past this a write is refused at once, not queued. */
+export const WRITE_QUEUE_MAX = 20_000
 
 /** Whether the last transaction committed; if not, since when and why (for /readyz). */
 export type WriterStatus = { ok: true } | { ok: false; since: Date; reason: string }
@@ -25,27 +29,104 @@ export type WriteOptions = {
   onDeferred?: (err: unknown) => void
 }
 
-type Job = { run: () => unknown; resolve: (value: unknown) => void; reject: (err: unknown) => void; options: WriteOptions; deferred: boolean }
+type Job = {
+  statements: JobStatements
+  resolve: (value: StatementResult[]) => void
+  reject: (err: unknown) => void
+  options: WriteOptions
+  deferred: boolean
+  probe?: boolean
+}
 
-/** SQLite's errors that say the database cannot take writes right now, as opposed to a bad write. */
-function storageFault(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && /^SQLITE_(READONLY|FULL|IOERR|BUSY|LOCKED|CANTOPEN|PROTOCOL|NOMEM)/.test(code)
+type Query = { toSQL(): { sql: string; params: unknown[] } }
+
+/**
+ * A drizzle query as a statement for the writer. Its placeholders name ids saved by earlier
+ * statements (`refs`: placeholder name to `saveAs` key; a missing one binds null).
+ */
+export function statement(query: Query, options: { returns?: 'rows'; saveAs?: string; refs?: Record<string, string | null> } = {}): Statement {
+  const { sql, params } = query.toSQL()
+  return {
+    sql,
+    params: params.map((param): Param => {
+      if (!(param instanceof Placeholder)) return param as Param
+      const ref = options.refs?.[param.name]
+      return ref ? { ref } : null
+    }),
+    ...(options.returns ? { returns: options.returns } : {}),
+    ...(options.saveAs ? { saveAs: options.saveAs } : {}),
+  }
+}
+
+const PROBE: Statement = {
+  sql: "INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+  params: [''],
 }
 
 /**
- * The database's one writer: jobs queued in the same tick commit together in one transaction
- * (each in its own savepoint, so a failing job rolls back alone and rejects only its promise),
- * after the current work (a token being sent) is done. Jobs run in the order they were queued.
- * While the database refuses writes, kept jobs wait at the head of the queue and are tried again
- * with a small probe write every RETRY_EVERY_MS, so they land, exactly once, when it works again.
+ * The database's one writer. Its statements run on a thread of their own (write-thread.ts) with
+ * its own connection, so no lock, slow disk or failing write ever holds the server's thread.
+ * Jobs queued while a batch runs commit together in the next one (group commit; each job in its
+ * own savepoint, so a failing job rolls back alone and rejects only its promise), in the order
+ * they were queued. While the database refuses writes, kept jobs wait at the head of the queue and
+ * are tried again with a small probe write every RETRY_EVERY_MS, so they land, exactly once, when
+ * it works again.
  */
-export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
+export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTimeoutMs = BUSY_TIMEOUT_MS } = {}) {
   const queue: Job[] = []
-  let scheduled = false
   let status: WriterStatus = { ok: true }
   let retry: ReturnType<typeof setInterval> | undefined
   let kept = 0
+  let commits = 0
+  let probing = false
+  let scheduled = false
+  let closed = false
+  /** The batch the thread runs now (one at a time, so jobs commit in their order). */
+  let running: { id: number; batch: Job[] } | undefined
+  const execs = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>()
+  let nextId = 1
+  let thread: Worker | undefined
+
+  function startThread(): Worker {
+    const worker = new Worker(new URL('./write-thread.ts', import.meta.url).href)
+    // the thread never keeps the process alive by itself (close() stops it at shutdown)
+    ;(worker as Worker & { unref(): void }).unref()
+    worker.onmessage = (event: MessageEvent<FromWriter>) => answered(event.data)
+    const lost = (reason: string) => {
+      if (thread !== worker) return
+      thread = undefined
+      const err = new Error(`the writer's thread stopped: ${reason}`)
+      for (const [, exec] of execs) exec.reject(err)
+      execs.clear()
+      if (running) {
+        const { batch } = running
+        running = undefined
+        refused(batch, err)
+      }
+    }
+    worker.addEventListener('error', (event) => lost((event as ErrorEvent).message ?? 'error'))
+    worker.addEventListener('close', () => lost('closed'))
+    const open: ToWriter = { type: 'open', path, busyTimeoutMs }
+    worker.postMessage(open)
+    return worker
+  }
+
+  /** Lets the thread close its connection, waiting up to `ms`; then it is stopped whatever it does. */
+  async function stopThread(ms: number) {
+    const worker = thread
+    thread = undefined
+    if (!worker) return
+    const ended = new Promise<void>((resolve) => worker.addEventListener('close', () => resolve()))
+    worker.postMessage({ type: 'close' } satisfies ToWriter)
+    await Promise.race([ended, Bun.sleep(ms)])
+    worker.terminate()
+  }
+
+  const post = (message: ToWriter) => {
+    thread ??= startThread()
+    thread.postMessage(message)
+  }
+
   const failed = (err: unknown) => {
     if (status.ok) status = { ok: false, since: new Date(), reason: err instanceof Error ? err.message : String(err) }
     // while it fails, a small write now and then finds out when it works again (no message needed)
@@ -57,21 +138,15 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     if (retry) clearInterval(retry)
     retry = undefined
   }
-  const begin = sqlite.prepare('BEGIN')
-  const commit = sqlite.prepare('COMMIT')
-  const rollback = sqlite.prepare('ROLLBACK')
-  const savepoint = sqlite.prepare('SAVEPOINT job')
-  const release = sqlite.prepare('RELEASE job')
-  const undo = sqlite.prepare('ROLLBACK TO job')
-  let probing = false
-  const probeWrite = (value: string) =>
-    sqlite.run("INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", [value])
 
   /** A job whose batch failed: kept ones go back (in order) to wait for the next try; the rest fail. */
   function putBack(jobs: Job[], err: unknown) {
     const back: Job[] = []
     for (const job of jobs) {
-      if (job.options.keep && (kept < KEPT_WRITES_MAX || job.deferred)) {
+      if (job.probe) {
+        probing = false
+        job.reject(err)
+      } else if (job.options.keep && (kept < KEPT_WRITES_MAX || job.deferred)) {
         if (!job.deferred) {
           job.deferred = true
           kept += 1
@@ -85,67 +160,61 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
     queue.unshift(...back)
   }
 
-  /** The database refused this batch: nothing of it is written; the probe (the answer: not yet) waits for the timer. */
+  /** The database refused this batch: nothing of it is written; the next try waits for the timer. */
   function refused(batch: Job[], err: unknown) {
     failed(err)
     putBack(batch, err)
-    const at = queue.findIndex((job) => job.run === probeRun)
-    if (at >= 0) queue.splice(at, 1)[0]!.reject(err)
     reschedule()
   }
 
-  function settle(job: Job, ok: boolean, value: unknown) {
+  function settle(job: Job, result: Extract<FromWriter, { type: 'committed' }>['results'][number]) {
     if (job.deferred) kept -= 1
-    ;(ok ? job.resolve : job.reject)(value)
+    if (job.probe) probing = false
+    if (result.ok) job.resolve(result.value)
+    else job.reject(fromSqlError(result.error))
+  }
+
+  function answered(message: FromWriter) {
+    if (message.type === 'failed-to-open') {
+      // a missing folder or an unreadable file: the next try starts a new thread that opens it again
+      const worker = thread
+      thread = undefined
+      worker?.terminate()
+      const err = fromSqlError(message.error)
+      if (running) {
+        const { batch } = running
+        running = undefined
+        refused(batch, err)
+      } else failed(err)
+      return
+    }
+    if (message.type === 'done') {
+      const exec = execs.get(message.id)
+      execs.delete(message.id)
+      if (message.error) exec?.reject(fromSqlError(message.error))
+      else exec?.resolve()
+      return
+    }
+    if (!running || running.id !== message.id) return
+    const { batch } = running
+    running = undefined
+    if (message.type === 'refused') return refused(batch, fromSqlError(message.error))
+    commits += 1
+    // a batch that committed says the database takes writes, whatever its own bad jobs did
+    recovered()
+    batch.forEach((job, i) => settle(job, message.results[i]!))
+    reschedule()
   }
 
   function flush() {
     scheduled = false
+    if (running) return
     // kept jobs that failed wait for the retry timer, so a refusing database is not hammered
     if (!status.ok && queue[0]?.deferred && !probing) return
     const batch = queue.splice(0, batchMax)
     if (batch.length === 0) return
-    const settled: { job: Job; ok: boolean; value: unknown }[] = []
-    try {
-      begin.run()
-    } catch (err) {
-      return refused(batch, err)
-    }
-    for (const job of batch) {
-      savepoint.run()
-      try {
-        settled.push({ job, ok: true, value: job.run() })
-        release.run()
-      } catch (err) {
-        // a full disk or an I/O error makes SQLite roll back the whole transaction, not the savepoint
-        if (!sqlite.inTransaction) return refused(batch, err)
-        try {
-          undo.run()
-          release.run()
-        } catch {}
-        if (storageFault(err)) {
-          // the database refuses writes now: stop at once (each further job would wait out the
-          // busy timeout on this thread), write nothing of this batch, keep what must be kept, in order
-          try {
-            rollback.run()
-          } catch {}
-          return refused(batch, err)
-        }
-        settled.push({ job, ok: false, value: err })
-      }
-    }
-    try {
-      commit.run()
-    } catch (err) {
-      try {
-        rollback.run()
-      } catch {}
-      return refused(batch, err)
-    }
-    // a batch that committed says the database takes writes, whatever its own bad jobs did
-    recovered()
-    for (const { job, ok, value } of settled) settle(job, ok, value)
-    reschedule()
+    running = { id: nextId++, batch }
+    post({ type: 'batch', id: running.id, jobs: batch.map((job) => job.statements) })
   }
 
   function reschedule() {
@@ -153,19 +222,26 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
   }
 
   function schedule() {
-    if (scheduled) return
+    if (scheduled || running) return
     scheduled = true
+    // what the current work queues commits together, once it has yielded
     setImmediate(flush)
   }
 
-  const probeRun = () => probeWrite(String(Date.now()))
+  function enqueue(job: Job) {
+    queue.push(job)
+    schedule()
+  }
 
   const writer = {
-    /** Runs `job` inside the next batch's transaction; resolves with its result once committed. */
-    write<T>(job: () => T, options: WriteOptions = {}): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ run: job, resolve: resolve as (value: unknown) => void, reject, options, deferred: false })
-        schedule()
+    /** Runs the statements in the next batch's transaction, together; resolves with their results once committed. */
+    write(statements: Statement[], options: WriteOptions = {}): Promise<StatementResult[]> {
+      return new Promise<StatementResult[]>((resolve, reject) => {
+        if (closed) return reject(new Error('the writer is closed: the server is stopping'))
+        if (!options.keep && queue.length - kept >= WRITE_QUEUE_MAX) {
+          return reject(Object.assign(new Error('too many writes are waiting for the database'), { code: 'SQLITE_BUSY' }))
+        }
+        enqueue({ statements, resolve, reject, options, deferred: false })
       })
     },
     /**
@@ -173,25 +249,54 @@ export function createWriter(sqlite: Database, batchMax = WRITE_BATCH_MAX) {
      * again, and takes the kept writes with it; at most one queued at a time.
      */
     probe() {
-      if (probing) return
+      if (probing || closed) return
       probing = true
       // the probe goes after the kept writes, so they are tried again in the same transaction
-      queue.push({
-        run: probeRun,
-        resolve: () => (probing = false),
-        reject: () => (probing = false),
+      enqueue({
+        statements: [{ ...PROBE, params: [String(Date.now())] }],
+        resolve: () => {},
+        reject: () => {},
         options: {},
         deferred: false,
+        probe: true,
       })
-      schedule()
     },
-    /** Jobs waiting for their batch (kept writes included). */
+    /** Runs SQL outside any batch on the writer's own connection (a PRAGMA or a temporary trigger: maintenance, fault drills, tests). */
+    exec(sql: string): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        const id = nextId++
+        execs.set(id, { resolve, reject })
+        post({ type: 'exec', id, sql })
+      })
+    },
+    /**
+     * Takes no more writes, waits up to `timeoutMs` for those queued (kept ones included) to
+     * commit, then stops the thread: what is still waiting then is given up (resolves with how many).
+     */
+    async close(timeoutMs = 0): Promise<number> {
+      closed = true
+      const by = Date.now() + timeoutMs
+      while ((queue.length > 0 || running) && Date.now() < by) await Bun.sleep(20)
+      if (retry) clearInterval(retry)
+      // a thread still in a batch (waiting for a lock, a frozen disk) gets no time: it is stopped
+      await stopThread(running ? 0 : 500)
+      const err = new Error('the writer closed before this write committed')
+      const lost = [...(running?.batch ?? []), ...queue.splice(0)].filter((job) => !job.probe)
+      for (const job of lost) job.reject(err)
+      running = undefined
+      return lost.length
+    },
+    /** Jobs waiting for their batch or in the one running (kept writes included). */
     get pending() {
-      return queue.length
+      return queue.length + (running?.batch.length ?? 0)
     },
     /** Writes kept in memory because the database refused them; they land once it takes writes. */
     get kept() {
       return kept
+    },
+    /** Transactions committed so far. */
+    get commits() {
+      return commits
     },
     /** Whether the last transaction committed. */
     get status(): WriterStatus {

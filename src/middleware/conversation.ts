@@ -10,7 +10,8 @@ export type ConversationEnv = AppEnv & { Variables: { conversation: Conversation
 /** A route where `/c/new/…` is a chat not saved yet: the conversation is null there. */
 export type ConversationOrNewEnv = AppEnv & { Variables: { conversation: Conversation | null } }
 
-function notFound(c: Context) {
+/** The answer for a conversation that is not this browser's, or is gone (also when it went during a request). */
+export function conversationNotFound(c: Context) {
   return renderErrorPage(c, 404, 'Conversation not found', 'There is no such conversation in this browser. It may have been deleted.')
 }
 
@@ -21,7 +22,7 @@ function notFound(c: Context) {
 export function urlConversation() {
   return createMiddleware<ConversationEnv>(async (c, next) => {
     const found = c.var.deps.conversations.get(c.var.session.owner, c.req.param('id') ?? '')
-    if (!found) return notFound(c)
+    if (!found) return conversationNotFound(c)
     c.set('conversation', found)
     await next()
   })
@@ -36,7 +37,7 @@ export function urlConversationOrNew() {
       return next()
     }
     const found = c.var.deps.conversations.get(c.var.session.owner, id)
-    if (!found) return notFound(c)
+    if (!found) return conversationNotFound(c)
     c.set('conversation', found)
     await next()
   })

@@ -3,7 +3,7 @@ import type { Conversation } from '../db/schema.ts'
 import type { AppEnv } from '../http/env.ts'
 import { renderErrorPage, renderFragment, renderPage } from '../http/render.tsx'
 import { validForm, validQuery } from '../http/validate.ts'
-import { urlConversation, type ConversationEnv } from '../middleware/conversation.ts'
+import { conversationNotFound, urlConversation, type ConversationEnv } from '../middleware/conversation.ts'
 import { chatPage, conversationList, settingsView } from '../presenters/chat-page.tsx'
 import { DEFAULT_THINKING_BUDGET, effectiveSettings, THINKING_ANSWER_ROOM } from '../services/chat/index.ts'
 import { ChatHeader, ConversationList, SettingsPanel } from '../../views/chat.tsx'
@@ -28,9 +28,10 @@ conversations.post(
       )
     return renderErrorPage(c, 422, 'That title cannot be used', message)
   }),
-  (c) => {
+  async (c) => {
     const found = c.var.conversation
-    const renamed = c.var.deps.conversations.rename(c.var.session.owner, found.id, c.req.valid('form').title)!
+    const renamed = await c.var.deps.conversations.rename(c.var.session.owner, found.id, c.req.valid('form').title)
+    if (!renamed) return conversationNotFound(c)
     if (!c.var.partial) return c.redirect(`/c/${found.id}`, 303)
     return c.html(
       renderFragment(
@@ -53,9 +54,9 @@ conversations.get('/c/:id/delete', urlConversation(), (c) => {
   return renderPage(c, <ConfirmDeletePage id={found.id} title={found.title} />)
 })
 
-conversations.post('/c/:id/delete', urlConversation(), (c) => {
+conversations.post('/c/:id/delete', urlConversation(), async (c) => {
   const found = c.var.conversation
-  c.var.deps.conversations.remove(c.var.session.owner, found.id)
+  await c.var.deps.conversations.remove(c.var.session.owner, found.id)
   c.var.deps.log.info('conversation deleted', { conversation: found.id })
   if (c.var.partial) {
     c.header('HX-Redirect', '/')
@@ -79,7 +80,7 @@ conversations.post(
     (c: Context<ConversationEnv>, { message }) => settingsAnswer(c, c.var.conversation, { kind: 'error', text: message }, 422),
     settingsFields,
   ),
-  (c) => {
+  async (c) => {
     const found = c.var.conversation
     const form = c.req.valid('form')
     const info = effectiveSettings(found, c.var.deps.config.BEDROCK_MODEL_ID).info
@@ -92,12 +93,13 @@ conversations.post(
         `The thinking budget for ${info.name} can be at most ${(info.maxOutput - THINKING_ANSWER_ROOM).toLocaleString('en')} tokens (it shares the reply's ${info.maxOutput.toLocaleString('en')}).`,
       )
     }
-    const saved = c.var.deps.conversations.updateSettings(c.var.session.owner, found.id, {
+    const saved = await c.var.deps.conversations.updateSettings(c.var.session.owner, found.id, {
       systemPrompt: form.systemPrompt.trim() || null,
       temperature: form.temperature,
       maxTokens: form.maxTokens,
       thinkingBudget,
-    })!
+    })
+    if (!saved) return conversationNotFound(c)
     return settingsAnswer(c, saved, { kind: 'ok', text: 'Saved. The next reply uses these settings.' }, 200)
   },
 )

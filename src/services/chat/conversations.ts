@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.ts'
 import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../../db/schema.ts'
-import type { Writer } from '../../db/writer.ts'
+import { statement, type Statement, type Writer } from '../../db/writer.ts'
 import type { RecordedInvocation } from '../metrics/index.ts'
 import { newId } from './sessions.ts'
 
@@ -42,8 +42,11 @@ export type ReplyStartWrite = {
   reply: Message
 }
 
-/** What a finished reply saves; its call's id is read when the job runs (the call is recorded just before). */
-export type ReplyFinishWrite = Pick<Message, 'text' | 'reasoning' | 'status' | 'error' | 'droppedTurns'> & { invocationId: () => number | null }
+/**
+ * What a finished reply saves; its call's row is named by the recorder's reference (the call is
+ * recorded just before, by the same writer), null when it made no call.
+ */
+export type ReplyFinishWrite = Pick<Message, 'text' | 'reasoning' | 'status' | 'error' | 'droppedTurns'> & { invocationRef: string | null }
 
 const attachmentMeta = {
   id: attachments.id,
@@ -61,55 +64,17 @@ const attachmentMeta = {
 
 const p = sql.placeholder
 
-/** `values()` input with every column a placeholder of the same name. */
-function placeholders<K extends string>(keys: readonly K[]): Record<K, ReturnType<typeof p>> {
-  return Object.fromEntries(keys.map((k) => [k, p(k)])) as unknown as Record<K, ReturnType<typeof p>>
-}
-
-/**
- * An update's new value from a placeholder (drizzle types `set()` without them). Passed to the
- * driver as given: a Date must be given as its milliseconds.
- */
-const toValue = (name: string) => sql`${p(name)}`
-
-const CONVERSATION_COLUMNS = [
-  'id',
-  'owner',
-  'title',
-  'modelId',
-  'systemPrompt',
-  'temperature',
-  'maxTokens',
-  'thinkingBudget',
-  'createdAt',
-  'updatedAt',
-] as const
-const MESSAGE_COLUMNS = [
-  'id',
-  'conversationId',
-  'seq',
-  'role',
-  'text',
-  'reasoning',
-  'status',
-  'error',
-  'modelId',
-  'invocationId',
-  'droppedTurns',
-  'createdAt',
-] as const
-const ATTACHMENT_COLUMNS = ['id', 'messageId', 'kind', 'format', 'name', 'originalName', 'mediaType', 'size', 'width', 'height', 'pages', 'bytes'] as const
-
-/**
- * Conversations, their messages and attachments, in the metrics database beside `invocations`.
- * What a reply reads and writes is prepared once; its writes go through the database's writer.
- */
 /** The error type of a call whose server stopped before it could record it. */
 export const INTERRUPTED = 'Interrupted'
 
 /** What a finished reply that is waiting for the database says under it. */
 export const NOT_SAVED_YET = 'Not saved yet: the server keeps this reply and saves it as soon as it can write its database again.'
 
+/**
+ * Conversations, their messages and attachments, in the metrics database beside `invocations`.
+ * What a reply reads is prepared once; its writes are statements for the database's writer, which
+ * runs them on its own thread.
+ */
 export function createConversations({ db, writer }: { db: Db; writer: Writer }) {
   /** Finished replies the database has not taken yet, by message id: shown from here meanwhile. */
   const unsaved = new Map<string, ReplyFinishWrite>()
@@ -145,33 +110,6 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       .from(attachments)
       .where(eq(attachments.messageId, p('messageId')))
       .prepare(),
-    insertConversation: db.insert(conversations).values(placeholders(CONVERSATION_COLUMNS)).prepare(),
-    useConversation: db
-      .update(conversations)
-      .set({ title: toValue('title'), modelId: toValue('modelId'), updatedAt: toValue('updatedAt') })
-      .where(eq(conversations.id, p('id')))
-      .prepare(),
-    insertMessage: db.insert(messages).values(placeholders(MESSAGE_COLUMNS)).prepare(),
-    insertAttachment: db.insert(attachments).values(placeholders(ATTACHMENT_COLUMNS)).prepare(),
-    truncateAfter: db
-      .delete(messages)
-      .where(and(eq(messages.conversationId, p('conversationId')), gt(messages.seq, p('seq'))))
-      .prepare(),
-    updateText: db
-      .update(messages)
-      .set({ text: toValue('text') })
-      .where(eq(messages.id, p('id')))
-      .prepare(),
-    progress: db
-      .update(messages)
-      .set({ text: toValue('text'), reasoning: toValue('reasoning'), progressAt: toValue('progressAt') })
-      .where(and(eq(messages.id, p('id')), eq(messages.status, 'streaming')))
-      .prepare(),
-    finishReply: db
-      .update(messages)
-      .set(Object.fromEntries(['text', 'reasoning', 'status', 'error', 'invocationId', 'droppedTurns'].map((k) => [k, toValue(k)])))
-      .where(eq(messages.id, p('id')))
-      .prepare(),
   }
 
   const client = db.$client
@@ -180,9 +118,8 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     'SELECT coalesce(sum(a.size), 0) AS bytes FROM conversations c JOIN messages m ON m.conversation_id = c.id JOIN attachments a ON a.message_id = m.id WHERE c.owner = ?',
   )
   // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages (triggers)
-  const forgetUnused = client.prepare<{ id: string }, [number, number]>(
-    'DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at LIMIT ?) RETURNING id',
-  )
+  const FORGET_UNUSED = 'DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at LIMIT ?)'
+  const changed = (results: { changes?: number }[]) => results.reduce((n, r) => n + (r.changes ?? 0), 0)
 
   return {
     /** The browser's conversations, most recently used first. */
@@ -200,16 +137,22 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       return q.get.get({ id, owner }) ?? null
     },
 
-    rename(owner: string, id: string, title: string): Conversation | null {
-      return db.update(conversations).set({ title }).where(byOwner(id, owner)).returning().get() ?? null
+    /** Renames a conversation of this owner; resolves with it as saved (null: not theirs, or gone). */
+    async rename(owner: string, id: string, title: string): Promise<Conversation | null> {
+      await writer.write([statement(db.update(conversations).set({ title }).where(byOwner(id, owner)))])
+      return q.get.get({ id, owner }) ?? null
     },
 
-    remove(owner: string, id: string): boolean {
-      return db.delete(conversations).where(byOwner(id, owner)).returning({ id: conversations.id }).all().length > 0
+    /** Deletes a conversation of this owner with its messages and files; resolves with whether it was there. */
+    async remove(owner: string, id: string): Promise<boolean> {
+      const results = await writer.write([statement(db.delete(conversations).where(byOwner(id, owner)))])
+      return changed(results as { changes?: number }[]) > 0
     },
 
-    updateSettings(owner: string, id: string, settings: Partial<ConversationSettings>): Conversation | null {
-      return db.update(conversations).set(settings).where(byOwner(id, owner)).returning().get() ?? null
+    /** Saves a conversation's settings; resolves with it as saved (null: not theirs, or gone). */
+    async updateSettings(owner: string, id: string, settings: Partial<ConversationSettings>): Promise<Conversation | null> {
+      await writer.write([statement(db.update(conversations).set(settings).where(byOwner(id, owner)))])
+      return q.get.get({ id, owner }) ?? null
     },
 
     /** Every message in order, with its attachments (without their bytes) and its recorded call. */
@@ -258,8 +201,8 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
      * Deletes up to `batch` conversations last used before `cutoff` (the oldest first), with their
      * messages and files, in one job of the writer; resolves with how many went.
      */
-    forgetUnusedBefore(cutoff: Date, batch: number): Promise<number> {
-      return writer.write(() => forgetUnused.all(cutoff.getTime(), batch).length)
+    async forgetUnusedBefore(cutoff: Date, batch: number): Promise<number> {
+      return changed((await writer.write([{ sql: FORGET_UNUSED, params: [cutoff.getTime(), batch] }])) as { changes?: number }[])
     },
 
     /** A new id for a conversation, message or attachment. */
@@ -267,19 +210,27 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
 
     /** Saves the start of a reply in one job of the writer; resolves once committed. */
     beginReply(write: ReplyStartWrite): Promise<void> {
-      return writer.write(() => {
-        const { conversation } = write
-        if (write.isNew) q.insertConversation.run(conversation)
-        else
-          q.useConversation.run({ id: conversation.id, title: conversation.title, modelId: conversation.modelId, updatedAt: conversation.updatedAt.getTime() })
-        if (write.truncateAfter !== undefined) q.truncateAfter.run({ conversationId: conversation.id, seq: write.truncateAfter })
-        if (write.edited) q.updateText.run(write.edited)
-        if (write.user) {
-          q.insertMessage.run(write.user.message)
-          for (const file of write.user.files) q.insertAttachment.run(file)
-        }
-        q.insertMessage.run(write.reply)
-      })
+      const { conversation } = write
+      const statements: Statement[] = [
+        write.isNew
+          ? statement(db.insert(conversations).values(conversation))
+          : statement(
+              db
+                .update(conversations)
+                .set({ title: conversation.title, modelId: conversation.modelId, updatedAt: conversation.updatedAt })
+                .where(eq(conversations.id, conversation.id)),
+            ),
+      ]
+      if (write.truncateAfter !== undefined) {
+        statements.push(statement(db.delete(messages).where(and(eq(messages.conversationId, conversation.id), gt(messages.seq, write.truncateAfter)))))
+      }
+      if (write.edited) statements.push(statement(db.update(messages).set({ text: write.edited.text }).where(eq(messages.id, write.edited.id))))
+      if (write.user) {
+        statements.push(statement(db.insert(messages).values(write.user.message)))
+        for (const file of write.user.files) statements.push(statement(db.insert(attachments).values(file)))
+      }
+      statements.push(statement(db.insert(messages).values(write.reply)))
+      return writer.write(statements).then(() => {})
     },
 
     /** Settles a reply with what its model call produced; resolves once committed. */
@@ -290,13 +241,14 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
      */
     finishReply(id: string, result: ReplyFinishWrite, onDeferred?: () => void): Promise<void> {
       unsaved.set(id, result)
+      const { invocationRef, ...fields } = result
+      const finish = db
+        .update(messages)
+        .set({ ...fields, invocationId: sql`${p('invocation')}` })
+        .where(eq(messages.id, id))
       return writer
-        .write(
-          () => {
-            q.finishReply.run({ id, ...result, invocationId: result.invocationId() })
-          },
-          { keep: true, onDeferred },
-        )
+        .write([statement(finish, { refs: { invocation: invocationRef } })], { keep: true, onDeferred })
+        .then(() => {})
         .finally(() => {
           if (unsaved.get(id) === result) unsaved.delete(id)
         })
@@ -304,9 +256,11 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
 
     /** The text of a reply so far, while it streams: what a crash or a kill keeps. Not kept if refused. */
     saveProgress(id: string, text: string, reasoning: string | null): Promise<void> {
-      return writer.write(() => {
-        q.progress.run({ id, text, reasoning, progressAt: Date.now() })
-      })
+      const progress = db
+        .update(messages)
+        .set({ text, reasoning, progressAt: new Date() })
+        .where(and(eq(messages.id, id), eq(messages.status, 'streaming')))
+      return writer.write([statement(progress)]).then(() => {})
     },
 
     /** Finished replies waiting in memory for the database to take them. */

@@ -14,9 +14,9 @@ export type CallResult = {
   outcome: 'ok' | 'error' | 'stopped'
   text: string
   reasoning: string
-  /** The metrics row as recorded; `invocationId` is its id once the writer has inserted it. */
+  /** The metrics row as recorded; `invocationRef` names its id for a later job of the writer. */
   invocation: RecordedInvocation
-  invocationId: () => number | null
+  invocationRef: string | null
   error?: ModelError
   stopReason?: string
   attempts: number
@@ -122,7 +122,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
       let reasoning = ''
       soFar?.(() => ({ text, reasoning }))
       let invocation: RecordedInvocation | undefined
-      let invocationId: () => number | null = () => null
+      let invocationRef: string | null = null
       let firstTokenAt: number | null = null
       let attempts = 1
       let inputTokens: number | null = null
@@ -205,7 +205,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
           outcome,
           owner: owner ?? null,
         }
-        ;({ invocation, id: invocationId } = metrics.record(entry))
+        ;({ invocation, ref: invocationRef } = metrics.record(entry))
         try {
           onRecorded?.(invocation)
         } catch (err) {
@@ -218,7 +218,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
         text,
         reasoning,
         invocation: invocation!,
-        invocationId,
+        invocationRef,
         error,
         stopReason,
         attempts,

@@ -305,7 +305,7 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
                   reasoning: finished.reasoning,
                   status: finished.status,
                   error: finished.error,
-                  invocationId: result ? result.invocationId : () => null,
+                  invocationRef: result?.invocationRef ?? null,
                   droppedTurns: finished.droppedTurns,
                 },
                 () => {
