@@ -97,7 +97,13 @@ export const configSchema = z.object({
    * alone, and a browser's sidebar keys are never replaced by it.
    */
   AWS_BEARER_TOKEN_BEDROCK: nonEmpty('a Bedrock API key').optional(),
-  METRICS_DB_PATH: nonEmpty('a file path for the SQLite database').default('metrics/metrics.db'),
+  // a file: the writer's thread opens its own connection to it (an in-memory database would be another one)
+  METRICS_DB_PATH: nonEmpty('a file path for the SQLite database')
+    .refine(
+      (path) => path !== ':memory:' && !path.startsWith('file::memory:'),
+      'a file path, not :memory: (the server and its writer thread share the database, so it must be a file)',
+    )
+    .default('metrics/metrics.db'),
   LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
   BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
   ALLOWED_HOSTS: z

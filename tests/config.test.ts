@@ -29,6 +29,11 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud', 'Invalid LOG_LEVEL="loud": expected one of debug, info, warn, error'],
     ['FIRST_TOKEN_TIMEOUT_MS', 'a minute', 'Invalid FIRST_TOKEN_TIMEOUT_MS="a minute": expected a whole number of milliseconds from 1000 to 3600000'],
     ['FIRST_TOKEN_TIMEOUT_MS', '500', 'Invalid FIRST_TOKEN_TIMEOUT_MS="500": expected a whole number of milliseconds from 1000 to 3600000'],
+    [
+      'METRICS_DB_PATH',
+      ':memory:',
+      'Invalid METRICS_DB_PATH=":memory:": expected a file path, not :memory: (the server and its writer thread share the database, so it must be a file)',
+    ],
     ['TOKEN_IDLE_TIMEOUT_MS', '2.5', 'Invalid TOKEN_IDLE_TIMEOUT_MS="2.5": expected a whole number of milliseconds from 1000 to 3600000'],
   ])('a bad %s (%s) is refused with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message))
