@@ -162,7 +162,8 @@ export function browser(target: App | string) {
     async send(message: string, extra: Record<string, string> = {}) {
       const res = await request(messagesPath, { method: 'POST', body: new URLSearchParams({ message, ...extra }), htmx: true })
       const body = await res.text()
-      const post = body.match(/id="conversation-meta" hidden="" data-url="[^"]*" data-post="([^"]+)"/)?.[1]
+      // as in the page, the last word on where the composer posts wins
+      const post = [...body.matchAll(/id="conversation-meta" hidden="" data-url="[^"]*" data-post="([^"]+)"/g)].at(-1)?.[1]
       if (post) messagesPath = post
       return { res, body, ...parseSse(body) }
     },

@@ -36,7 +36,13 @@ describe('health for load balancers and orchestrators', () => {
 
     // the app's own connection refuses writes, as after a read-only remount
     await t.deps.writer.exec('PRAGMA query_only = ON')
-    await browser(t.app).send('a message while the disk refuses writes')
+    const you = browser(t.app)
+    await you.get('/')
+    const first = await you.send('a message while the disk refuses writes')
+    expect(first.body).toContain('could not be saved, so it was not sent')
+    // nothing of the new chat was stored: the page goes back to a new chat, not to an address that leads to a 404
+    const lastMeta = [...first.body.matchAll(/id="conversation-meta" hidden="" data-url="([^"]*)" data-post="([^"]+)"/g)].at(-1)!
+    expect([lastMeta[1], lastMeta[2]]).toEqual(['/', '/c/new/messages'])
     const degraded = await t.app.request('http://localhost/readyz')
     expect(degraded.status).toBe(503)
     const body = (await degraded.json()) as { ok: boolean; database: string; problems: string[] }
@@ -55,8 +61,10 @@ describe('health for load balancers and orchestrators', () => {
     // once the fault clears, the writer finds out by itself and messages go through again
     await t.deps.writer.exec('PRAGMA query_only = OFF')
     await eventually(async () => expect((await t.app.request('http://localhost/readyz')).status).toBe(200))
-    const again = await browser(t.app).send('a message once it can write again')
+    const again = await you.send('a message once it can write again')
     expect(again.body).toContain('Emulated reply to')
+    const saved = again.body.match(/data-url="(\/c\/[\w-]+)"/)![1]!
+    expect((await you.get(saved)).status).toBe(200)
   })
 
   test('the dashboard process with no database yet says so', () => {

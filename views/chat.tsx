@@ -112,7 +112,11 @@ export const postUrl = (conversationId?: string) => `/c/${conversationId ?? 'new
  * Where chat.js finds the open conversation: its page (for the address bar once a new chat is
  * saved) and where its messages are posted.
  */
-function ConversationMeta({ conversationId }: { conversationId?: string }) {
+/** The heading of a chat not saved yet. */
+export const NEW_CHAT_TITLE = 'New chat'
+
+/** Where the page is and where its composer posts: a saved conversation, or a new chat. */
+export function ConversationMeta({ conversationId }: { conversationId?: string }) {
   return <div id="conversation-meta" hidden data-url={conversationId ? `/c/${conversationId}` : '/'} data-post={postUrl(conversationId)}></div>
 }
 

@@ -9,6 +9,7 @@ import { listedModels, modelInfo } from '../services/models.ts'
 import { maskAccessKey, usd, type Session } from '../services/chat/index.ts'
 import {
   ChatPage,
+  NEW_CHAT_TITLE,
   type BudgetView,
   type ConversationListItem,
   type CredentialsView,
@@ -170,7 +171,7 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       composer={extra.composer}
       attachments={ATTACHMENTS_VIEW}
       search={extra.search}
-      chatTitle={conversation?.title ?? 'New chat'}
+      chatTitle={conversation?.title ?? NEW_CHAT_TITLE}
       limits={FORM_LIMITS}
       signOut={deps.access.passwordOn && session.signedIn}
       budget={budgetView(viewer)}

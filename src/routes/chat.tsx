@@ -13,6 +13,9 @@ import {
   AssistantMessage,
   BudgetLine,
   ChatHeader,
+  ConversationList,
+  ConversationMeta,
+  NEW_CHAT_TITLE,
   replyStreamRenderer,
   StreamStart,
   ThreadActions,
@@ -181,6 +184,31 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
         if (event.type !== 'finished') {
           // model output never shows bidi controls, while it streams as once it is rendered
           out.send(piece(event.type === 'retry' ? event : { ...event, text: withoutBidiControls(event.text) }))
+          return
+        }
+        if (event.unsaved && reply.isNew) {
+          // nothing of this new chat was stored: the page goes back to a new chat, not to an address that leads nowhere
+          out.send(
+            renderFragment(
+              <>
+                <Partial target={`#m-${reply.id}`} swap="outerHTML">
+                  <AssistantMessage message={messageView(event.reply, conversation.id)} />
+                </Partial>
+                <Partial target="#conversation-meta" swap="outerHTML">
+                  <ConversationMeta />
+                </Partial>
+                <Partial target="#chat-header" swap="outerHTML">
+                  <ChatHeader title={NEW_CHAT_TITLE} titleMax={FORM_LIMITS.title} />
+                </Partial>
+                <Partial target="#conversation-list" swap="outerHTML">
+                  <ConversationList conversations={conversationList(c.var)} />
+                </Partial>
+                <Partial target="#thread-actions" swap="outerHTML">
+                  <ThreadActions messages={[]} streaming={false} messageMax={FORM_LIMITS.message} />
+                </Partial>
+              </>,
+            ),
+          )
           return
         }
         // the finished reply is rendered from Markdown, loaded by now except just after start-up

@@ -30,7 +30,8 @@ export type Refusal = { status: 409 | 413 | 422 | 429 | 503; message: string; re
 /** What a reply tells whoever shows it: the model call's events, then the finished reply. */
 export type ReplyEvent =
   | CallEvent
-  | { type: 'finished'; reply: ThreadEntry; thread: ThreadEntry[] }
+  /** `unsaved`: the start could not be saved, so nothing of this turn is stored (a new chat does not exist). */
+  | { type: 'finished'; reply: ThreadEntry; thread: ThreadEntry[]; unsaved?: true }
   /** The finished reply could not be saved yet: it is kept and saved later; `reply` says so. */
   | { type: 'unsaved'; reply: ThreadEntry }
 
@@ -286,7 +287,7 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
           clearInterval(progress)
           if (!(await saved)) {
             const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
-            await show({ type: 'finished', reply: failed, thread: [...before, failed] })
+            await show({ type: 'finished', reply: failed, thread: [...before, failed], unsaved: true })
             return failed
           }
           const finished: ThreadEntry = fits
