@@ -224,8 +224,9 @@ export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTim
   function schedule() {
     if (scheduled || running) return
     scheduled = true
-    // what the current work queues commits together, once it has yielded
-    setImmediate(flush)
+    // what the current work queues commits together, sent as soon as it is done (no event-loop turn:
+    // a reply's first token waits for its start to commit)
+    queueMicrotask(flush)
   }
 
   function enqueue(job: Job) {
