@@ -14,6 +14,8 @@ export interface Faults {
   profile: boolean
   timeout: boolean
   notfound: boolean
+  /** A request with a Bedrock API key (Bearer) is refused as Bedrock refuses an expired or invalid key. */
+  badkey: boolean
   midstream: boolean
   drop: boolean
   reasoning: boolean
@@ -40,6 +42,7 @@ export const DIRECTIVES = [
   'profile',
   'timeout',
   'notfound',
+  'badkey',
   'midstream',
   'drop',
   'slow:MS',
@@ -64,6 +67,7 @@ export function noFaults(): Faults {
     profile: false,
     timeout: false,
     notfound: false,
+    badkey: false,
     midstream: false,
     drop: false,
     reasoning: false,
@@ -131,6 +135,7 @@ function apply(faults: Faults, name: string, arg: number | null): boolean {
     case 'profile':
     case 'timeout':
     case 'notfound':
+    case 'badkey':
     case 'midstream':
     case 'drop':
     case 'reasoning':

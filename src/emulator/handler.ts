@@ -18,9 +18,16 @@ export interface RecordedRequest {
   /** URL-decoded model ID or ARN from the path. */
   modelId: string
   operation: Operation
+  /** How the request authenticated: a SigV4 signature, a Bedrock API key (`Authorization: Bearer …`), or neither. */
+  auth: 'sigv4' | 'bearer' | 'none'
   /** From the SigV4 Authorization header; null when there is none (or it is a bearer token). */
   accessKeyId: string | null
-  /** The Authorization header as it arrived, so a test can see which scheme signed the call; null when absent. */
+  /** A bearer token's fingerprint (apiKeyFingerprint: 16 hex digits of its SHA-256), never the key; null for SigV4. */
+  apiKeyFingerprint: string | null
+  /**
+   * The Authorization header as it arrived, so a test can see which scheme signed the call (null
+   * when absent); a bearer token is recorded as `Bearer sha256:<fingerprint>`, never whole.
+   */
   authorization: string | null
   /** Parsed JSON body (the raw text if it was not JSON). */
   body: unknown
@@ -97,14 +104,18 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   state.attempts.set(key, attempt)
   forgetOldest(state, options.maxRecords)
   const directives = parseDirectives(lastUserTextOf(body))
+  const header = req.headers.authorization
+  const bearer = bearerTokenOf(header)
   const record: RecordedRequest = {
     id: state.nextId++,
     receivedAt: new Date(started).toISOString(),
     path: url.pathname,
     modelId,
     operation,
-    accessKeyId: accessKeyIdOf(req.headers.authorization),
-    authorization: req.headers.authorization ?? null,
+    auth: bearer !== null ? 'bearer' : accessKeyIdOf(header) !== null ? 'sigv4' : 'none',
+    accessKeyId: accessKeyIdOf(header),
+    apiKeyFingerprint: bearer === null ? null : apiKeyFingerprint(bearer),
+    authorization: bearer === null ? (header ?? null) : `Bearer sha256:${apiKeyFingerprint(bearer)}`,
     body,
     httpVersion: req.httpVersion,
     status: 0,
@@ -177,8 +188,9 @@ interface Plan {
 /** Errors answered before any reply: authentication, fault directives, validation. */
 function preflight(record: RecordedRequest, body: unknown, faults: Faults): ErrorReply | null {
   // a Bedrock API key (Authorization: Bearer ...) is accepted as it is, like any well-formed key
-  if (record.accessKeyId === null && !/^Bearer \S/.test(record.authorization ?? '')) return errors.missingAuthentication()
+  if (record.accessKeyId === null && record.auth !== 'bearer') return errors.missingAuthentication()
   if (record.accessKeyId?.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
+  if (record.auth === 'bearer' && faults.badkey) return errors.invalidApiKey()
   if (record.attempt <= faults.throttle) return errors.throttling()
   if (record.attempt <= faults.unavailable) return errors.serviceUnavailable()
   if (record.attempt <= faults.internal) return errors.internal()
@@ -372,6 +384,16 @@ function safeDecode(segment: string): string {
   } catch {
     return segment
   }
+}
+
+/** The token of `Authorization: Bearer <token>`, or null for any other header (or none). */
+export function bearerTokenOf(authorization: string | undefined): string | null {
+  return /^Bearer (\S+)$/.exec(authorization ?? '')?.[1] ?? null
+}
+
+/** How a record names a Bedrock API key: 16 hex digits of its SHA-256, so a test can tell keys apart without holding one. */
+export function apiKeyFingerprint(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16)
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/bedrock/aws4_request, ...` → AKID. */

@@ -15,3 +15,12 @@ export const SECRET_ACCESS_KEY_PATTERN = /^[A-Za-z0-9/+=]{16,128}$/
 /** A session token: base64, up to a few kilobytes. */
 export const SESSION_TOKEN_PATTERN = /^[A-Za-z0-9/+=]+$/
 export const SESSION_TOKEN_MAX_LENGTH = 8192
+
+/**
+ * A Bedrock API key: a long-term one is `ABSK` and base64 (an IAM user's service-specific
+ * credential), a short-term one `bedrock-api-key-` and base64 (a SigV4 presigned URL, as
+ * aws-bedrock-token-generator makes it). Both are base64 after their prefix.
+ */
+export const BEDROCK_API_KEY_PATTERN = /^(ABSK|bedrock-api-key-)[A-Za-z0-9+/]{16,}={0,2}$/
+/** A short-term key carries a presigned URL, with a session token when it was made from temporary keys. */
+export const BEDROCK_API_KEY_MAX_LENGTH = 16_384

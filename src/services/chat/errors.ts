@@ -23,6 +23,8 @@ export type ErrorContext = {
   endpoint?: string
   /** Part of the reply had already arrived when it failed. */
   midStream?: boolean
+  /** Which credential the call used (bedrock.credentialKind): a refused API key is told as such. */
+  auth?: 'accessKeys' | 'apiKey' | 'serverApiKey' | 'server'
 }
 
 const BROKE_OFF = 'The connection to Bedrock broke off before the reply was complete: send again to retry.'
@@ -89,6 +91,18 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
     return {
       type: 'CredentialsProviderError',
       message: 'No AWS credentials: enter an access key in the sidebar, or start the server with AWS credentials (environment, profile or instance role).',
+    }
+  }
+  // Bedrock answers a bad bearer token with AccessDeniedException ("Authentication failed: Please
+  // make sure your API Key is valid."): an expired key and a wrong one look the same
+  const bearer = ctx.auth === 'apiKey' || ctx.auth === 'serverApiKey'
+  if (category === 'access' && bearer && (name !== 'AccessDeniedException' || /API key/i.test(text))) {
+    return {
+      type: name,
+      message:
+        ctx.auth === 'apiKey'
+          ? 'Bedrock refused your Bedrock API key: it has expired or is not valid. Paste a fresh one in the sidebar (a short-term key lasts at most 12 hours), or save access keys instead.'
+          : "Bedrock refused the server's Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): it has expired or is not valid. Ask whoever runs the server for a fresh one, or save your own Bedrock API key or access keys in the sidebar.",
     }
   }
   if (category === 'access' && name !== 'AccessDeniedException') {

@@ -181,6 +181,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
             attempts,
             endpoint: bedrock.endpoint,
             midStream: firstTokenAt !== null,
+            auth: bedrock.credentialKind(credentials),
           })
           log.warn('model call failed', {
             model: request.modelId,
