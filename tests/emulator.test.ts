@@ -8,6 +8,7 @@ import { apiKeyFingerprint, startEmulator, type Emulator, type RecordedRequest }
 import { decodeFrames, HUGE_FRAME_BYTES } from '../src/emulator/protocol.ts'
 import { parseDirectives } from '../src/emulator/faults.ts'
 import { tokenize } from '../src/emulator/replies.ts'
+import { GUARDRAIL_BLOCKED_MESSAGE } from '../src/emulator/guardrail.ts'
 
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0'
 const PROFILE_ARN = 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0'
@@ -546,6 +547,38 @@ describe('more emulator behaviour', () => {
     expect(record).toMatchObject({ status: 200, errorType: 'hugeframe', outcome: 'pending', tokensSent: 0 })
     controller.abort()
     await waitFor(() => record?.outcome === 'aborted')
+  })
+
+  test('[[guardrail]] intervenes only on a request that carried a guardrailConfig, and that is recorded', async () => {
+    const client = makeClient('http1.1 (NodeHttpHandler)')
+    const guarded = unique('guarded')
+    const guardrailConfig = { guardrailIdentifier: 'gr1a2b3c4d5e', guardrailVersion: 'DRAFT', streamProcessingMode: 'async' as const }
+    const response = await client.send(new ConverseStreamCommand({ modelId: MODEL, messages: [userMessage(`[[guardrail]] ${guarded}`)], guardrailConfig }))
+    const got = await collect(response.stream)
+    expect(got.text).toBe(GUARDRAIL_BLOCKED_MESSAGE)
+    expect(got.events.find((e) => e.messageStop)?.messageStop?.stopReason).toBe('guardrail_intervened')
+    expect(recordsWith(guarded)[0]).toMatchObject({ guardrail: 'gr1a2b3c4d5e:DRAFT', intervened: true, outcome: 'ok' })
+    const plain = unique('unguarded')
+    const answer = await client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(`[[guardrail]] ${plain}`)] }))
+    expect(answer.stopReason).toBe('end_turn')
+    expect(recordsWith(plain)[0]).toMatchObject({ guardrail: null, intervened: false })
+    const converse = await client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(`[[guardrail]] ${unique('c')}`)], guardrailConfig }))
+    expect(converse.stopReason).toBe('guardrail_intervened')
+    expect(converse.output?.message?.content?.[0]?.text).toBe(GUARDRAIL_BLOCKED_MESSAGE)
+  })
+
+  test('an incomplete guardrailConfig is a ValidationException', async () => {
+    const error = await caught(
+      makeClient('http1.1 (NodeHttpHandler)').send(
+        new ConverseCommand({
+          modelId: MODEL,
+          messages: [userMessage(unique('badguard'))],
+          guardrailConfig: { guardrailIdentifier: 'gr1', guardrailVersion: 'latest' },
+        }),
+      ),
+    )
+    expect(error.name).toBe('ValidationException')
+    expect(error.message).toContain('guardrailConfig.guardrailVersion')
   })
 
   test('directive parsing', () => {

@@ -22,6 +22,8 @@ export type ThreadMessageView = {
   details?: ReplyDetails
   /** Earlier messages left out of what was sent (the context window was full). */
   droppedTurns?: number | null
+  /** The guardrail blocked this reply: `error` is its note, with the guardrail's own message. */
+  blocked?: boolean
   /**
    * A reply still streaming on a page loaded meanwhile (a reload, a second tab): it polls this
    * address until it is finished, and offers Stop when this browser's turn can be stopped.
@@ -525,7 +527,7 @@ export function AssistantMessage({ message, stopId: streamingHere }: { message: 
         </div>
       )}
       {message.status === 'error' && message.error && (
-        <p class="msg-error" role="alert">
+        <p class={message.blocked ? 'msg-blocked' : 'msg-error'} role="alert">
           {message.error}
         </p>
       )}

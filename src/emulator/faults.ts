@@ -16,6 +16,8 @@ export interface Faults {
   notfound: boolean
   /** A request with a Bedrock API key (Bearer) is refused as Bedrock refuses an expired or invalid key. */
   badkey: boolean
+  /** With a guardrailConfig in the request, the guardrail intervenes: its message, stopReason guardrail_intervened. */
+  guardrail: boolean
   midstream: boolean
   drop: boolean
   reasoning: boolean
@@ -43,6 +45,7 @@ export const DIRECTIVES = [
   'timeout',
   'notfound',
   'badkey',
+  'guardrail',
   'midstream',
   'drop',
   'slow:MS',
@@ -68,6 +71,7 @@ export function noFaults(): Faults {
     timeout: false,
     notfound: false,
     badkey: false,
+    guardrail: false,
     midstream: false,
     drop: false,
     reasoning: false,
@@ -136,6 +140,7 @@ function apply(faults: Faults, name: string, arg: number | null): boolean {
     case 'timeout':
     case 'notfound':
     case 'badkey':
+    case 'guardrail':
     case 'midstream':
     case 'drop':
     case 'reasoning':

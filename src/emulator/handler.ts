@@ -5,6 +5,7 @@ import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, errorBody, err
 import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
+import { GUARDRAIL_BLOCKED_MESSAGE, GUARDRAIL_STOP_REASON, guardrailOf } from './guardrail.ts'
 
 export type Operation = 'Converse' | 'ConverseStream'
 /** `pending` while the reply is still being produced. */
@@ -44,6 +45,10 @@ export interface RecordedRequest {
   directives: string[]
   /** Number of text/reasoning deltas sent (stream) or tokens in the reply (Converse). */
   tokensSent: number
+  /** The guardrail the request carried (guardrailConfig), as `identifier:version`; null without one. */
+  guardrail: string | null
+  /** The guardrail intervened ([[guardrail]] on a request that carried one): stopReason guardrail_intervened. */
+  intervened: boolean
 }
 
 export interface EmulatorState {
@@ -124,6 +129,8 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     attempt,
     directives: directives.names,
     tokensSent: 0,
+    guardrail: guardrailOf(body).guardrail,
+    intervened: false,
   }
   state.requests.push(record)
 
@@ -143,7 +150,12 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
 
   const conversation = summarise(body as ConverseBody, countWords)
   const userText = parseDirectives(conversation.lastUserText).text
-  const reply = buildReply(userText, conversation.userMessageCount, directives.faults)
+  // [[guardrail]] intervenes only where a guardrail was asked for: its message instead of the answer
+  const intervened = directives.faults.guardrail && record.guardrail !== null
+  record.intervened = intervened
+  const reply = intervened
+    ? { reasoning: null, signature: null, text: GUARDRAIL_BLOCKED_MESSAGE }
+    : buildReply(userText, conversation.userMessageCount, directives.faults)
   const plan: Plan = {
     record,
     reply,
@@ -201,7 +213,7 @@ function preflight(record: RecordedRequest, body: unknown, faults: Faults): Erro
   if (faults.validation) {
     return errors.validation("The request was rejected by the emulator's [[validation]] directive.")
   }
-  const problem = validateBody(body)
+  const problem = validateBody(body) ?? guardrailOf(body).problem
   return problem === null ? null : errors.validation(problem)
 }
 
@@ -250,7 +262,7 @@ async function converse(plan: Plan, res: AnyResponse): Promise<void> {
     'application/json',
     JSON.stringify({
       output: { message: { role: 'assistant', content } },
-      stopReason: truncated ? 'max_tokens' : 'end_turn',
+      stopReason: plan.record.intervened ? GUARDRAIL_STOP_REASON : truncated ? 'max_tokens' : 'end_turn',
       usage: usage(plan.inputTokens, total),
       metrics: { latencyMs: Date.now() - plan.started },
     }),
@@ -318,7 +330,7 @@ async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
   }
   for (const token of answer) if (!(await delta(block, { text: token }))) return
   if (answer.length > 0) send(encodeEvent('contentBlockStop', { contentBlockIndex: block }))
-  send(encodeEvent('messageStop', { stopReason: truncated ? 'max_tokens' : 'end_turn' }))
+  send(encodeEvent('messageStop', { stopReason: record.intervened ? GUARDRAIL_STOP_REASON : truncated ? 'max_tokens' : 'end_turn' }))
   send(
     encodeEvent('metadata', {
       usage: usage(plan.inputTokens, sent),

@@ -6,7 +6,7 @@ import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
-import { apiKeyKind, isApiKey, maskAccessKey, usd, type Session } from '../services/chat/index.ts'
+import { apiKeyKind, GUARDRAIL_INTERVENED, isApiKey, maskAccessKey, usd, type Session } from '../services/chat/index.ts'
 import {
   ChatPage,
   type BudgetView,
@@ -91,6 +91,7 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
     modelId: entry.modelId,
     reasoning: entry.reasoning === null ? null : withoutBidiControls(entry.reasoning),
     droppedTurns: entry.droppedTurns,
+    blocked: entry.invocation?.errorType === GUARDRAIL_INTERVENED,
     poll:
       entry.status === 'streaming' ? { url: `/c/${conversationId}/replies/${entry.id}`, stopId: activeReplyId === entry.id ? entry.id : undefined } : undefined,
     html: finished ? renderReply(entry.id, entry.text) : undefined,

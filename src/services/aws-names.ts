@@ -24,3 +24,8 @@ export const SESSION_TOKEN_MAX_LENGTH = 8192
 export const BEDROCK_API_KEY_PATTERN = /^(ABSK|bedrock-api-key-)[A-Za-z0-9+/]{16,}={0,2}$/
 /** A short-term key carries a presigned URL, with a session token when it was made from temporary keys. */
 export const BEDROCK_API_KEY_MAX_LENGTH = 16_384
+
+/** A guardrail's id, or its ARN: what Converse's guardrailConfig.guardrailIdentifier takes. */
+export const GUARDRAIL_ID_PATTERN = /^([a-z0-9]{1,64}|arn:aws(-[a-z]+)*:bedrock:[a-z0-9-]{1,20}:\d{12}:guardrail\/[a-z0-9]{1,64})$/
+/** A guardrail's version: a number (1 to 99999999), or DRAFT. */
+export const GUARDRAIL_VERSION_PATTERN = /^([1-9]\d{0,7}|DRAFT)$/

@@ -6,6 +6,7 @@ import {
   ConverseStreamCommand,
   type BedrockRuntimeClientConfig,
   type ContentBlock,
+  type GuardrailStreamConfiguration,
   type ConverseStreamCommandInput,
   type ConverseStreamCommandOutput,
   type Message,
@@ -76,6 +77,12 @@ export type BedrockOptions = {
   serverCredentials?: BedrockRuntimeClientConfig['credentials']
   /** A Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) for the server's own calls: they then send it instead of signing. */
   serverBearerToken?: string
+  /**
+   * A guardrail applied to every call (BEDROCK_GUARDRAIL_ID, BEDROCK_GUARDRAIL_VERSION), with
+   * asynchronous stream processing: tokens stream as they come while the guardrail checks them, and
+   * an intervention ends the answer with stopReason guardrail_intervened.
+   */
+  guardrail?: { id: string; version: string }
   /** One try and up to two retries, with the SDK's standard backoff. */
   maxAttempts?: number
   /** Concurrent upstream connections (default: as many as there are calls; see UPSTREAM_SOCKETS). */
@@ -163,6 +170,12 @@ export function createBedrock(options: BedrockOptions = {}) {
     return client
   }
 
+  const guardrailConfig: GuardrailStreamConfiguration | undefined = options.guardrail && {
+    guardrailIdentifier: options.guardrail.id,
+    guardrailVersion: options.guardrail.version,
+    streamProcessingMode: 'async',
+  }
+
   function toInput(request: ModelRequest): ConverseStreamCommandInput {
     const messages: Message[] = request.messages.map((m) => ({
       role: m.role,
@@ -185,6 +198,7 @@ export function createBedrock(options: BedrockOptions = {}) {
       // extended thinking requires the default temperature
       inferenceConfig: { maxTokens: request.maxTokens, temperature: thinking ? undefined : request.temperature },
       additionalModelRequestFields: thinking,
+      guardrailConfig,
     }
   }
 

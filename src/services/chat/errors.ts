@@ -69,6 +69,20 @@ export function tokenIdleTimeoutError(timeoutMs: number): ModelError {
   return { type, category: errorCategory('error', type), message }
 }
 
+/** What a blocked call is recorded as: Bedrock's guardrail intervened (CloudWatch: InvocationsIntervened). */
+export const GUARDRAIL_INTERVENED = 'GuardrailIntervened'
+
+/**
+ * A call the guardrail blocked (stopReason guardrail_intervened): not an answer, and not a
+ * failure to retry. `guardrailText` is what Bedrock sent in the answer's place, the guardrail's
+ * own message (its blocked-input or blocked-output messaging).
+ */
+export function guardrailInterventionError(guardrailText: string): ModelError {
+  const said = guardrailText.trim()
+  const message = said ? `Blocked by the guardrail: ${said}` : 'Blocked by the guardrail (it gave no message).'
+  return { type: GUARDRAIL_INTERVENED, category: errorCategory('error', GUARDRAIL_INTERVENED), message }
+}
+
 const bytes = (n: number) => `${n.toLocaleString('en')} bytes`
 
 /**
