@@ -367,6 +367,10 @@ describe('a server with a Bedrock API key, and a browser with its own', () => {
       expect(upstream('own key #m1')[0]).toMatchObject({ auth: 'bearer', apiKeyFingerprint: apiKeyFingerprint(CAROL_API_KEY) })
       expect(upstream('own keys #m2')[0]).toMatchObject({ auth: 'sigv4', accessKeyId: ALICE.accessKeyId, apiKeyFingerprint: null })
       expect(upstream('nothing #m3')[0]).toMatchObject({ auth: 'bearer', apiKeyFingerprint: apiKeyFingerprint(SERVER_API_KEY) })
+      // each sidebar says which credential its browser uses
+      expect(unescapeHtml(await (await withKey.get('/')).text())).toContain('your Bedrock API key (long-term)')
+      expect(unescapeHtml(await (await withKeys.get('/')).text())).toContain('your key AKIA…0001')
+      expect(unescapeHtml(await (await withNothing.get('/')).text())).toContain("server credentials (the server's Bedrock API key)")
     })
   })
 

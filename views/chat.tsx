@@ -50,6 +50,8 @@ export type CredentialsView = {
   maskedAccessKey: string | null
   /** The kind of the browser's own Bedrock API key (none of it is ever shown); null when it saved none. */
   apiKey: 'long-term' | 'short-term' | null
+  /** The server's own credential is a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), not access keys. */
+  serverApiKey: boolean
   region: string
   defaultRegion: string
   /** What the last save said: a confirmation or a refusal. */
@@ -327,7 +329,8 @@ export function SettingsPanel(props: SettingsView) {
 }
 
 export function CredentialsPanel(props: CredentialsView) {
-  const using = props.apiKey ? `your Bedrock API key (${props.apiKey})` : props.maskedAccessKey ? `your key ${props.maskedAccessKey}` : 'server credentials'
+  const server = props.serverApiKey ? "server credentials (the server's Bedrock API key)" : 'server credentials'
+  const using = props.apiKey ? `your Bedrock API key (${props.apiKey})` : props.maskedAccessKey ? `your key ${props.maskedAccessKey}` : server
   return (
     <section class="panel" id="credentials" aria-labelledby="credentials-heading">
       <h2 id="credentials-heading">AWS credentials</h2>

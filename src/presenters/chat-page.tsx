@@ -35,6 +35,7 @@ export function credentialsView(session: Session, config: Config, extra: Partial
   return {
     maskedAccessKey: saved && !isApiKey(saved) ? maskAccessKey(saved.accessKeyId) : null,
     apiKey: saved && isApiKey(saved) ? apiKeyKind(saved.apiKey) : null,
+    serverApiKey: config.AWS_BEARER_TOKEN_BEDROCK !== undefined,
     region: session.region ?? config.AWS_REGION,
     defaultRegion: config.AWS_REGION,
     ...extra,
