@@ -158,7 +158,8 @@ const FIELD_VALUES: Record<string, (rng: Rng) => string> = {
   accessKeyId: (rng) => pick(rng, ['AKIAFUZZFUZZFUZZFUZZ', 'ASIAFUZZFUZZFUZZFUZZ', 'akia', '']),
   secretAccessKey: (rng) => pick(rng, ['fuzzSecretKeyForTests000000000000000000', 'short', '']),
   sessionToken: (rng) => pick(rng, ['', 'FwoGZXIvYXdzEFuzzToken==', 'not a token!']),
-  apiKey: (rng) => pick(rng, ['', 'ABSKQmVkcm9ja0FQSUtleS1mdXp6MDAwMDAwMDE=', 'bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbA==', 'ABSK', 'sk-not-a-key']),
+  apiKey: (rng) =>
+    pick(rng, ['', 'ABSKQmVkcm9ja0FQSUtleS1mdXp6MDAwMDAwMDE=', 'bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbA==', 'ABSK', 'sk-not-a-key']),
   region: (rng) => pick(rng, ['', 'us-east-1', 'eu-west-3', 'mars-1']),
   password: (rng) => pick(rng, ['', 'wrong password', 'p'.repeat(2000)]),
   next: (rng) => pick(rng, ['/', '/c/new', '//evil.example', 'https://evil.example/', '/\\evil', '/search?q=a']),
