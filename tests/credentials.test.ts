@@ -305,6 +305,9 @@ describe('a Bedrock API key in the sidebar', () => {
       .query("SELECT error_type, outcome FROM invocations WHERE id = (SELECT max(id) FROM invocations WHERE error_type = 'AccessDeniedException')")
       .get()
     expect(row).toEqual({ error_type: 'AccessDeniedException', outcome: 'error' })
+    // a key Bedrock accepts, without access to the model, is told as the model access it is
+    const { body: noAccess } = await fay.send('[[access]] fay without model access #ak9')
+    expect(unescapeHtml(noAccess)).toContain('This account has no access to')
   })
 
   test('"Use server credentials" forgets the key, and without JavaScript saving it posts the form', async () => {
