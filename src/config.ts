@@ -81,109 +81,112 @@ const limit = (what: string, { min, max, whole = false }: { min: number; max: nu
 }
 
 /** Every environment variable the app reads, parsed once. Unset and empty mean "use the default". */
-export const configSchema = z
-  .object({
-    PORT: port(3000),
-    DASHBOARD_PORT: port(3001),
-    HOST: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9.:\-[\]]+$/, 'a host name or IP address to bind, such as 127.0.0.1')
-      .default('127.0.0.1'),
-    AWS_REGION: z.string().trim().regex(REGION_PATTERN, 'an AWS region name such as us-east-1').default('us-east-1'),
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
-    /**
-     * A Bedrock API key for the server's own calls. The SDK would read it from the environment by
-     * itself and then prefer it for every client; read here, it is handed to the server's client
-     * alone, and a browser's sidebar keys are never replaced by it.
-     */
-    AWS_BEARER_TOKEN_BEDROCK: nonEmpty('a Bedrock API key').optional(),
-    /**
-     * A guardrail applied to every call (with BEDROCK_GUARDRAIL_VERSION; both or neither): its id or
-     * ARN, as Bedrock's guardrailIdentifier takes it.
-     */
-    BEDROCK_GUARDRAIL_ID: z
-      .string()
-      .trim()
-      .regex(GUARDRAIL_ID_PATTERN, 'a guardrail ID such as gr1a2b3c4d5e, or its ARN (arn:aws:bedrock:us-east-1:123456789012:guardrail/gr1a2b3c4d5e)')
-      .optional(),
-    /** The guardrail's version: a number, or DRAFT (the working draft). */
-    BEDROCK_GUARDRAIL_VERSION: z.string().trim().regex(GUARDRAIL_VERSION_PATTERN, 'a guardrail version: a number such as 1, or DRAFT').optional(),
-    METRICS_DB_PATH: nonEmpty('a file path for the SQLite database').default('metrics/metrics.db'),
-    LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
-    BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
-    ALLOWED_HOSTS: z
-      .string()
-      .regex(/^[A-Za-z0-9.\-:[\], ]+$/, 'a comma-separated list of host names, such as chat.example.com,10.0.0.5')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((h) => h.trim())
-          .filter(Boolean),
-      )
-      .default([]),
-    MODEL_CATALOG_FILE: nonEmpty('a path to a JSON file of model catalogue entries').optional(),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'one of debug, info, warn, error' }).default('info'),
-    /** Turns on the sign-in page: everything but static files and health checks needs it. Never trimmed. */
-    APP_PASSWORD: z.string().min(8, 'a password of at least 8 characters').optional(),
-    /** The header a trusted reverse proxy names its signed-in user in (X-Forwarded-User, X-Forwarded-Email...). */
-    AUTH_PROXY_HEADER: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name such as X-Forwarded-User')
-      .optional(),
-    /** The addresses AUTH_PROXY_HEADER is believed from (the proxy's), comma-separated. */
-    AUTH_PROXY_TRUSTED: ipList.default(['127.0.0.1', '::1']),
-    /** The deliberate opt-out that lets the app listen beyond loopback with no access control. */
-    ALLOW_UNAUTHENTICATED: z.stringbool({ error: 'true or false' }).default(false),
-    /** Lets a scraper read /metrics with `Authorization: Bearer <token>` once access control is on. */
-    METRICS_TOKEN: z.string().trim().min(16, 'a token of at least 16 characters').optional(),
-    /** Seconds replies in flight may run on after SIGTERM before they are stopped and the server exits. */
-    SHUTDOWN_GRACE_SECONDS: z.coerce
-      .number({ error: 'a whole number of seconds from 0 to 3600' })
-      .int('a whole number of seconds from 0 to 3600')
-      .min(0, 'a whole number of seconds from 0 to 3600')
-      .max(3600, 'a whole number of seconds from 0 to 3600')
-      .default(20),
-    /** Minutes a session may go unused before it is forgotten (its sign-in and sidebar credentials with it). */
-    SESSION_IDLE_MINUTES: z.coerce
-      .number({ error: 'a whole number of minutes from 1 to 43200' })
-      .int('a whole number of minutes from 1 to 43200')
-      .min(1, 'a whole number of minutes from 1 to 43200')
-      .max(43_200, 'a whole number of minutes from 1 to 43200')
-      .default(720),
-    /** Milliseconds from sending a model call to its first token before it is abandoned (FirstTokenTimeout). */
-    FIRST_TOKEN_TIMEOUT_MS: milliseconds(1000, 3_600_000, FIRST_TOKEN_TIMEOUT_MS),
-    /** Milliseconds of silence once the answer has started before it is abandoned (StreamIdleTimeout). */
-    TOKEN_IDLE_TIMEOUT_MS: milliseconds(1000, 3_600_000, TOKEN_IDLE_TIMEOUT_MS),
-    /**
-     * Model calls one person may start in any sliding minute (a proxy's user, else a browser): beyond
-     * it a message is refused with 429 before anything is sent. Off by default.
-     */
-    RATE_LIMIT_PER_MINUTE: limit('model calls a minute', { min: 1, max: 100_000, whole: true }),
-    /**
-     * Model calls the whole server runs at once: beyond it a message is refused with 503 before
-     * anything is sent. Each browser already has at most one; 256 is more people replying at the
-     * same moment than a self-hosted instance serves, well within what one process streams (see
-     * docs/BENCHMARKS.md, 1,000 at once) and far past the point where Bedrock's default quotas throttle.
-     */
-    MAX_CONCURRENT_CALLS: limit('model calls at once', { min: 1, max: 100_000, whole: true }, 256),
-    /** What one person's model calls may cost in a UTC day (catalogue prices), in USD. Off by default. */
-    BUDGET_USD_PER_DAY: limit('US dollars a day', { min: 0.0001, max: 1_000_000 }),
-    /** What every model call of the server together may cost in a UTC day, in USD. Off by default. */
-    SERVER_BUDGET_USD_PER_DAY: limit('US dollars a day', { min: 0.0001, max: 1_000_000 }),
-    /**
-     * Megabytes (1,000,000 bytes) of attached files one person may keep: two messages at Converse's
-     * largest (20 images of 3.75 MB and 5 documents of 4.5 MB: 97.5 MB) fit in the default.
-     */
-    ATTACHMENT_QUOTA_MB: limit('megabytes', { min: 0.001, max: 1_000_000 }, 200),
-    /**
-     * Conversations unused for this many days (with their messages and files) and model calls older
-     * than this are deleted, at start and then every hour. Off by default.
-     */
-    RETENTION_DAYS: limit('days', { min: 1, max: 36_500, whole: true }),
-  })
-  // a guardrail needs both its id and its version: one alone is refused, naming the missing one
+export const configSchema = z.object({
+  PORT: port(3000),
+  DASHBOARD_PORT: port(3001),
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.:\-[\]]+$/, 'a host name or IP address to bind, such as 127.0.0.1')
+    .default('127.0.0.1'),
+  AWS_REGION: z.string().trim().regex(REGION_PATTERN, 'an AWS region name such as us-east-1').default('us-east-1'),
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+  /**
+   * A Bedrock API key for the server's own calls. The SDK would read it from the environment by
+   * itself and then prefer it for every client; read here, it is handed to the server's client
+   * alone, and a browser's sidebar keys are never replaced by it.
+   */
+  AWS_BEARER_TOKEN_BEDROCK: nonEmpty('a Bedrock API key').optional(),
+  /**
+   * A guardrail applied to every call (with BEDROCK_GUARDRAIL_VERSION; both or neither): its id or
+   * ARN, as Bedrock's guardrailIdentifier takes it.
+   */
+  BEDROCK_GUARDRAIL_ID: z
+    .string()
+    .trim()
+    .regex(GUARDRAIL_ID_PATTERN, 'a guardrail ID such as gr1a2b3c4d5e, or its ARN (arn:aws:bedrock:us-east-1:123456789012:guardrail/gr1a2b3c4d5e)')
+    .optional(),
+  /** The guardrail's version: a number, or DRAFT (the working draft). */
+  BEDROCK_GUARDRAIL_VERSION: z.string().trim().regex(GUARDRAIL_VERSION_PATTERN, 'a guardrail version: a number such as 1, or DRAFT').optional(),
+  METRICS_DB_PATH: nonEmpty('a file path for the SQLite database').default('metrics/metrics.db'),
+  LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
+  BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
+  ALLOWED_HOSTS: z
+    .string()
+    .regex(/^[A-Za-z0-9.\-:[\], ]+$/, 'a comma-separated list of host names, such as chat.example.com,10.0.0.5')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .default([]),
+  MODEL_CATALOG_FILE: nonEmpty('a path to a JSON file of model catalogue entries').optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'one of debug, info, warn, error' }).default('info'),
+  /** Turns on the sign-in page: everything but static files and health checks needs it. Never trimmed. */
+  APP_PASSWORD: z.string().min(8, 'a password of at least 8 characters').optional(),
+  /** The header a trusted reverse proxy names its signed-in user in (X-Forwarded-User, X-Forwarded-Email...). */
+  AUTH_PROXY_HEADER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name such as X-Forwarded-User')
+    .optional(),
+  /** The addresses AUTH_PROXY_HEADER is believed from (the proxy's), comma-separated. */
+  AUTH_PROXY_TRUSTED: ipList.default(['127.0.0.1', '::1']),
+  /** The deliberate opt-out that lets the app listen beyond loopback with no access control. */
+  ALLOW_UNAUTHENTICATED: z.stringbool({ error: 'true or false' }).default(false),
+  /** Lets a scraper read /metrics with `Authorization: Bearer <token>` once access control is on. */
+  METRICS_TOKEN: z.string().trim().min(16, 'a token of at least 16 characters').optional(),
+  /** Seconds replies in flight may run on after SIGTERM before they are stopped and the server exits. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number({ error: 'a whole number of seconds from 0 to 3600' })
+    .int('a whole number of seconds from 0 to 3600')
+    .min(0, 'a whole number of seconds from 0 to 3600')
+    .max(3600, 'a whole number of seconds from 0 to 3600')
+    .default(20),
+  /** Minutes a session may go unused before it is forgotten (its sign-in and sidebar credentials with it). */
+  SESSION_IDLE_MINUTES: z.coerce
+    .number({ error: 'a whole number of minutes from 1 to 43200' })
+    .int('a whole number of minutes from 1 to 43200')
+    .min(1, 'a whole number of minutes from 1 to 43200')
+    .max(43_200, 'a whole number of minutes from 1 to 43200')
+    .default(720),
+  /** Milliseconds from sending a model call to its first token before it is abandoned (FirstTokenTimeout). */
+  FIRST_TOKEN_TIMEOUT_MS: milliseconds(1000, 3_600_000, FIRST_TOKEN_TIMEOUT_MS),
+  /** Milliseconds of silence once the answer has started before it is abandoned (StreamIdleTimeout). */
+  TOKEN_IDLE_TIMEOUT_MS: milliseconds(1000, 3_600_000, TOKEN_IDLE_TIMEOUT_MS),
+  /**
+   * Model calls one person may start in any sliding minute (a proxy's user, else a browser): beyond
+   * it a message is refused with 429 before anything is sent. Off by default.
+   */
+  RATE_LIMIT_PER_MINUTE: limit('model calls a minute', { min: 1, max: 100_000, whole: true }),
+  /**
+   * Model calls the whole server runs at once: beyond it a message is refused with 503 before
+   * anything is sent. Each browser already has at most one; 256 is more people replying at the
+   * same moment than a self-hosted instance serves, well within what one process streams (see
+   * docs/BENCHMARKS.md, 1,000 at once) and far past the point where Bedrock's default quotas throttle.
+   */
+  MAX_CONCURRENT_CALLS: limit('model calls at once', { min: 1, max: 100_000, whole: true }, 256),
+  /** What one person's model calls may cost in a UTC day (catalogue prices), in USD. Off by default. */
+  BUDGET_USD_PER_DAY: limit('US dollars a day', { min: 0.0001, max: 1_000_000 }),
+  /** What every model call of the server together may cost in a UTC day, in USD. Off by default. */
+  SERVER_BUDGET_USD_PER_DAY: limit('US dollars a day', { min: 0.0001, max: 1_000_000 }),
+  /**
+   * Megabytes (1,000,000 bytes) of attached files one person may keep: two messages at Converse's
+   * largest (20 images of 3.75 MB and 5 documents of 4.5 MB: 97.5 MB) fit in the default.
+   */
+  ATTACHMENT_QUOTA_MB: limit('megabytes', { min: 0.001, max: 1_000_000 }, 200),
+  /**
+   * Conversations unused for this many days (with their messages and files) and model calls older
+   * than this are deleted, at start and then every hour. Off by default.
+   */
+  RETENTION_DAYS: limit('days', { min: 1, max: 36_500, whole: true }),
+})
+
+export type Config = z.infer<typeof configSchema>
+
+/** What is checked across variables: a guardrail needs both its id and its version, and one alone names the missing one. */
+const checkedConfigSchema = configSchema
   .refine((c) => c.BEDROCK_GUARDRAIL_ID === undefined || c.BEDROCK_GUARDRAIL_VERSION !== undefined, {
     path: ['BEDROCK_GUARDRAIL_VERSION'],
     message: 'a guardrail version (a number such as 1, or DRAFT) with BEDROCK_GUARDRAIL_ID: set both or neither',
@@ -192,8 +195,6 @@ export const configSchema = z
     path: ['BEDROCK_GUARDRAIL_ID'],
     message: 'a guardrail ID with BEDROCK_GUARDRAIL_VERSION: set both or neither',
   })
-
-export type Config = z.infer<typeof configSchema>
 
 /** Variables whose value a message never repeats: a refusal names them, not what they hold. */
 const SECRET_VARIABLES = new Set(['AWS_BEARER_TOKEN_BEDROCK'])
@@ -212,7 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((key) => [key, env[key]] as const)
       .filter(([, value]) => value !== undefined && value.trim() !== ''),
   )
-  const parsed = configSchema.safeParse(present)
+  const parsed = checkedConfigSchema.safeParse(present)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!
   const name = String(issue.path[0] ?? 'environment')
