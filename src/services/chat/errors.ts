@@ -1,6 +1,7 @@
 import { errorCategory, type ErrorCategory } from '../metrics/index.ts'
 import { displayEndpoint, withoutUserinfo } from '../endpoints.ts'
 import { suggestedProfileId } from '../models.ts'
+import type { CredentialKind } from './bedrock.ts'
 
 /**
  * Turns whatever the SDK threw into a short message a person can act on, keeping the AWS error
@@ -24,7 +25,7 @@ export type ErrorContext = {
   /** Part of the reply had already arrived when it failed. */
   midStream?: boolean
   /** Which credential the call used (bedrock.credentialKind): a refused API key is told as such. */
-  auth?: 'accessKeys' | 'apiKey' | 'serverApiKey' | 'server'
+  auth?: CredentialKind
 }
 
 const BROKE_OFF = 'The connection to Bedrock broke off before the reply was complete: send again to retry.'
