@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { REGION_PATTERN } from './services/aws-names.ts'
+import { GUARDRAIL_ID_PATTERN, GUARDRAIL_VERSION_PATTERN, REGION_PATTERN } from './services/aws-names.ts'
 import { withoutUserinfo } from './services/endpoints.ts'
 
 /** Addresses and names that reach only this machine. */
@@ -97,6 +97,17 @@ export const configSchema = z.object({
    * alone, and a browser's sidebar keys are never replaced by it.
    */
   AWS_BEARER_TOKEN_BEDROCK: nonEmpty('a Bedrock API key').optional(),
+  /**
+   * A guardrail applied to every call (with BEDROCK_GUARDRAIL_VERSION; both or neither): its id or
+   * ARN, as Bedrock's guardrailIdentifier takes it.
+   */
+  BEDROCK_GUARDRAIL_ID: z
+    .string()
+    .trim()
+    .regex(GUARDRAIL_ID_PATTERN, 'a guardrail ID such as gr1a2b3c4d5e, or its ARN (arn:aws:bedrock:us-east-1:123456789012:guardrail/gr1a2b3c4d5e)')
+    .optional(),
+  /** The guardrail's version: a number, or DRAFT (the working draft). */
+  BEDROCK_GUARDRAIL_VERSION: z.string().trim().regex(GUARDRAIL_VERSION_PATTERN, 'a guardrail version: a number such as 1, or DRAFT').optional(),
   // a file: the writer's thread opens its own connection to it (an in-memory database would be another one)
   METRICS_DB_PATH: nonEmpty('a file path for the SQLite database')
     .refine(
@@ -180,6 +191,17 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>
 
+/** What is checked across variables: a guardrail needs both its id and its version, and one alone names the missing one. */
+const checkedConfigSchema = configSchema
+  .refine((c) => c.BEDROCK_GUARDRAIL_ID === undefined || c.BEDROCK_GUARDRAIL_VERSION !== undefined, {
+    path: ['BEDROCK_GUARDRAIL_VERSION'],
+    message: 'a guardrail version (a number such as 1, or DRAFT) with BEDROCK_GUARDRAIL_ID: set both or neither',
+  })
+  .refine((c) => c.BEDROCK_GUARDRAIL_VERSION === undefined || c.BEDROCK_GUARDRAIL_ID !== undefined, {
+    path: ['BEDROCK_GUARDRAIL_ID'],
+    message: 'a guardrail ID with BEDROCK_GUARDRAIL_VERSION: set both or neither',
+  })
+
 /** Variables whose value a message never repeats: a refusal names them, not what they hold. */
 const SECRET_VARIABLES = new Set(['AWS_BEARER_TOKEN_BEDROCK'])
 
@@ -197,7 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((key) => [key, env[key]] as const)
       .filter(([, value]) => value !== undefined && value.trim() !== ''),
   )
-  const parsed = configSchema.safeParse(present)
+  const parsed = checkedConfigSchema.safeParse(present)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]!
   const name = String(issue.path[0] ?? 'environment')

@@ -59,7 +59,7 @@ export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'da
 export type DepsOptions = {
   config: Config
   database: Pick<OpenedDatabase, 'db' | 'path'>
-  bedrock?: Omit<BedrockOptions, 'endpoint' | 'serverBearerToken'>
+  bedrock?: Omit<BedrockOptions, 'endpoint' | 'serverBearerToken' | 'guardrail'>
   sessions?: SessionsOptions
   /** How long a model call may wait for its first token (default FIRST_TOKEN_TIMEOUT_MS from the config; tests shorten it). */
   firstTokenTimeoutMs?: number
@@ -87,6 +87,10 @@ export function createDeps({
   const bedrock = createBedrock({
     endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
     serverBearerToken: config.AWS_BEARER_TOKEN_BEDROCK,
+    guardrail:
+      config.BEDROCK_GUARDRAIL_ID && config.BEDROCK_GUARDRAIL_VERSION
+        ? { id: config.BEDROCK_GUARDRAIL_ID, version: config.BEDROCK_GUARDRAIL_VERSION }
+        : undefined,
     ...bedrockOptions,
   })
   const queries = createMetricsQueries(db)

@@ -21,6 +21,8 @@ const SECRET_KEYS = [
   'set-cookie',
   'password',
   'credentials',
+  'apiKey',
+  'AWS_BEARER_TOKEN_BEDROCK',
 ]
 
 /**
@@ -30,6 +32,8 @@ const SECRET_KEYS = [
 const SECRET_PATTERNS = [
   /AWS4-HMAC-SHA256[^"\n]*/g,
   /\bBearer [A-Za-z0-9._~+/=-]{8,}/g,
+  // a Bedrock API key wherever it is quoted, long-term (ABSK…) or short-term (bedrock-api-key-…)
+  /\b(ABSK|bedrock-api-key-)[A-Za-z0-9+/]{8,}={0,2}/g,
   /(?<=\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]+(?=@)/gi,
   /X-Amz-(Signature|Security-Token|Credential)=[^&\s"]+/gi,
   /(secret_?access_?key|session_?token|sid)\s*[=:]\s*"?[^\s",;]+/gi,

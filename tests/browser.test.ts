@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { standardReply } from '../src/emulator/replies.ts'
+import { apiKeyFingerprint } from '../src/emulator/server.ts'
 import { expectWatchCatchesInlineScript, launchBrowser, sampleUntil, skipBrowserTests, watchProblems, type PageProblem } from './browser-helpers.ts'
 import { eventually, listen, makeApp, type TestApp, unique } from './helpers.ts'
 
@@ -311,6 +312,34 @@ browserTest(
       expect(final.status).toBe('done')
       expect(requestsFor(marker).map((r) => r.accessKeyId)).toEqual(['AKIATESTTESTTEST1234'])
       expect(await page.content()).not.toContain(secret)
+    })
+  },
+  TEST_TIMEOUT_MS,
+)
+
+browserTest(
+  'a Bedrock API key pasted in the sidebar is masked, used for the next reply, and cleared with Use server credentials',
+  async () => {
+    await withChat('api key', async (page) => {
+      const apiKey = 'ABSKQmVkcm9ja0FQSUtleS1icm93c2VyLWF0LTEyMzQ1Njc4OTAxMjpzZWNyZXQwMDAx'
+      const panel = page.getByRole('region', { name: 'AWS credentials' })
+      const field = page.getByLabel('Bedrock API key')
+      expect(await field.getAttribute('type')).toBe('password')
+      await field.fill(apiKey)
+      await page.getByRole('button', { name: 'Save credentials' }).click()
+      await eventually(async () => expect(await page.locator('#credentials-in-use').textContent()).toContain('your Bedrock API key (long-term)'))
+      expect(await page.getByLabel('Bedrock API key').inputValue()).toBe('')
+      expect(await page.content()).not.toContain(apiKey)
+
+      const marker = unique('With my own API key')
+      await messageBox(page).fill(marker)
+      await messageBox(page).press('Enter')
+      expect((await settle(page)).final.status).toBe('done')
+      expect(requestsFor(marker).map((r) => [r.auth, r.apiKeyFingerprint])).toEqual([['bearer', apiKeyFingerprint(apiKey)]])
+
+      await panel.getByRole('button', { name: 'Use server credentials' }).click()
+      await eventually(async () => expect(await page.locator('#credentials-in-use').textContent()).toContain('server credentials'))
+      expect(await page.content()).not.toContain(apiKey)
     })
   },
   TEST_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { apiKeyFingerprint } from '../src/emulator/server.ts'
 import { browser, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ALICE = {
@@ -213,7 +214,7 @@ describe('a server with a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)', () => {
     const { body } = await someone.send('server key asks #k3')
     expect(body).toContain('data-status="done"')
     const [request] = upstream('server key asks #k3')
-    expect(request!.authorization).toBe(`Bearer ${SERVER_API_KEY}`)
+    expect(request).toMatchObject({ auth: 'bearer', accessKeyId: null, apiKeyFingerprint: apiKeyFingerprint(SERVER_API_KEY) })
     // and the key is never written to the log
     expect((await keyed.logText()).includes(SERVER_API_KEY)).toBe(false)
   })
@@ -229,6 +230,156 @@ describe('a server with a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)', () => {
     } finally {
       await unkeyed.close()
     }
+  })
+})
+
+/** A browser's own Bedrock API keys, as the console gives them: long-term (ABSK…) and short-term (a presigned URL). */
+const CAROL_API_KEY = 'ABSKQmVkcm9ja0FQSUtleS1jYXJvbC1hdC0xMjM0NTY3ODkwMTI6Y2Fyb2xTZWNyZXQwMDAx'
+const DAN_API_KEY = `bedrock-api-key-${Buffer.from(
+  'bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIADAN%2F20261202%2Fus-east-1%2Fbedrock%2Faws4_request&X-Amz-Date=20261202T080000Z&X-Amz-Expires=43200&X-Amz-Signature=0123abcd&Version=1',
+).toString('base64')}`
+
+describe('a Bedrock API key in the sidebar', () => {
+  test('a saved key is used for that browser only, as a bearer token; another browser uses the server credentials', async () => {
+    const carol = browser(t.app)
+    const other = browser(t.app)
+    const res = await carol.post('/credentials', { apiKey: CAROL_API_KEY, region: 'us-west-2' }, { htmx: true })
+    expect(res.status).toBe(200)
+    const panel = unescapeHtml(await res.text())
+    expect(panel).toContain('your Bedrock API key (long-term)')
+    expect(panel).toContain('Use server credentials')
+    expect(panel.includes(CAROL_API_KEY)).toBe(false)
+    await Promise.all([carol.send('carol asks with her key #ak1'), other.send('someone else asks #ak2')])
+    const [mine] = upstreamFor('carol asks with her key #ak1')
+    expect(mine).toMatchObject({ auth: 'bearer', accessKeyId: null, apiKeyFingerprint: apiKeyFingerprint(CAROL_API_KEY) })
+    expect(mine!.path).toStartWith('/model/')
+    const [theirs] = upstreamFor('someone else asks #ak2')
+    expect(theirs).toMatchObject({ auth: 'sigv4', accessKeyId: 'AKIASERVERSERVER0001', apiKeyFingerprint: null })
+    // the page says what is in use, and never the key
+    const page = unescapeHtml(await (await carol.get('/')).text())
+    expect(page).toContain('your Bedrock API key (long-term)')
+    expect(page).toContain('us-west-2')
+    expect(page.includes(CAROL_API_KEY)).toBe(false)
+    expect(unescapeHtml(await (await other.get('/')).text())).toContain('server credentials')
+  })
+
+  test('a short-term key is accepted and said to be short-term; the field is masked', async () => {
+    const dan = browser(t.app)
+    const page = await (await dan.get('/')).text()
+    expect(page).toMatch(/<label for="api-key">Bedrock API key<\/label>\s*<input id="api-key" name="apiKey" type="password"/)
+    const res = await dan.post('/credentials', { apiKey: DAN_API_KEY }, { htmx: true })
+    expect(unescapeHtml(await res.text())).toContain('your Bedrock API key (short-term)')
+    await dan.send('dan asks #ak3')
+    expect(upstreamFor('dan asks #ak3')[0]).toMatchObject({ auth: 'bearer', apiKeyFingerprint: apiKeyFingerprint(DAN_API_KEY) })
+  })
+
+  test('a malformed key is refused with a clear message and changes nothing', async () => {
+    const erin = browser(t.app)
+    await erin.post('/credentials', ALICE, { htmx: true })
+    const cases: [Record<string, string>, string][] = [
+      [{ apiKey: 'sk-ant-not-a-bedrock-key-0000000000' }, 'A Bedrock API key starts with ABSK'],
+      [{ apiKey: 'ABSK short' }, 'A Bedrock API key starts with ABSK'],
+      [{ apiKey: `ABSK${'A'.repeat(20_000)}` }, 'That Bedrock API key is too long.'],
+      [{ ...ALICE, apiKey: CAROL_API_KEY }, 'Give either a Bedrock API key or access keys, not both'],
+    ]
+    for (const [form, message] of cases) {
+      const res = await erin.post('/credentials', form, { htmx: true })
+      expect(res.status).toBe(422)
+      const html = unescapeHtml(await res.text())
+      expect(html).toContain(message)
+      expect(html.includes(form['apiKey']!)).toBe(false)
+      // still the earlier, valid credentials
+      expect(html).toContain('AKIA…0001')
+    }
+    await erin.send('erin still signs #ak4')
+    expect(upstreamFor('erin still signs #ak4')[0]).toMatchObject({ auth: 'sigv4', accessKeyId: ALICE.accessKeyId })
+  })
+
+  test('an expired or invalid key is explained in the thread, naming the sidebar key', async () => {
+    const fay = browser(t.app)
+    await fay.post('/credentials', { apiKey: CAROL_API_KEY }, { htmx: true })
+    const { body } = await fay.send('[[badkey]] fay with an expired key #ak5')
+    expect(unescapeHtml(body)).toContain('Bedrock refused your Bedrock API key: it has expired or is not valid.')
+    expect(upstreamFor('fay with an expired key #ak5')[0]).toMatchObject({ auth: 'bearer', status: 403, errorType: 'AccessDeniedException' })
+    const row = t.database.sqlite
+      .query("SELECT error_type, outcome FROM invocations WHERE id = (SELECT max(id) FROM invocations WHERE error_type = 'AccessDeniedException')")
+      .get()
+    expect(row).toEqual({ error_type: 'AccessDeniedException', outcome: 'error' })
+    // a key Bedrock accepts, without access to the model, is told as the model access it is
+    const { body: noAccess } = await fay.send('[[access]] fay without model access #ak9')
+    expect(unescapeHtml(noAccess)).toContain('This account has no access to')
+  })
+
+  test('"Use server credentials" forgets the key, and without JavaScript saving it posts the form', async () => {
+    const gus = browser(t.app)
+    const saved = await gus.post('/credentials', { apiKey: CAROL_API_KEY })
+    expect(saved.status).toBe(303)
+    expect(unescapeHtml(await (await gus.get('/')).text())).toContain('your Bedrock API key (long-term)')
+    const refused = await gus.post('/credentials', { apiKey: 'nonsense' })
+    expect(refused.status).toBe(422)
+    expect(await refused.text()).toStartWith('<!DOCTYPE html>')
+    const cleared = await gus.post('/credentials/clear', {})
+    expect(cleared.status).toBe(303)
+    expect(unescapeHtml(await (await gus.get('/')).text())).toContain('server credentials')
+    await gus.send('gus after clearing #ak6')
+    expect(upstreamFor('gus after clearing #ak6')[0]).toMatchObject({ auth: 'sigv4', accessKeyId: 'AKIASERVERSERVER0001' })
+  })
+
+  test('the key never reaches the log, the database, a page or the emulator record', async () => {
+    // its own app: the log belongs to the app made last
+    const own = await makeApp({ emulator: t.emulator })
+    try {
+      const hal = browser(own.app)
+      await hal.post('/credentials', { apiKey: CAROL_API_KEY }, { htmx: true })
+      await hal.send('hal key check #ak7')
+      await hal.send('[[badkey]] hal key check #ak8')
+      const pages = [await (await hal.get('/')).text(), await (await hal.post('/credentials', { apiKey: 'bad' }, { htmx: true })).text()]
+      await own.logText()
+      own.database.sqlite.exec('PRAGMA wal_checkpoint(FULL)')
+      const files = [
+        ...readdirSync(join(own.dir, 'logs')).map((f) => join(own.dir, 'logs', f)),
+        ...readdirSync(join(own.dir, 'metrics')).map((f) => join(own.dir, 'metrics', f)),
+      ]
+      const disk = files.map((f) => readFileSync(f).toString('latin1')).join('')
+      // the scan read real content: the log says a key was saved, the database holds the refusal
+      expect(disk.includes('browser Bedrock API key saved')).toBe(true)
+      expect(disk.includes('Bedrock refused your Bedrock API key')).toBe(true)
+      for (const text of [...pages, disk, JSON.stringify(t.emulator.requests)]) expect(text.includes(CAROL_API_KEY)).toBe(false)
+    } finally {
+      await own.close()
+    }
+  })
+})
+
+describe('a server with a Bedrock API key, and a browser with its own', () => {
+  let keyed: TestApp
+  beforeAll(async () => {
+    keyed = await makeApp({ env: { AWS_BEARER_TOKEN_BEDROCK: SERVER_API_KEY } })
+  })
+  afterAll(() => keyed.close())
+  const upstream = (marker: string) => keyed.emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
+
+  test("each call carries exactly its browser's credential: its API key, its access keys, or else the server's key", async () => {
+    await withProcessEnv('AWS_BEARER_TOKEN_BEDROCK', SERVER_API_KEY, async () => {
+      const withKey = browser(keyed.app)
+      const withKeys = browser(keyed.app)
+      const withNothing = browser(keyed.app)
+      await withKey.post('/credentials', { apiKey: CAROL_API_KEY }, { htmx: true })
+      await withKeys.post('/credentials', ALICE, { htmx: true })
+      await Promise.all([withKey.send('own key #m1'), withKeys.send('own keys #m2'), withNothing.send('nothing #m3')])
+      expect(upstream('own key #m1')[0]).toMatchObject({ auth: 'bearer', apiKeyFingerprint: apiKeyFingerprint(CAROL_API_KEY) })
+      expect(upstream('own keys #m2')[0]).toMatchObject({ auth: 'sigv4', accessKeyId: ALICE.accessKeyId, apiKeyFingerprint: null })
+      expect(upstream('nothing #m3')[0]).toMatchObject({ auth: 'bearer', apiKeyFingerprint: apiKeyFingerprint(SERVER_API_KEY) })
+      // each sidebar says which credential its browser uses
+      expect(unescapeHtml(await (await withKey.get('/')).text())).toContain('your Bedrock API key (long-term)')
+      expect(unescapeHtml(await (await withKeys.get('/')).text())).toContain('your key AKIA…0001')
+      expect(unescapeHtml(await (await withNothing.get('/')).text())).toContain("server credentials (the server's Bedrock API key)")
+    })
+  })
+
+  test("the server's expired key is explained as the server's", async () => {
+    const { body } = await browser(keyed.app).send('[[badkey]] server key expired #m4')
+    expect(unescapeHtml(body)).toContain("Bedrock refused the server's Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): it has expired or is not valid.")
   })
 })
 

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type ConverseStreamOutput, type Message } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Agent } from 'node:http'
-import { startEmulator, type Emulator, type RecordedRequest } from '../src/emulator/server.ts'
+import { apiKeyFingerprint, startEmulator, type Emulator, type RecordedRequest } from '../src/emulator/server.ts'
 import { decodeFrames, HUGE_FRAME_BYTES } from '../src/emulator/protocol.ts'
 import { parseDirectives } from '../src/emulator/faults.ts'
 import { tokenize } from '../src/emulator/replies.ts'
+import { GUARDRAIL_BLOCKED_MESSAGE } from '../src/emulator/guardrail.ts'
 
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0'
 const PROFILE_ARN = 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0'
@@ -347,6 +348,35 @@ describe.each(HANDLERS)('through the real SDK over %s', (kind) => {
     expect(error.$metadata?.attempts).toBe(1)
   })
 
+  test('a Bedrock API key is accepted as a bearer token and recorded by its fingerprint, never whole', async () => {
+    const apiKey = 'ABSKQmVkcm9ja0FQSUtleS1lbXVsYXRvci10ZXN0MDAwMQ=='
+    const marker = unique('bearer')
+    const client = new BedrockRuntimeClient({
+      region: 'us-east-1',
+      endpoint: emulator.url,
+      token: { token: apiKey },
+      authSchemePreference: ['httpBearerAuth'],
+      ...(kind === 'http1.1 (NodeHttpHandler)' ? { requestHandler: new NodeHttpHandler() } : {}),
+    })
+    const response = await client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(marker)] }))
+    expect(response.stopReason).toBe('end_turn')
+    const [record] = recordsWith(marker)
+    expect(record).toMatchObject({ auth: 'bearer', accessKeyId: null, apiKeyFingerprint: apiKeyFingerprint(apiKey), status: 200 })
+    expect(record!.authorization).toBe(`Bearer sha256:${apiKeyFingerprint(apiKey)}`)
+    expect(JSON.stringify(emulator.requests).includes(apiKey)).toBe(false)
+    // [[badkey]]: refused as Bedrock refuses an expired or invalid key, and not retried
+    const error = await caught(client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(`[[badkey]] ${marker}`)] })))
+    expect(error.name).toBe('AccessDeniedException')
+    expect(error.message).toBe('Authentication failed: Please make sure your API Key is valid.')
+    expect(error.$metadata?.attempts).toBe(1)
+  })
+
+  test('SigV4 calls are recorded as such, with their access key id; [[badkey]] does not touch them', async () => {
+    const marker = unique('sigv4')
+    await makeClient(kind, 'AKIASIGNEDSIGNED0001').send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(`[[badkey]] ${marker}`)] }))
+    expect(recordsWith(marker)[0]).toMatchObject({ auth: 'sigv4', accessKeyId: 'AKIASIGNEDSIGNED0001', apiKeyFingerprint: null, status: 200 })
+  })
+
   test('a model ID that is an ARN is URL-decoded from the path', async () => {
     const marker = unique('arn')
     await client().send(new ConverseCommand({ modelId: PROFILE_ARN, messages: [userMessage(marker)] }))
@@ -409,6 +439,7 @@ describe('more emulator behaviour', () => {
     expect(response.status).toBe(403)
     expect(response.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException')
     expect(await response.json()).toEqual({ message: 'Missing Authentication Token' })
+    expect(emulator.requests.at(-1)).toMatchObject({ auth: 'none', accessKeyId: null, apiKeyFingerprint: null, authorization: null })
   })
 
   test('GET /health and /_emulator/requests', async () => {
@@ -516,6 +547,38 @@ describe('more emulator behaviour', () => {
     expect(record).toMatchObject({ status: 200, errorType: 'hugeframe', outcome: 'pending', tokensSent: 0 })
     controller.abort()
     await waitFor(() => record?.outcome === 'aborted')
+  })
+
+  test('[[guardrail]] intervenes only on a request that carried a guardrailConfig, and that is recorded', async () => {
+    const client = makeClient('http1.1 (NodeHttpHandler)')
+    const guarded = unique('guarded')
+    const guardrailConfig = { guardrailIdentifier: 'gr1a2b3c4d5e', guardrailVersion: 'DRAFT', streamProcessingMode: 'async' as const }
+    const response = await client.send(new ConverseStreamCommand({ modelId: MODEL, messages: [userMessage(`[[guardrail]] ${guarded}`)], guardrailConfig }))
+    const got = await collect(response.stream)
+    expect(got.text).toBe(GUARDRAIL_BLOCKED_MESSAGE)
+    expect(got.events.find((e) => e.messageStop)?.messageStop?.stopReason).toBe('guardrail_intervened')
+    expect(recordsWith(guarded)[0]).toMatchObject({ guardrail: 'gr1a2b3c4d5e:DRAFT', intervened: true, outcome: 'ok' })
+    const plain = unique('unguarded')
+    const answer = await client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(`[[guardrail]] ${plain}`)] }))
+    expect(answer.stopReason).toBe('end_turn')
+    expect(recordsWith(plain)[0]).toMatchObject({ guardrail: null, intervened: false })
+    const converse = await client.send(new ConverseCommand({ modelId: MODEL, messages: [userMessage(`[[guardrail]] ${unique('c')}`)], guardrailConfig }))
+    expect(converse.stopReason).toBe('guardrail_intervened')
+    expect(converse.output?.message?.content?.[0]?.text).toBe(GUARDRAIL_BLOCKED_MESSAGE)
+  })
+
+  test('an incomplete guardrailConfig is a ValidationException', async () => {
+    const error = await caught(
+      makeClient('http1.1 (NodeHttpHandler)').send(
+        new ConverseCommand({
+          modelId: MODEL,
+          messages: [userMessage(unique('badguard'))],
+          guardrailConfig: { guardrailIdentifier: 'gr1', guardrailVersion: 'latest' },
+        }),
+      ),
+    )
+    expect(error.name).toBe('ValidationException')
+    expect(error.message).toContain('guardrailConfig.guardrailVersion')
   })
 
   test('directive parsing', () => {

@@ -22,6 +22,8 @@ export type ThreadMessageView = {
   details?: ReplyDetails
   /** Earlier messages left out of what was sent (the context window was full). */
   droppedTurns?: number | null
+  /** The guardrail blocked this reply: `error` is its note, with the guardrail's own message. */
+  blocked?: boolean
   /**
    * A reply still streaming on a page loaded meanwhile (a reload, a second tab): it polls this
    * address until it is finished, and offers Stop when this browser's turn can be stopped.
@@ -46,6 +48,10 @@ export type ModelOption = { id: string; name: string }
 export type CredentialsView = {
   /** "AKIA…WXYZ" for a browser's own keys; null when the server's credentials are in use. */
   maskedAccessKey: string | null
+  /** The kind of the browser's own Bedrock API key (none of it is ever shown); null when it saved none. */
+  apiKey: 'long-term' | 'short-term' | null
+  /** The server's own credential is a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), not access keys. */
+  serverApiKey: boolean
   region: string
   defaultRegion: string
   /** What the last save said: a confirmation or a refusal. */
@@ -327,7 +333,8 @@ export function SettingsPanel(props: SettingsView) {
 }
 
 export function CredentialsPanel(props: CredentialsView) {
-  const using = props.maskedAccessKey ? `your key ${props.maskedAccessKey}` : 'server credentials'
+  const server = props.serverApiKey ? "server credentials (the server's Bedrock API key)" : 'server credentials'
+  const using = props.apiKey ? `your Bedrock API key (${props.apiKey})` : props.maskedAccessKey ? `your key ${props.maskedAccessKey}` : server
   return (
     <section class="panel" id="credentials" aria-labelledby="credentials-heading">
       <h2 id="credentials-heading">AWS credentials</h2>
@@ -346,13 +353,15 @@ export function CredentialsPanel(props: CredentialsView) {
         <input id="secret-access-key" name="secretAccessKey" type="password" autocomplete="off" />
         <label for="session-token">AWS Session Token</label>
         <input id="session-token" name="sessionToken" type="password" autocomplete="off" placeholder="only for temporary keys" />
+        <label for="api-key">Bedrock API key</label>
+        <input id="api-key" name="apiKey" type="password" autocomplete="off" placeholder="instead of access keys: ABSK… or bedrock-api-key-…" />
         <label for="region">AWS Region</label>
         <input id="region" name="region" value={props.values?.region ?? props.region} placeholder={props.defaultRegion} />
         <div class="row">
           <button type="submit">Save credentials</button>
         </div>
       </form>
-      {props.maskedAccessKey && (
+      {(props.maskedAccessKey || props.apiKey) && (
         <form method="post" action="/credentials/clear" hx-post="/credentials/clear" hx-target="#credentials" hx-swap="outerHTML">
           <button type="submit" class="secondary">
             Use server credentials
@@ -525,7 +534,7 @@ export function AssistantMessage({ message, stopId: streamingHere }: { message: 
         </div>
       )}
       {message.status === 'error' && message.error && (
-        <p class="msg-error" role="alert">
+        <p class={message.blocked ? 'msg-blocked' : 'msg-error'} role="alert">
           {message.error}
         </p>
       )}

@@ -122,6 +122,7 @@ function SummaryBody({ data }: { data: DashboardData }) {
     ['InvocationThrottles', fmt.count(s.throttles), 'throttled calls'],
     ['InvocationClientErrors', fmt.count(s.clientErrors), '4xx'],
     ['InvocationServerErrors', fmt.count(s.serverErrors), '5xx'],
+    ['InvocationsIntervened', fmt.count(s.intervened), 'blocked by the guardrail'],
   ]
   return (
     <dl class="figures">
@@ -175,6 +176,7 @@ const CATEGORY_LABEL: Record<string, string> = {
   validation: 'Validation',
   access: 'Access and credentials',
   server: 'Server and network',
+  intervened: 'Blocked by the guardrail',
   stopped: 'Stopped',
   other: 'Other',
 }

@@ -14,6 +14,10 @@ export interface Faults {
   profile: boolean
   timeout: boolean
   notfound: boolean
+  /** A request with a Bedrock API key (Bearer) is refused as Bedrock refuses an expired or invalid key. */
+  badkey: boolean
+  /** With a guardrailConfig in the request, the guardrail intervenes: its message, stopReason guardrail_intervened. */
+  guardrail: boolean
   midstream: boolean
   drop: boolean
   reasoning: boolean
@@ -40,6 +44,8 @@ export const DIRECTIVES = [
   'profile',
   'timeout',
   'notfound',
+  'badkey',
+  'guardrail',
   'midstream',
   'drop',
   'slow:MS',
@@ -64,6 +70,8 @@ export function noFaults(): Faults {
     profile: false,
     timeout: false,
     notfound: false,
+    badkey: false,
+    guardrail: false,
     midstream: false,
     drop: false,
     reasoning: false,
@@ -131,6 +139,8 @@ function apply(faults: Faults, name: string, arg: number | null): boolean {
     case 'profile':
     case 'timeout':
     case 'notfound':
+    case 'badkey':
+    case 'guardrail':
     case 'midstream':
     case 'drop':
     case 'reasoning':

@@ -5,6 +5,7 @@ import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, errorBody, err
 import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
+import { GUARDRAIL_BLOCKED_MESSAGE, GUARDRAIL_STOP_REASON, guardrailOf } from './guardrail.ts'
 
 export type Operation = 'Converse' | 'ConverseStream'
 /** `pending` while the reply is still being produced. */
@@ -18,9 +19,16 @@ export interface RecordedRequest {
   /** URL-decoded model ID or ARN from the path. */
   modelId: string
   operation: Operation
+  /** How the request authenticated: a SigV4 signature, a Bedrock API key (`Authorization: Bearer …`), or neither. */
+  auth: 'sigv4' | 'bearer' | 'none'
   /** From the SigV4 Authorization header; null when there is none (or it is a bearer token). */
   accessKeyId: string | null
-  /** The Authorization header as it arrived, so a test can see which scheme signed the call; null when absent. */
+  /** A bearer token's fingerprint (apiKeyFingerprint: 16 hex digits of its SHA-256), never the key; null for SigV4. */
+  apiKeyFingerprint: string | null
+  /**
+   * The Authorization header as it arrived, so a test can see which scheme signed the call (null
+   * when absent); a bearer token is recorded as `Bearer sha256:<fingerprint>`, never whole.
+   */
   authorization: string | null
   /** Parsed JSON body (the raw text if it was not JSON). */
   body: unknown
@@ -37,6 +45,10 @@ export interface RecordedRequest {
   directives: string[]
   /** Number of text/reasoning deltas sent (stream) or tokens in the reply (Converse). */
   tokensSent: number
+  /** The guardrail the request carried (guardrailConfig), as `identifier:version`; null without one. */
+  guardrail: string | null
+  /** The guardrail intervened ([[guardrail]] on a request that carried one): stopReason guardrail_intervened. */
+  intervened: boolean
 }
 
 export interface EmulatorState {
@@ -97,14 +109,18 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   state.attempts.set(key, attempt)
   forgetOldest(state, options.maxRecords)
   const directives = parseDirectives(lastUserTextOf(body))
+  const header = req.headers.authorization
+  const bearer = bearerTokenOf(header)
   const record: RecordedRequest = {
     id: state.nextId++,
     receivedAt: new Date(started).toISOString(),
     path: url.pathname,
     modelId,
     operation,
-    accessKeyId: accessKeyIdOf(req.headers.authorization),
-    authorization: req.headers.authorization ?? null,
+    auth: bearer !== null ? 'bearer' : accessKeyIdOf(header) !== null ? 'sigv4' : 'none',
+    accessKeyId: accessKeyIdOf(header),
+    apiKeyFingerprint: bearer === null ? null : apiKeyFingerprint(bearer),
+    authorization: bearer === null ? (header ?? null) : `Bearer sha256:${apiKeyFingerprint(bearer)}`,
     body,
     httpVersion: req.httpVersion,
     status: 0,
@@ -113,6 +129,8 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     attempt,
     directives: directives.names,
     tokensSent: 0,
+    guardrail: guardrailOf(body).guardrail,
+    intervened: false,
   }
   state.requests.push(record)
 
@@ -132,7 +150,12 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
 
   const conversation = summarise(body as ConverseBody, countWords)
   const userText = parseDirectives(conversation.lastUserText).text
-  const reply = buildReply(userText, conversation.userMessageCount, directives.faults)
+  // [[guardrail]] intervenes only where a guardrail was asked for: its message instead of the answer
+  const intervened = directives.faults.guardrail && record.guardrail !== null
+  record.intervened = intervened
+  const reply = intervened
+    ? { reasoning: null, signature: null, text: GUARDRAIL_BLOCKED_MESSAGE }
+    : buildReply(userText, conversation.userMessageCount, directives.faults)
   const plan: Plan = {
     record,
     reply,
@@ -177,8 +200,9 @@ interface Plan {
 /** Errors answered before any reply: authentication, fault directives, validation. */
 function preflight(record: RecordedRequest, body: unknown, faults: Faults): ErrorReply | null {
   // a Bedrock API key (Authorization: Bearer ...) is accepted as it is, like any well-formed key
-  if (record.accessKeyId === null && !/^Bearer \S/.test(record.authorization ?? '')) return errors.missingAuthentication()
+  if (record.accessKeyId === null && record.auth !== 'bearer') return errors.missingAuthentication()
   if (record.accessKeyId?.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
+  if (record.auth === 'bearer' && faults.badkey) return errors.invalidApiKey()
   if (record.attempt <= faults.throttle) return errors.throttling()
   if (record.attempt <= faults.unavailable) return errors.serviceUnavailable()
   if (record.attempt <= faults.internal) return errors.internal()
@@ -189,7 +213,7 @@ function preflight(record: RecordedRequest, body: unknown, faults: Faults): Erro
   if (faults.validation) {
     return errors.validation("The request was rejected by the emulator's [[validation]] directive.")
   }
-  const problem = validateBody(body)
+  const problem = validateBody(body) ?? guardrailOf(body).problem
   return problem === null ? null : errors.validation(problem)
 }
 
@@ -238,7 +262,7 @@ async function converse(plan: Plan, res: AnyResponse): Promise<void> {
     'application/json',
     JSON.stringify({
       output: { message: { role: 'assistant', content } },
-      stopReason: truncated ? 'max_tokens' : 'end_turn',
+      stopReason: plan.record.intervened ? GUARDRAIL_STOP_REASON : truncated ? 'max_tokens' : 'end_turn',
       usage: usage(plan.inputTokens, total),
       metrics: { latencyMs: Date.now() - plan.started },
     }),
@@ -306,7 +330,7 @@ async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
   }
   for (const token of answer) if (!(await delta(block, { text: token }))) return
   if (answer.length > 0) send(encodeEvent('contentBlockStop', { contentBlockIndex: block }))
-  send(encodeEvent('messageStop', { stopReason: truncated ? 'max_tokens' : 'end_turn' }))
+  send(encodeEvent('messageStop', { stopReason: record.intervened ? GUARDRAIL_STOP_REASON : truncated ? 'max_tokens' : 'end_turn' }))
   send(
     encodeEvent('metadata', {
       usage: usage(plan.inputTokens, sent),
@@ -372,6 +396,16 @@ function safeDecode(segment: string): string {
   } catch {
     return segment
   }
+}
+
+/** The token of `Authorization: Bearer <token>`, or null for any other header (or none). */
+export function bearerTokenOf(authorization: string | undefined): string | null {
+  return /^Bearer (\S+)$/.exec(authorization ?? '')?.[1] ?? null
+}
+
+/** How a record names a Bedrock API key: 16 hex digits of its SHA-256, so a test can tell keys apart without holding one. */
+export function apiKeyFingerprint(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16)
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/bedrock/aws4_request, ...` → AKID. */

@@ -133,6 +133,12 @@ export const errors = {
     type: 'UnrecognizedClientException',
     message: 'The security token included in the request is invalid.',
   }),
+  /** What Bedrock answers a bearer token it does not accept, expired or wrong alike. */
+  invalidApiKey: (): ErrorReply => ({
+    status: 403,
+    type: 'AccessDeniedException',
+    message: 'Authentication failed: Please make sure your API Key is valid.',
+  }),
   missingAuthentication: (): ErrorReply => ({
     status: 403,
     type: 'MissingAuthenticationTokenException',

@@ -5,6 +5,7 @@ import { createDualServer } from './transport.ts'
 import type { RecordedRequest } from './handler.ts'
 
 export type { Operation, Outcome, RecordedRequest } from './handler.ts'
+export { apiKeyFingerprint } from './handler.ts'
 export { DIRECTIVES } from './faults.ts'
 
 export interface EmulatorOptions {

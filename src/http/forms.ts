@@ -1,5 +1,13 @@
 import { z } from 'zod'
-import { ACCESS_KEY_ID_PATTERN, REGION_PATTERN, SECRET_ACCESS_KEY_PATTERN, SESSION_TOKEN_MAX_LENGTH, SESSION_TOKEN_PATTERN } from '../services/aws-names.ts'
+import {
+  ACCESS_KEY_ID_PATTERN,
+  BEDROCK_API_KEY_MAX_LENGTH,
+  BEDROCK_API_KEY_PATTERN,
+  REGION_PATTERN,
+  SECRET_ACCESS_KEY_PATTERN,
+  SESSION_TOKEN_MAX_LENGTH,
+  SESSION_TOKEN_PATTERN,
+} from '../services/aws-names.ts'
 import { ATTACHMENT_LIMITS, TITLE_MAX } from '../services/chat/index.ts'
 import { MODEL_ID_PATTERN } from '../services/models.ts'
 import type { FieldRules } from './form-shape.ts'
@@ -137,8 +145,12 @@ export const searchQuery = z.object({
 
 const optional = (schema: z.ZodString) => z.preprocess(blankToUndefined, schema.optional())
 
-export const credentialsForm = z
+const region = optional(z.string().trim().regex(REGION_PATTERN, 'An AWS Region looks like us-east-1.'))
+
+/** Access keys, signed with SigV4 (the form's Bedrock API key left empty). */
+const accessKeysForm = z
   .object({
+    kind: z.literal('accessKeys'),
     accessKeyId: z
       .string({ error: 'Enter the AWS Access Key ID.' })
       .trim()
@@ -156,9 +168,41 @@ export const credentialsForm = z
         .max(SESSION_TOKEN_MAX_LENGTH, 'That session token is too long.')
         .regex(SESSION_TOKEN_PATTERN, 'A session token has only letters, digits, / + and =.'),
     ),
-    region: optional(z.string().trim().regex(REGION_PATTERN, 'An AWS Region looks like us-east-1.')),
+    region,
   })
   .refine((v) => !v.accessKeyId.startsWith('ASIA') || v.sessionToken, {
     message: 'Temporary keys (ASIA…) need their AWS Session Token.',
     path: ['sessionToken'],
   })
+
+const absent = (field: string) =>
+  z.preprocess(blankToUndefined, z.undefined({ error: `Give either a Bedrock API key or access keys, not both: empty the ${field} field.` }))
+
+/** A Bedrock API key, sent as a bearer token: the access key fields stay empty. */
+const apiKeyForm = z.object({
+  kind: z.literal('apiKey'),
+  apiKey: z
+    .string()
+    .trim()
+    .max(BEDROCK_API_KEY_MAX_LENGTH, 'That Bedrock API key is too long.')
+    .regex(
+      BEDROCK_API_KEY_PATTERN,
+      'A Bedrock API key starts with ABSK (a long-term key) or bedrock-api-key- (a short-term key), followed by letters, digits, + and /: copy it again from the Bedrock console.',
+    ),
+  accessKeyId: absent('AWS Access Key ID'),
+  secretAccessKey: absent('AWS Secret Access Key'),
+  sessionToken: absent('AWS Session Token'),
+  region,
+})
+
+/**
+ * The sidebar's credentials: access keys, or a Bedrock API key instead (the form has both; a
+ * filled "Bedrock API key" field chooses the key). Each is checked in its own words.
+ */
+export const credentialsForm = z.preprocess(
+  (form) => {
+    const fields = (form && typeof form === 'object' ? form : {}) as Record<string, unknown>
+    return { ...fields, kind: blankToUndefined(fields['apiKey']) === undefined ? 'accessKeys' : 'apiKey' }
+  },
+  z.discriminatedUnion('kind', [accessKeysForm, apiKeyForm]),
+)

@@ -6,7 +6,7 @@ import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
 import { listedModels, modelInfo } from '../services/models.ts'
-import { maskAccessKey, usd, type Session } from '../services/chat/index.ts'
+import { apiKeyKind, GUARDRAIL_INTERVENED, isApiKey, maskAccessKey, usd, type Session } from '../services/chat/index.ts'
 import {
   ChatPage,
   NEW_CHAT_TITLE,
@@ -30,10 +30,13 @@ export const ATTACHMENTS_VIEW = { accept: ACCEPT_ATTRIBUTE, hint: ATTACHMENT_HIN
  */
 export type Viewer = Pick<AppEnv['Variables'], 'deps' | 'session'>
 
-/** What the sidebar shows about a session's credentials: never a secret, only a masked key id. */
+/** What the sidebar shows about a session's credentials: never a secret, only a masked key id or an API key's kind. */
 export function credentialsView(session: Session, config: Config, extra: Partial<CredentialsView> = {}): CredentialsView {
+  const saved = session.credentials
   return {
-    maskedAccessKey: session.credentials ? maskAccessKey(session.credentials.accessKeyId) : null,
+    maskedAccessKey: saved && !isApiKey(saved) ? maskAccessKey(saved.accessKeyId) : null,
+    apiKey: saved && isApiKey(saved) ? apiKeyKind(saved.apiKey) : null,
+    serverApiKey: config.AWS_BEARER_TOKEN_BEDROCK !== undefined,
     region: session.region ?? config.AWS_REGION,
     defaultRegion: config.AWS_REGION,
     ...extra,
@@ -90,6 +93,7 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
     modelId: entry.modelId,
     reasoning: entry.reasoning === null ? null : withoutBidiControls(entry.reasoning),
     droppedTurns: entry.droppedTurns,
+    blocked: entry.invocation?.errorType === GUARDRAIL_INTERVENED,
     poll:
       entry.status === 'streaming' ? { url: `/c/${conversationId}/replies/${entry.id}`, stopId: activeReplyId === entry.id ? entry.id : undefined } : undefined,
     html: finished ? renderReply(entry.id, entry.text) : undefined,

@@ -4,7 +4,7 @@ import { refererPath } from '../http/referer.ts'
 import { renderFragment, renderPage } from '../http/render.tsx'
 import { validForm } from '../http/validate.ts'
 import { chatPage, conversationAt, credentialsView } from '../presenters/chat-page.tsx'
-import { maskAccessKey } from '../services/chat/index.ts'
+import { apiKeyKind, maskAccessKey } from '../services/chat/index.ts'
 import { CredentialsPanel, type CredentialsView } from '../../views/chat.tsx'
 import { credentialsForm } from '../http/forms.ts'
 
@@ -30,13 +30,19 @@ credentials.post(
   (c) => {
     const { session, deps } = c.var
     const form = c.req.valid('form')
+    session.region = form.region ?? session.region
+    const region = session.region ?? deps.config.AWS_REGION
+    if (form.kind === 'apiKey') {
+      deps.sessions.setCredentials(session, { apiKey: form.apiKey })
+      deps.log.info('browser Bedrock API key saved', { kind: apiKeyKind(form.apiKey), region })
+      return answer(c, credentialsView(session, deps.config, { notice: { kind: 'ok', text: 'Saved. Replies in this browser now use this Bedrock API key.' } }))
+    }
     deps.sessions.setCredentials(session, {
       accessKeyId: form.accessKeyId,
       secretAccessKey: form.secretAccessKey,
       sessionToken: form.sessionToken,
     })
-    session.region = form.region ?? session.region
-    deps.log.info('browser credentials saved', { accessKey: maskAccessKey(form.accessKeyId), region: session.region ?? deps.config.AWS_REGION })
+    deps.log.info('browser credentials saved', { accessKey: maskAccessKey(form.accessKeyId), region })
     return answer(c, credentialsView(session, deps.config, { notice: { kind: 'ok', text: 'Saved. Replies in this browser now use these credentials.' } }))
   },
 )

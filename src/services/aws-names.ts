@@ -15,3 +15,17 @@ export const SECRET_ACCESS_KEY_PATTERN = /^[A-Za-z0-9/+=]{16,128}$/
 /** A session token: base64, up to a few kilobytes. */
 export const SESSION_TOKEN_PATTERN = /^[A-Za-z0-9/+=]+$/
 export const SESSION_TOKEN_MAX_LENGTH = 8192
+
+/**
+ * A Bedrock API key: a long-term one is `ABSK` and base64 (an IAM user's service-specific
+ * credential), a short-term one `bedrock-api-key-` and base64 (a SigV4 presigned URL, as
+ * aws-bedrock-token-generator makes it). Both are base64 after their prefix.
+ */
+export const BEDROCK_API_KEY_PATTERN = /^(ABSK|bedrock-api-key-)[A-Za-z0-9+/]{16,}={0,2}$/
+/** A short-term key carries a presigned URL, with a session token when it was made from temporary keys. */
+export const BEDROCK_API_KEY_MAX_LENGTH = 16_384
+
+/** A guardrail's id, or its ARN: what Converse's guardrailConfig.guardrailIdentifier takes. */
+export const GUARDRAIL_ID_PATTERN = /^([a-z0-9]{1,64}|arn:aws(-[a-z]+)*:bedrock:[a-z0-9-]{1,20}:\d{12}:guardrail\/[a-z0-9]{1,64})$/
+/** A guardrail's version: a number (1 to 99999999), or DRAFT. */
+export const GUARDRAIL_VERSION_PATTERN = /^([1-9]\d{0,7}|DRAFT)$/

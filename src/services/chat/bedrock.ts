@@ -6,6 +6,7 @@ import {
   ConverseStreamCommand,
   type BedrockRuntimeClientConfig,
   type ContentBlock,
+  type GuardrailStreamConfiguration,
   type ConverseStreamCommandInput,
   type ConverseStreamCommandOutput,
   type Message,
@@ -35,10 +36,25 @@ export type ModelRequest = {
   thinkingBudget?: number
 }
 
-export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+/** A browser's access keys: its calls are signed with SigV4. */
+export type AccessKeys = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+/** A browser's Bedrock API key: its calls send it as a bearer token (`Authorization: Bearer …`). */
+export type ApiKey = { apiKey: string }
+/** What a browser saved in the sidebar: one or the other, never both. */
+export type Credentials = AccessKeys | ApiKey
+
+/**
+ * Which credential a call uses: the browser's access keys or API key, or the server's own (its
+ * Bedrock API key when AWS_BEARER_TOKEN_BEDROCK is set, else the SDK's default provider chain).
+ */
+export type CredentialKind = 'accessKeys' | 'apiKey' | 'serverApiKey' | 'server'
+
+export function isApiKey(credentials: Credentials): credentials is ApiKey {
+  return 'apiKey' in credentials
+}
 
 export type StreamOptions = {
-  /** The browser's own credentials; absent means the server's default provider chain. */
+  /** The browser's own credentials; absent means the server's (its API key, or the default provider chain). */
   credentials?: Credentials
   region: string
   signal: AbortSignal
@@ -61,6 +77,12 @@ export type BedrockOptions = {
   serverCredentials?: BedrockRuntimeClientConfig['credentials']
   /** A Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) for the server's own calls: they then send it instead of signing. */
   serverBearerToken?: string
+  /**
+   * A guardrail applied to every call (BEDROCK_GUARDRAIL_ID, BEDROCK_GUARDRAIL_VERSION), with
+   * asynchronous stream processing: tokens stream as they come while the guardrail checks them, and
+   * an intervention ends the answer with stopReason guardrail_intervened.
+   */
+  guardrail?: { id: string; version: string }
   /** One try and up to two retries, with the SDK's standard backoff. */
   maxAttempts?: number
   /** Concurrent upstream connections (default: as many as there are calls; see UPSTREAM_SOCKETS). */
@@ -111,20 +133,30 @@ export function createBedrock(options: BedrockOptions = {}) {
    * SDK puts httpBearerAuth first whenever AWS_BEARER_TOKEN_BEDROCK is set (NODE_AUTH_SCHEME_PREFERENCE_OPTIONS
    * in @aws-sdk/core), and a browser's calls then carried the server's API key instead of its own
    * signature. A preference only reorders the schemes, but the first one whose identity provider
-   * exists is used, and SigV4's always exists here: a browser's client signs with its keys or fails.
+   * exists is used, and SigV4's always exists here: a client for access keys signs with them or
+   * fails. A client for an API key (the browser's, or the server's) is given that key as its
+   * `token` and prefers httpBearerAuth, so it sends exactly that key. A browser's API-key client
+   * gets no server credentials at all: nothing of the server's can sign its calls.
    */
   function makeClient(region: string, credentials?: Credentials) {
-    const bearer = !credentials && options.serverBearerToken ? options.serverBearerToken : undefined
+    const bearer = credentials ? (isApiKey(credentials) ? credentials.apiKey : undefined) : options.serverBearerToken
+    const keys = credentials ? (isApiKey(credentials) ? undefined : credentials) : options.serverCredentials
     return new BedrockRuntimeClient({
       region,
       endpoint: options.endpoint,
-      credentials: credentials ?? options.serverCredentials,
+      credentials: keys,
       token: bearer ? { token: bearer } : undefined,
       authSchemePreference: bearer ? ['httpBearerAuth'] : ['sigv4'],
       maxAttempts,
       retryMode: 'standard',
       requestHandler,
     })
+  }
+
+  /** Which credential a call with these browser credentials (or none) uses. */
+  function credentialKind(credentials?: Credentials): CredentialKind {
+    if (credentials) return isApiKey(credentials) ? 'apiKey' : 'accessKeys'
+    return options.serverBearerToken ? 'serverApiKey' : 'server'
   }
 
   /** One client per region for the server's credentials, and per saved credentials for a browser's. */
@@ -136,6 +168,12 @@ export function createBedrock(options: BedrockOptions = {}) {
       cache.set(region, client)
     }
     return client
+  }
+
+  const guardrailConfig: GuardrailStreamConfiguration | undefined = options.guardrail && {
+    guardrailIdentifier: options.guardrail.id,
+    guardrailVersion: options.guardrail.version,
+    streamProcessingMode: 'async',
   }
 
   function toInput(request: ModelRequest): ConverseStreamCommandInput {
@@ -160,12 +198,14 @@ export function createBedrock(options: BedrockOptions = {}) {
       // extended thinking requires the default temperature
       inferenceConfig: { maxTokens: request.maxTokens, temperature: thinking ? undefined : request.temperature },
       additionalModelRequestFields: thinking,
+      guardrailConfig,
     }
   }
 
   return {
     endpoint: options.endpoint,
     maxAttempts,
+    credentialKind,
 
     /**
      * Streams the reply into `opts.onEvent` and resolves when it has ended (or `opts.signal`

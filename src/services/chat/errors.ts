@@ -1,6 +1,7 @@
 import { errorCategory, type ErrorCategory } from '../metrics/index.ts'
 import { displayEndpoint, withoutUserinfo } from '../endpoints.ts'
 import { suggestedProfileId } from '../models.ts'
+import type { CredentialKind } from './bedrock.ts'
 
 /**
  * Turns whatever the SDK threw into a short message a person can act on, keeping the AWS error
@@ -23,6 +24,8 @@ export type ErrorContext = {
   endpoint?: string
   /** Part of the reply had already arrived when it failed. */
   midStream?: boolean
+  /** Which credential the call used (bedrock.credentialKind): a refused API key is told as such. */
+  auth?: CredentialKind
 }
 
 const BROKE_OFF = 'The connection to Bedrock broke off before the reply was complete: send again to retry.'
@@ -67,6 +70,20 @@ export function tokenIdleTimeoutError(timeoutMs: number): ModelError {
   return { type, category: errorCategory('error', type), message }
 }
 
+/** What a blocked call is recorded as: Bedrock's guardrail intervened (CloudWatch: InvocationsIntervened). */
+export const GUARDRAIL_INTERVENED = 'GuardrailIntervened'
+
+/**
+ * A call the guardrail blocked (stopReason guardrail_intervened): not an answer, and not a
+ * failure to retry. `guardrailText` is what Bedrock sent in the answer's place, the guardrail's
+ * own message (its blocked-input or blocked-output messaging).
+ */
+export function guardrailInterventionError(guardrailText: string): ModelError {
+  const said = guardrailText.trim()
+  const message = said ? `Blocked by the guardrail: ${said}` : 'Blocked by the guardrail (it gave no message).'
+  return { type: GUARDRAIL_INTERVENED, category: errorCategory('error', GUARDRAIL_INTERVENED), message }
+}
+
 const bytes = (n: number) => `${n.toLocaleString('en')} bytes`
 
 /**
@@ -89,6 +106,18 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
     return {
       type: 'CredentialsProviderError',
       message: 'No AWS credentials: enter an access key in the sidebar, or start the server with AWS credentials (environment, profile or instance role).',
+    }
+  }
+  // Bedrock answers a bad bearer token with AccessDeniedException ("Authentication failed: Please
+  // make sure your API Key is valid."): an expired key and a wrong one look the same
+  const bearer = ctx.auth === 'apiKey' || ctx.auth === 'serverApiKey'
+  if (category === 'access' && bearer && (name !== 'AccessDeniedException' || /API key/i.test(text))) {
+    return {
+      type: name,
+      message:
+        ctx.auth === 'apiKey'
+          ? 'Bedrock refused your Bedrock API key: it has expired or is not valid. Paste a fresh one in the sidebar (a short-term key lasts at most 12 hours), or save access keys instead.'
+          : "Bedrock refused the server's Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): it has expired or is not valid. Ask whoever runs the server for a fresh one, or save your own Bedrock API key or access keys in the sidebar.",
     }
   }
   if (category === 'access' && name !== 'AccessDeniedException') {

@@ -1,7 +1,7 @@
 import type { NewInvocation } from '../../db/schema.ts'
 import type { Log } from '../../logger.ts'
 import { attemptsOf, type Bedrock, type Credentials, type ModelRequest } from './bedrock.ts'
-import { classifyError, firstTokenTimeoutError, tokenIdleTimeoutError, type ModelError } from './errors.ts'
+import { classifyError, firstTokenTimeoutError, guardrailInterventionError, tokenIdleTimeoutError, type ModelError } from './errors.ts'
 import type { Metrics, RecordedInvocation } from '../metrics/index.ts'
 
 /** What a model call tells whoever shows it, as it happens. */
@@ -166,6 +166,12 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
         if (signal.aborted) {
           if (timedOut()) abandon()
           else outcome = 'stopped'
+        } else if (stopReason === 'guardrail_intervened') {
+          // the guardrail's message came in the answer's place: it is told as the block it is
+          outcome = 'error'
+          error = guardrailInterventionError(text)
+          text = ''
+          log.info('the guardrail intervened', { model: request.modelId })
         }
       } catch (err) {
         attempts = Math.max(attempts, attemptsOf(err))
@@ -181,6 +187,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
             attempts,
             endpoint: bedrock.endpoint,
             midStream: firstTokenAt !== null,
+            auth: bedrock.credentialKind(credentials),
           })
           log.warn('model call failed', {
             model: request.modelId,

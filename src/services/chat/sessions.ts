@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { Credentials } from './bedrock.ts'
+import { isApiKey, type Credentials } from './bedrock.ts'
 import { forgetSecret, registerSecret } from '../../logger.ts'
 
 /** The one reply a browser may have streaming: reserved before it starts, freed when it is saved. */
@@ -70,6 +70,20 @@ export function maskAccessKey(accessKeyId: string): string {
   return accessKeyId.length <= 8 ? '…' : `${accessKeyId.slice(0, 4)}…${accessKeyId.slice(-4)}`
 }
 
+/**
+ * What a Bedrock API key is, said without any of it: a long-term key (ABSK…, an IAM user's
+ * service-specific credential) or a short-term one (bedrock-api-key-…, a presigned URL that lasts
+ * at most 12 hours). No part of it is shown: all of it is the secret.
+ */
+export function apiKeyKind(apiKey: string): 'long-term' | 'short-term' {
+  return apiKey.startsWith('ABSK') ? 'long-term' : 'short-term'
+}
+
+/** The literal secrets a browser's credentials hold: what the log is cleaned of while they are kept. */
+function secretsOf(credentials: Credentials): (string | undefined)[] {
+  return isApiKey(credentials) ? [credentials.apiKey] : [credentials.secretAccessKey, credentials.sessionToken]
+}
+
 export function createSessions(options: SessionsOptions = {}) {
   const idleTtlMs = options.idleTtlMs ?? 12 * 60 * 60 * 1000
   const unsavedIdleTtlMs = Math.min(options.unsavedIdleTtlMs ?? UNSAVED_IDLE_MS, idleTtlMs)
@@ -84,15 +98,9 @@ export function createSessions(options: SessionsOptions = {}) {
   }
 
   function setCredentials(session: Session, credentials: Credentials | undefined) {
-    if (session.credentials) {
-      forgetSecret(session.credentials.secretAccessKey)
-      forgetSecret(session.credentials.sessionToken)
-    }
+    if (session.credentials) for (const secret of secretsOf(session.credentials)) forgetSecret(secret)
     session.credentials = credentials
-    if (credentials) {
-      registerSecret(credentials.secretAccessKey)
-      registerSecret(credentials.sessionToken)
-    }
+    if (credentials) for (const secret of secretsOf(credentials)) registerSecret(secret)
   }
 
   function make(id: string, ownerKey: string): Session {

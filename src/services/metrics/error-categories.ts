@@ -4,7 +4,7 @@ import type { Outcome } from '../../db/schema.ts'
  * The one taxonomy of failed and stopped calls: the chat's error messages, the dashboard's "Errors"
  * panel and the `category` label of /metrics all take a call's category from this table.
  */
-export const ERROR_CATEGORIES = ['throttled', 'validation', 'access', 'server', 'stopped', 'other'] as const
+export const ERROR_CATEGORIES = ['throttled', 'validation', 'access', 'server', 'intervened', 'stopped', 'other'] as const
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number]
 
 /**
@@ -13,6 +13,12 @@ export type ErrorCategory = (typeof ERROR_CATEGORIES)[number]
  * access → InvocationClientErrors; server (including ModelTimeoutException, the model's own
  * slowness) → InvocationServerErrors. Network failures between us and Bedrock are none of these:
  * 'other', with anything not listed.
+ *
+ * A call the guardrail blocked (GuardrailIntervened: stopReason guardrail_intervened, with
+ * BEDROCK_GUARDRAIL_ID) is none of them either: Bedrock answered, and its guardrail said no.
+ * CloudWatch counts it as InvocationsIntervened, and so it is 'intervened', a category of its own.
+ * Its outcome is 'error' (the person got no answer; counted in the error rate), kept apart from
+ * client and server errors by this category.
  *
  * CloudWatch has no name for what only this app sees: our own timeouts and an answer that cannot
  * be read. Each is Bedrock's side failing to deliver an answer it had accepted (the request was
@@ -48,6 +54,7 @@ const CATEGORY_BY_TYPE: Record<string, ErrorCategory> = {
   StreamIdleTimeout: 'server',
   MalformedStreamError: 'server',
   EventMessageTooLargeError: 'server',
+  GuardrailIntervened: 'intervened',
 }
 
 /** A stopped call (Stop pressed, browser gone, shutdown) is 'stopped' whatever its type says. */

@@ -4,7 +4,7 @@ import type { Outcome } from '../../db/schema.ts'
 
 /**
  * Prometheus text exposition format 0.0.4 for all time, from the rollup's all-time rows. Names
- * follow CloudWatch's Bedrock metrics (Invocations, InvocationThrottles, InvocationLatency,
+ * follow CloudWatch's Bedrock metrics (Invocations, InvocationThrottles, InvocationsIntervened, InvocationLatency,
  * TimeToFirstToken, InputTokenCount, OutputTokenCount). Counters only go down if calls are
  * deleted from `invocations` (the rollup follows deletes); Prometheus reads that as a reset.
  */
@@ -80,8 +80,8 @@ export function prometheusText(models: readonly ModelTotals[], errors: readonly 
     ...header(
       'bedrock_invocation_errors_total',
       'counter',
-      'Failed model calls by model and error category: throttled, validation, access, server, other ' +
-        '(CloudWatch: InvocationClientErrors, InvocationServerErrors).',
+      'Failed model calls by model and error category: throttled, validation, access, server, intervened, other ' +
+        '(CloudWatch: InvocationClientErrors, InvocationServerErrors, InvocationsIntervened).',
     ),
   )
   for (const [model, categories] of failed) {
@@ -90,6 +90,9 @@ export function prometheusText(models: readonly ModelTotals[], errors: readonly 
 
   lines.push(...header('bedrock_invocation_throttles_total', 'counter', 'Model calls that failed throttled, by model (CloudWatch: InvocationThrottles).'))
   for (const m of models) lines.push(`bedrock_invocation_throttles_total${labels({ model: m.modelId })} ${failed.get(m.modelId)?.get('throttled') ?? 0}`)
+
+  lines.push(...header('bedrock_invocations_intervened_total', 'counter', 'Model calls the guardrail blocked, by model (CloudWatch: InvocationsIntervened).'))
+  for (const m of models) lines.push(`bedrock_invocations_intervened_total${labels({ model: m.modelId })} ${failed.get(m.modelId)?.get('intervened') ?? 0}`)
 
   lines.push(...header('bedrock_invocation_latency_ms', 'histogram', 'Model call latency in milliseconds, every outcome (CloudWatch: InvocationLatency).'))
   for (const m of models) lines.push(...histogramLines('bedrock_invocation_latency_ms', m.modelId, m.latencyBuckets, m.latencySumMs))

@@ -37,6 +37,8 @@ export type Summary = {
   serverErrors: number
   /** Failed throttled (InvocationThrottles). */
   throttles: number
+  /** Blocked by the guardrail (InvocationsIntervened). */
+  intervened: number
   /** Failed otherwise: network, a cut-off stream, an unknown error. */
   otherErrors: number
   stopped: number
@@ -216,7 +218,7 @@ export function createMetricsQueries(db: Db) {
   }
 
   function countCategories(types: readonly ErrorTypeCount[]): Record<ErrorCategory, number> {
-    const counts: Record<ErrorCategory, number> = { throttled: 0, validation: 0, access: 0, server: 0, stopped: 0, other: 0 }
+    const counts: Record<ErrorCategory, number> = { throttled: 0, validation: 0, access: 0, server: 0, intervened: 0, stopped: 0, other: 0 }
     for (const t of types) counts[t.category] += t.count
     return counts
   }
@@ -239,6 +241,7 @@ export function createMetricsQueries(db: Db) {
           clientErrors: categories.validation + categories.access,
           serverErrors: categories.server,
           throttles: categories.throttled,
+          intervened: categories.intervened,
           otherErrors: categories.other,
           ...totalCost(tokensByModel(win)),
         }
