@@ -65,6 +65,8 @@ export type SettingsView = {
   thinking: boolean
   thinkingBudget: number
   thinkingAvailable: boolean
+  promptCaching: boolean
+  promptCachingAvailable: boolean
   maxOutput: number
   notice?: { kind: 'ok' | 'error'; text: string }
   limits: FormLimits
@@ -312,6 +314,11 @@ export function SettingsPanel(props: SettingsView) {
                 value={String(props.thinkingBudget)}
               />
             </fieldset>
+          )}
+          {props.promptCachingAvailable && (
+            <label class="inline">
+              <input type="checkbox" id="prompt-caching" name="promptCaching" value="on" checked={props.promptCaching} /> Prompt caching
+            </label>
           )}
           <div class="row">
             <button type="submit">Save settings</button>

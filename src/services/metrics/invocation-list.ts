@@ -32,7 +32,7 @@ export const invocationQuerySchema = z.object({
 export type InvocationQuery = z.infer<typeof invocationQuerySchema>
 
 /** A call as the list shows it: every column but whose call it was (`owner`), which the dashboard never shows. */
-export type Invocation = Omit<StoredInvocation, 'owner'>
+export type Invocation = Omit<StoredInvocation, 'owner' | 'cacheReadInputTokens' | 'cacheWriteInputTokens'>
 
 export type InvocationPage = { rows: Invocation[]; total: number; page: number; pageSize: number; pages: number }
 

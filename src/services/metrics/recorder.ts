@@ -38,6 +38,8 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
       attempts: p('attempts'),
       outcome: p('outcome'),
       owner: p('owner'),
+      cacheReadInputTokens: p('cacheReadInputTokens'),
+      cacheWriteInputTokens: p('cacheWriteInputTokens'),
     })
     .returning({ id: invocations.id })
     .prepare()
@@ -60,6 +62,8 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
         errorType: null,
         attempts: 1,
         owner: null,
+        cacheReadInputTokens: null,
+        cacheWriteInputTokens: null,
         ...entry,
         latencyMs: Math.round(entry.latencyMs),
         success: entry.outcome === 'ok',

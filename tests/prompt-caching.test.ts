@@ -1,0 +1,213 @@
+/**
+ * Prompt caching as a person meets it: cache points placed in what the app sends (after a long
+ * system prompt, at the tail of the conversation, never below the model's minimum or past
+ * Bedrock's four), the "Prompt caching" setting, and the emulator's cache usage, all through the
+ * real SDK against the emulator.
+ */
+import { describe, expect, test } from 'bun:test'
+import { BedrockRuntimeClient, ConverseCommand, type Message } from '@aws-sdk/client-bedrock-runtime'
+import type { RecordedRequest } from '../src/emulator/server.ts'
+import { startEmulator } from '../src/emulator/server.ts'
+import { browser, unique, useApp, type TestApp } from './helpers.ts'
+
+let t: TestApp
+useApp((made) => (t = made))
+
+/** About 1,200 estimated tokens (3 bytes a token): over Claude Sonnet's 1,024 minimum. */
+const LONG = 'lorem '.repeat(600).trim()
+const SETTINGS = { temperature: '0.7', maxTokens: '2048' }
+
+type Block = Record<string, unknown>
+type Body = { system?: Block[]; messages: { role: string; content: Block[] }[] }
+
+function sentWith(marker: string): RecordedRequest[] {
+  return t.emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
+}
+
+/** Where a request's cache points are: `system` and the indexes of the messages that end with one. */
+function cachePoints(record: RecordedRequest) {
+  const body = record.body as Body
+  const isPoint = (b: Block) => 'cachePoint' in b
+  return {
+    system: (body.system ?? []).findIndex(isPoint) === (body.system?.length ?? 0) - 1 && (body.system ?? []).some(isPoint),
+    messages: body.messages.flatMap((m, i) => (m.content.some(isPoint) ? [i] : [])),
+    total: (body.system ?? []).filter(isPoint).length + body.messages.reduce((n, m) => n + m.content.filter(isPoint).length, 0),
+    /** Each point is its own block, after the message's text. */
+    lastBlocks: body.messages.filter((m) => m.content.some(isPoint)).map((m) => m.content.at(-1)),
+  }
+}
+
+describe('cache points in the request', () => {
+  test('a short conversation gets none: its prefix is below the model minimum', async () => {
+    const you = browser(t.app)
+    const marker = unique('Short hello')
+    await you.send(marker)
+    const [sent] = sentWith(marker)
+    expect(cachePoints(sent!).total).toBe(0)
+  })
+
+  test('after a long system prompt, and after the newest user turn, each as its own block', async () => {
+    const you = browser(t.app)
+    await you.send(unique('First, short'))
+    await you.post(`${you.conversation}/settings`, { ...SETTINGS, systemPrompt: LONG, promptCaching: 'on' })
+    const marker = unique('Second, with a long system prompt')
+    await you.send(marker)
+    const points = cachePoints(sentWith(marker)[0]!)
+    expect(points.system).toBe(true)
+    // the system prompt alone reaches the minimum, so both user turns are past it too
+    expect(points.messages).toEqual([0, 2])
+    expect(points.lastBlocks).toEqual([{ cachePoint: { type: 'default' } }, { cachePoint: { type: 'default' } }])
+  })
+
+  test('the tail moves with the conversation, and the previous tail is kept so its prefix is read', async () => {
+    const you = browser(t.app)
+    const first = unique(`Tail one ${LONG}`)
+    await you.send(first)
+    expect(cachePoints(sentWith(first)[0]!)).toMatchObject({ system: false, messages: [0], total: 1 })
+    const second = unique('Tail two')
+    await you.send(second)
+    expect(cachePoints(sentWith(second)[0]!)).toMatchObject({ messages: [0, 2], total: 2 })
+    const third = unique('Tail three')
+    await you.send(third)
+    expect(cachePoints(sentWith(third)[0]!)).toMatchObject({ messages: [2, 4], total: 2 })
+  })
+
+  test('never more than 4 cache points, however long the conversation and its system prompt', async () => {
+    const you = browser(t.app)
+    await you.send(unique(`Many turns ${LONG}`))
+    await you.post(`${you.conversation}/settings`, { ...SETTINGS, systemPrompt: LONG, promptCaching: 'on' })
+    for (let i = 0; i < 6; i++) {
+      const marker = unique(`Turn ${i} ${LONG}`)
+      const { res } = await you.send(marker)
+      expect(res.status).toBe(200)
+      const points = cachePoints(sentWith(marker)[0]!)
+      expect(points.total).toBeGreaterThan(0)
+      expect(points.total).toBeLessThanOrEqual(4)
+    }
+  })
+
+  test('a conversation with Prompt caching turned off sends none, and turning it on again does', async () => {
+    const you = browser(t.app)
+    await you.send(unique('Caching off'))
+    const page = await (await you.get(you.conversation!)).text()
+    expect(page).toMatch(/<input type="checkbox" id="prompt-caching" name="promptCaching" value="on" checked=""\/> Prompt caching/)
+    const saved = await you.post(`${you.conversation}/settings`, { ...SETTINGS, systemPrompt: LONG }, { htmx: true })
+    expect(await saved.text()).toMatch(/id="prompt-caching" name="promptCaching" value="on"\/>/)
+    const off = unique(`Caching off ${LONG}`)
+    await you.send(off)
+    expect(cachePoints(sentWith(off)[0]!).total).toBe(0)
+    await you.post(`${you.conversation}/settings`, { ...SETTINGS, systemPrompt: LONG, promptCaching: 'on' })
+    const on = unique('Caching on again')
+    await you.send(on)
+    expect(cachePoints(sentWith(on)[0]!).total).toBeGreaterThan(0)
+  })
+
+  test('a bad Prompt caching value is refused with a message and changes nothing', async () => {
+    const you = browser(t.app)
+    await you.send(unique('Bad caching value'))
+    const res = await you.post(`${you.conversation}/settings`, { ...SETTINGS, systemPrompt: 'kept?', promptCaching: 'yes' }, { htmx: true })
+    expect(res.status).toBe(422)
+    const page = await (await you.get(you.conversation!)).text()
+    expect(page).not.toContain('kept?')
+    expect(page).toMatch(/id="prompt-caching" name="promptCaching" value="on" checked=""/)
+  })
+
+  test('a model without prompt caching, or one the catalogue does not know, gets none and shows no checkbox', async () => {
+    for (const modelId of ['us.meta.llama3-3-70b-instruct-v1:0', 'custom']) {
+      const you = browser(t.app)
+      const extra: Record<string, string> = modelId === 'custom' ? { modelId: 'custom', customModelId: 'acme.unknown-model-v1:0' } : { modelId }
+      const marker = unique(`No caching model ${LONG}`)
+      await you.send(marker, extra)
+      expect(cachePoints(sentWith(marker)[0]!).total).toBe(0)
+      const page = await (await you.get(you.conversation!)).text()
+      expect(page).not.toContain('Prompt caching')
+    }
+  })
+
+  test('Claude Haiku 4.5 needs 4,096 tokens before a cache point', async () => {
+    const you = browser(t.app)
+    const marker = unique(`Haiku ${LONG}`)
+    await you.send(marker, { modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0' })
+    expect(cachePoints(sentWith(marker)[0]!).total).toBe(0)
+    const longer = unique(`Haiku longer ${LONG} ${LONG} ${LONG} ${LONG}`)
+    await you.send(longer)
+    expect(cachePoints(sentWith(longer)[0]!).messages).toEqual([2])
+  })
+})
+
+describe('the emulator reports cache usage', () => {
+  const cachePoint = { cachePoint: { type: 'default' as const } }
+  const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')
+
+  async function withEmulator(run: (client: BedrockRuntimeClient, emu: Awaited<ReturnType<typeof startEmulator>>) => Promise<void>, cacheEntries?: number) {
+    const emu = await startEmulator({ port: 0, cacheEntries })
+    const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' } })
+    try {
+      await run(client, emu)
+    } finally {
+      client.destroy()
+      await emu.close()
+    }
+  }
+
+  test('a write on first sight of a prefix, reads after, and inputTokens leaves both out', async () => {
+    await withEmulator(async (client) => {
+      const system = [{ text: words(50, 's') }, cachePoint]
+      const first: Message[] = [{ role: 'user', content: [{ text: words(30, 'a') }, cachePoint] }]
+      const one = await client.send(new ConverseCommand({ modelId: 'm', system, messages: first }))
+      expect(one.usage).toMatchObject({ inputTokens: 0, cacheReadInputTokens: 0, cacheWriteInputTokens: 80, totalTokens: 80 + one.usage!.outputTokens! })
+      const reply = one.output!.message!
+      const second: Message[] = [
+        { role: 'user', content: [{ text: words(30, 'a') }, cachePoint] },
+        reply,
+        { role: 'user', content: [{ text: words(10, 'b') }, cachePoint] },
+      ]
+      const two = await client.send(new ConverseCommand({ modelId: 'm', system, messages: second }))
+      const replyWords = reply
+        .content!.map((b) => b.text ?? '')
+        .join(' ')
+        .trim()
+        .split(/\s+/).length
+      expect(two.usage).toMatchObject({ cacheReadInputTokens: 80, cacheWriteInputTokens: replyWords + 10, inputTokens: 0 })
+      // the same request again: all read, nothing written
+      const three = await client.send(new ConverseCommand({ modelId: 'm', system, messages: second }))
+      expect(three.usage).toMatchObject({ cacheReadInputTokens: 80 + replyWords + 10, cacheWriteInputTokens: 0, inputTokens: 0 })
+      // text after the last cache point is ordinary input; another model has its own cache
+      const after: Message[] = [{ role: 'user', content: [{ text: words(30, 'a') }, cachePoint, { text: 'five more words right here' }] }]
+      const four = await client.send(new ConverseCommand({ modelId: 'm', system, messages: after }))
+      expect(four.usage).toMatchObject({ cacheReadInputTokens: 80, cacheWriteInputTokens: 0, inputTokens: 5 })
+      const other = await client.send(new ConverseCommand({ modelId: 'other', system, messages: first }))
+      expect(other.usage).toMatchObject({ cacheReadInputTokens: 0, cacheWriteInputTokens: 80 })
+      // no cache point: no cache usage reported
+      const plain = await client.send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: 'no cache here' }] }] }))
+      expect(plain.usage?.cacheReadInputTokens).toBeUndefined()
+      expect(plain.usage?.inputTokens).toBe(3)
+    })
+  })
+
+  test('more than 4 cache points are refused with Bedrock wording', async () => {
+    await withEmulator(async (client, emu) => {
+      const content = [{ text: 'a' }, cachePoint, { text: 'b' }, cachePoint, { text: 'c' }, cachePoint, { text: 'd' }, cachePoint]
+      const error = await client
+        .send(new ConverseCommand({ modelId: 'm', system: [{ text: 's' }, cachePoint], messages: [{ role: 'user', content }] }))
+        .catch((e: Error) => e)
+      expect(error).toBeInstanceOf(Error)
+      expect((error as Error).name).toBe('ValidationException')
+      expect((error as Error).message).toBe('A maximum of 4 blocks with cache_control may be provided. Found 5.')
+      expect(emu.cacheEntries()).toBe(0)
+    })
+  })
+
+  test('its memory is bounded: past its size the least recently used prefix is forgotten', async () => {
+    await withEmulator(async (client, emu) => {
+      const ask = (tag: string) =>
+        client.send(new ConverseCommand({ modelId: 'm', messages: [{ role: 'user', content: [{ text: words(5, tag) }, cachePoint] }] })).then((r) => r.usage!)
+      for (const tag of ['a', 'b', 'c']) expect((await ask(tag)).cacheWriteInputTokens).toBe(5)
+      expect(emu.cacheEntries()).toBe(2)
+      expect((await ask('c')).cacheReadInputTokens).toBe(5)
+      expect((await ask('a')).cacheWriteInputTokens).toBe(5)
+      emu.reset()
+      expect(emu.cacheEntries()).toBe(0)
+    }, 2)
+  })
+})
