@@ -689,7 +689,7 @@ describe('attachments', () => {
     const content = lastRequestFor(text).messages.at(-1)!.content
     // files first, then the text, then (the image alone passes the model's caching minimum) a cache point
     expect(content).toHaveLength(4)
-    expect(content[3]).toEqual({ cachePoint: { type: 'default' } })
+    expect(content[3] as unknown).toEqual({ cachePoint: { type: 'default' } })
     expect(content[0]!.image?.format).toBe('png')
     expect(Buffer.from(content[0]!.image!.source.bytes, 'base64')).toEqual(Buffer.from(image))
     expect(content[1]!.document?.format).toBe('pdf')

@@ -8,7 +8,8 @@ import { describe, expect, test } from 'bun:test'
 import { BedrockRuntimeClient, ConverseCommand, type Message } from '@aws-sdk/client-bedrock-runtime'
 import type { RecordedRequest } from '../src/emulator/server.ts'
 import { startEmulator } from '../src/emulator/server.ts'
-import { browser, unique, useApp, type TestApp } from './helpers.ts'
+import { usd } from '../src/services/chat/index.ts'
+import { browser, eventually, unique, useApp, type TestApp } from './helpers.ts'
 
 let t: TestApp
 useApp((made) => (t = made))
@@ -132,6 +133,90 @@ describe('cache points in the request', () => {
     const longer = unique(`Haiku longer ${LONG} ${LONG} ${LONG} ${LONG}`)
     await you.send(longer)
     expect(cachePoints(sentWith(longer)[0]!).messages).toEqual([2])
+  })
+})
+
+/** Claude Sonnet 4.5 through its us. profile (the default model): USD per 1,000 tokens, with the 10% geographic premium. */
+const SONNET = { input: 0.003 * 1.1, output: 0.015 * 1.1, cacheWrite: 0.00375 * 1.1, cacheRead: 0.0003 * 1.1 }
+
+type Row = {
+  input_tokens: number
+  output_tokens: number
+  cache_read_input_tokens: number | null
+  cache_write_input_tokens: number | null
+}
+
+/** The call row behind the newest reply of a conversation (once it is written). */
+function rowOfLatestReply(conversationPath: string): Row {
+  const id = conversationPath.replace('/c/', '')
+  const row = t.database.sqlite
+    .query<Row, [string]>(
+      `SELECT i.* FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.conversation_id = ? AND m.role = 'assistant' ORDER BY m.seq DESC LIMIT 1`,
+    )
+    .get(id)
+  if (!row) throw new Error('no row yet')
+  return row
+}
+
+const priced = (r: Row) =>
+  (r.input_tokens * SONNET.input +
+    r.output_tokens * SONNET.output +
+    (r.cache_read_input_tokens ?? 0) * SONNET.cacheRead +
+    (r.cache_write_input_tokens ?? 0) * SONNET.cacheWrite) /
+  1000
+
+describe('cache tokens recorded, priced and shown', () => {
+  test('the first turn writes the cache, the second reads it: both on the call rows, priced at their own rates, in the reply details', async () => {
+    const you = browser(t.app)
+    const first = unique(`Remember this ${LONG}`)
+    await you.send(first)
+    const wrote = sentWith(first)[0]!.cache!
+    expect(wrote.cacheWriteInputTokens).toBeGreaterThan(600)
+    const one = await eventually(() => rowOfLatestReply(you.conversation!))
+    expect(one).toMatchObject({ cache_read_input_tokens: 0, cache_write_input_tokens: wrote.cacheWriteInputTokens })
+    // Bedrock's inputTokens leaves out what was written: only the words after the cache point remain (none)
+    expect(one.input_tokens).toBe(0)
+
+    const second = unique('And now a short question')
+    await you.send(second)
+    const read = sentWith(second)[0]!.cache!
+    expect(read.cacheReadInputTokens).toBe(wrote.cacheWriteInputTokens)
+    const two = await eventually(() => {
+      const row = rowOfLatestReply(you.conversation!)
+      expect(row.cache_read_input_tokens).toBe(read.cacheReadInputTokens)
+      return row
+    })
+    expect(two.cache_write_input_tokens).toBe(read.cacheWriteInputTokens)
+
+    const page = await (await you.get(you.conversation!)).text()
+    const details = [...page.matchAll(/<p class="msg-meta">([^<]*)<\/p>/g)].map((m) => m[1]!)
+    expect(details).toHaveLength(2)
+    const count = (n: number) => n.toLocaleString('en-US')
+    expect(details[0]).toContain(`cache 0 read / ${count(wrote.cacheWriteInputTokens)} written`)
+    expect(details[1]).toContain(`cache ${count(read.cacheReadInputTokens)} read / ${count(read.cacheWriteInputTokens)} written`)
+    // the cost counts the cache at its own prices: the write dearer than input, the read far cheaper
+    const money = (n: number) => (n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(3)}`)
+    expect(details[0]).toContain(`≈ ${money(priced(one))}`)
+    expect(details[1]).toContain(`≈ ${money(priced(two))}`)
+    expect(priced(one)).toBeGreaterThan(((one.cache_write_input_tokens ?? 0) * SONNET.input) / 1000)
+  })
+})
+
+describe('the daily budget counts cache reads and writes', () => {
+  let b: TestApp
+  const today = Date.now()
+  useApp((made) => (b = made), { env: { BUDGET_USD_PER_DAY: '5' }, deps: { limits: { now: () => today } } })
+
+  test('the sidebar spend is the recorded calls priced with their cache tokens', async () => {
+    const you = browser(b.app)
+    const sent = await you.send(unique(`Budgeted ${LONG}`))
+    expect(sent.res.status).toBe(200)
+    const row = b.database.sqlite.query<Row, []>('SELECT * FROM invocations ORDER BY id DESC LIMIT 1').get()!
+    expect(row.cache_write_input_tokens).toBeGreaterThan(600)
+    const cost = priced(row)
+    const budgetLine = (html: string) => html.match(/<p id="budget"[\s\S]*?<\/p>/)?.[0] ?? ''
+    expect(budgetLine(sent.messages.at(-1)!.data)).toContain(`Today: ${usd(cost)} of $5.00`)
+    expect(budgetLine(await (await you.get(you.conversation!)).text())).toContain(`Today: ${usd(cost)} of $5.00`)
   })
 })
 

@@ -133,6 +133,9 @@ export const invocationRollup = sqliteTable(
     outputLatencyMs: counter('output_latency_ms'),
     ...histogramColumns('lat'),
     ...histogramColumns('ttft'),
+    /** Summed prompt-cache reads and writes (migration 0009's triggers; calls before it had none). */
+    cacheReadInputTokens: counter('cache_read_input_tokens'),
+    cacheWriteInputTokens: counter('cache_write_input_tokens'),
   },
   (t) => [primaryKey({ columns: [t.bucketMs, t.t, t.modelId] })],
 )

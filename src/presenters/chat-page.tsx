@@ -106,7 +106,12 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
           timeToFirstTokenMs: inv.timeToFirstTokenMs,
           inputTokens: inv.inputTokens,
           outputTokens: inv.outputTokens,
-          costUsd: inv.inputTokens === null ? null : costFor(inv.modelId, inv.inputTokens ?? 0, inv.outputTokens ?? 0),
+          cacheReadInputTokens: inv.cacheReadInputTokens,
+          cacheWriteInputTokens: inv.cacheWriteInputTokens,
+          costUsd:
+            inv.inputTokens === null
+              ? null
+              : costFor(inv.modelId, inv.inputTokens ?? 0, inv.outputTokens ?? 0, inv.cacheReadInputTokens ?? 0, inv.cacheWriteInputTokens ?? 0),
           attempts: inv.attempts,
         }
       : undefined,
