@@ -220,6 +220,59 @@ describe('the daily budget counts cache reads and writes', () => {
   })
 })
 
+describe('the dashboard and /metrics show the cache', () => {
+  let d: TestApp
+  useApp((made) => (d = made))
+
+  test('cache tokens per minute, the hit ratio and the savings on the dashboard, and token counters on /metrics', async () => {
+    const you = browser(d.app)
+    await you.send(unique(`Dashboard cache ${LONG}`))
+    await you.send(unique('Dashboard cache, second turn'))
+    const rows = await eventually(() => {
+      const all = d.database.sqlite.query<Row & { model_id: string }, []>('SELECT * FROM invocations ORDER BY id').all()
+      expect(all).toHaveLength(2)
+      return all
+    })
+    const sum = (f: (r: Row) => number) => rows.reduce((n, r) => n + f(r), 0)
+    const read = sum((r) => r.cache_read_input_tokens ?? 0)
+    const write = sum((r) => r.cache_write_input_tokens ?? 0)
+    const input = sum((r) => r.input_tokens)
+    expect(read).toBeGreaterThan(600)
+    expect(write).toBeGreaterThan(read)
+
+    const html = await (await you.get('/dashboard?range=1h')).text()
+    const figure = (label: string) => html.match(new RegExp(`<dt>${label}</dt><dd><span class="value">([^<]*)</span>`))?.[1]
+    const count = (n: number) => n.toLocaleString('en-US')
+    expect(figure('CacheReadInputTokenCount')).toBe(count(read))
+    expect(figure('CacheWriteInputTokenCount')).toBe(count(write))
+    const ratio = read / (input + read + write)
+    expect(figure('Cache hit ratio')).toBe(`${(ratio * 100).toFixed(1)}%`)
+    expect(figure('Cache savings')).toBe(`$${((read * (SONNET.input - SONNET.cacheRead)) / 1000).toFixed(4)}`)
+    expect(figure('Estimated cost')).toBe(`$${rows.reduce((n, r) => n + priced(r), 0).toFixed(4)}`)
+    // the chart: reads and writes per minute, summing to the totals over the range
+    expect(html).toContain('aria-label="Cache tokens per minute chart"')
+    const json = JSON.parse(attributeText(html.match(/id="chart-data" hidden="" data-json="([^"]*)"/)![1]!)) as { cache: number[][] }
+    expect(json.cache.map((series) => series.reduce((a, b) => a + b, 0))).toEqual([read, write])
+
+    const metrics = await (await you.get('/metrics')).text()
+    const model = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+    expect(metrics).toContain('# TYPE bedrock_cache_read_input_tokens_total counter')
+    expect(metrics).toContain(`bedrock_cache_read_input_tokens_total{model="${model}"} ${read}`)
+    expect(metrics).toContain(`bedrock_cache_write_input_tokens_total{model="${model}"} ${write}`)
+    expect(metrics).toContain(`bedrock_input_tokens_total{model="${model}"} ${input}`)
+  })
+})
+
+/** An attribute's text as the page escaped it. */
+function attributeText(attribute: string): string {
+  return attribute
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+}
+
 describe('the emulator reports cache usage', () => {
   const cachePoint = { cachePoint: { type: 'default' as const } }
   const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ')

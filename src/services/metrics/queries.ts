@@ -49,6 +49,9 @@ export type Summary = {
   avgTtftMs: number | null
   inputTokens: number
   outputTokens: number
+  /** Prompt caching: tokens read from and written to the cache (not in inputTokens). */
+  cacheReadInputTokens: number
+  cacheWriteInputTokens: number
   /** Output tokens over the summed latency of the calls that reported them. */
   outputTokensPerSecond: number | null
   /** Σ tokens × on-demand price per model (prompt-cache reads and writes at their own prices); null when no model with tokens has a known price. */
