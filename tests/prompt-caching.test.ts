@@ -9,6 +9,7 @@ import { BedrockRuntimeClient, ConverseCommand, type Message } from '@aws-sdk/cl
 import type { RecordedRequest } from '../src/emulator/server.ts'
 import { startEmulator } from '../src/emulator/server.ts'
 import { usd } from '../src/services/chat/index.ts'
+import { cachePriceFor, cacheSavingsFor, costFor, loadCatalogFile, modelInfo, useCatalogOverrides } from '../src/services/models.ts'
 import { browser, eventually, unique, useApp, type TestApp } from './helpers.ts'
 
 let t: TestApp
@@ -164,6 +165,60 @@ const priced = (r: Row) =>
     (r.cache_read_input_tokens ?? 0) * SONNET.cacheRead +
     (r.cache_write_input_tokens ?? 0) * SONNET.cacheWrite) /
   1000
+
+describe('the catalogue', () => {
+  test('says which models take cache points and their minimum; an unknown model takes none', () => {
+    expect(modelInfo('us.anthropic.claude-sonnet-4-5-20250929-v1:0').cacheMinTokens).toBe(1024)
+    expect(modelInfo('global.anthropic.claude-haiku-4-5-20251001-v1:0').cacheMinTokens).toBe(4096)
+    expect(modelInfo('us.amazon.nova-pro-v1:0').cacheMinTokens).toBeUndefined()
+    expect(modelInfo('acme.unknown-model-v1:0').cacheMinTokens).toBeUndefined()
+  })
+
+  test('prices cache reads and writes at their own rates, with the geographic premium, beside input and output', () => {
+    expect(cachePriceFor('global.anthropic.claude-sonnet-4-5-20250929-v1:0')).toEqual({ writePer1k: 0.00375, readPer1k: 0.0003 })
+    const geo = cachePriceFor('us.anthropic.claude-sonnet-4-5-20250929-v1:0')!
+    expect(geo.writePer1k).toBeCloseTo(0.004125, 10)
+    expect(geo.readPer1k).toBeCloseTo(0.00033, 10)
+    // 1,000 of each: input 0.003 + output 0.015 + read 0.0003 + write 0.00375
+    expect(costFor('global.anthropic.claude-sonnet-4-5-20250929-v1:0', 1000, 1000, 1000, 1000)).toBeCloseTo(0.02205, 10)
+    expect(costFor('global.anthropic.claude-sonnet-4-5-20250929-v1:0', 1000, 1000)).toBeCloseTo(0.018, 10)
+    expect(cacheSavingsFor('global.anthropic.claude-sonnet-4-5-20250929-v1:0', 10_000)).toBeCloseTo(0.027, 10)
+    expect(costFor('acme.unknown-model-v1:0', 1, 1, 1, 1)).toBeNull()
+    expect(cacheSavingsFor('acme.unknown-model-v1:0', 1)).toBeNull()
+  })
+
+  test('a catalogue file can give a model prompt caching, with its own cache prices or Claude ratios', async () => {
+    const file = `/tmp/catalog-${crypto.randomUUID()}.json`
+    await Bun.write(
+      file,
+      JSON.stringify([
+        { id: 'acme.cached-v1:0', name: 'Cached', contextWindow: 100000, maxOutput: 4000, inputPer1k: 0.01, outputPer1k: 0.02, cacheMinTokens: 512 },
+        {
+          id: 'acme.priced-v1:0',
+          name: 'Priced',
+          contextWindow: 100000,
+          maxOutput: 4000,
+          inputPer1k: 0.01,
+          outputPer1k: 0.02,
+          cacheMinTokens: 512,
+          cacheWritePer1k: 0.01,
+          cacheReadPer1k: 0.002,
+        },
+      ]),
+    )
+    try {
+      useCatalogOverrides(await loadCatalogFile(file))
+      expect(modelInfo('acme.cached-v1:0').cacheMinTokens).toBe(512)
+      expect(cachePriceFor('acme.cached-v1:0')!.writePer1k).toBeCloseTo(0.0125, 10)
+      expect(cachePriceFor('acme.cached-v1:0')!.readPer1k).toBeCloseTo(0.001, 10)
+      expect(cachePriceFor('acme.priced-v1:0')).toEqual({ writePer1k: 0.01, readPer1k: 0.002 })
+      await Bun.write(file, JSON.stringify([{ id: 'acme.bad-v1:0', name: 'Bad', contextWindow: 1000, maxOutput: 100, cacheMinTokens: 0 }]))
+      await expect(loadCatalogFile(file)).rejects.toThrow(/cacheMinTokens/)
+    } finally {
+      useCatalogOverrides([])
+    }
+  })
+})
 
 describe('cache tokens recorded, priced and shown', () => {
   test('the first turn writes the cache, the second reads it: both on the call rows, priced at their own rates, in the reply details', async () => {

@@ -148,7 +148,7 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     faults: directives.faults,
     delayMs: directives.faults.slowMs ?? options.tokenDelayMs,
     maxTokens: (body as ConverseBody).inferenceConfig?.maxTokens ?? Infinity,
-    inputTokens: conversation.inputWords - (cache ? cache.cacheReadInputTokens + cache.cacheWriteInputTokens : 0),
+    inputTokens: Math.max(0, conversation.inputWords - (cache ? cache.cacheReadInputTokens + cache.cacheWriteInputTokens : 0)),
     cache,
     started,
     signal: aborter.signal,
