@@ -25,6 +25,7 @@
     latency: { showPoint: true, lineSmooth: false, axisY: { onlyInteger: true }, chartPadding: { left: 8, right: 16 } },
     errors: { showPoint: true, lineSmooth: false, low: 0, showArea: true, chartPadding: { left: 12, right: 16 } },
     tokens: { showPoint: false, lineSmooth: false, showArea: true, chartPadding: { left: 8, right: 16 } },
+    cache: { showPoint: false, lineSmooth: false, showArea: true, chartPadding: { left: 8, right: 16 } },
   }
 
   function draw() {

@@ -687,7 +687,9 @@ describe('attachments', () => {
     expect(finalBubble(body)).toContain('data-status="done"')
 
     const content = lastRequestFor(text).messages.at(-1)!.content
-    expect(content).toHaveLength(3)
+    // files first, then the text, then (the image alone passes the model's caching minimum) a cache point
+    expect(content).toHaveLength(4)
+    expect(content[3] as unknown).toEqual({ cachePoint: { type: 'default' } })
     expect(content[0]!.image?.format).toBe('png')
     expect(Buffer.from(content[0]!.image!.source.bytes, 'base64')).toEqual(Buffer.from(image))
     expect(content[1]!.document?.format).toBe('pdf')
@@ -716,7 +718,8 @@ describe('attachments', () => {
     // the files go with the history on the next turn too
     const next = unique('And now?')
     await you.send(next)
-    expect(lastRequestFor(next).messages[0]!.content.map((b) => Object.keys(b)[0])).toEqual(['image', 'document', 'text'])
+    // (with the cache point that turn ended with, so its prefix is read back)
+    expect(lastRequestFor(next).messages[0]!.content.map((b) => Object.keys(b)[0])).toEqual(['image', 'document', 'text', 'cachePoint'])
     // a file is reachable only through its own conversation's address, even for its owner
     you.newChat()
     await you.send(unique('Another conversation of mine'))

@@ -311,7 +311,7 @@ browserTest(
             svgs: el.querySelectorAll('svg').length,
           })),
         )
-        expect(kept).toEqual(['requests', 'latency', 'errors', 'tokens'].map((chart) => ({ chart, kept: true, svgs: 1 })))
+        expect(kept).toEqual(['requests', 'latency', 'errors', 'tokens', 'cache'].map((chart) => ({ chart, kept: true, svgs: 1 })))
         expect(await sameDocument(page)).toBe(true)
       },
       { viewport: { width: 1280, height: 600 } },

@@ -112,7 +112,7 @@ describe('an empty table', () => {
     }
     expect(q.models()).toEqual([])
     expect([...q.invocationsCsv(query({}), NOW)].join('')).toBe(
-      'id,timestamp,model_id,outcome,latency_ms,time_to_first_token_ms,input_tokens,output_tokens,error_type,attempts\r\n',
+      'id,timestamp,model_id,outcome,latency_ms,time_to_first_token_ms,input_tokens,output_tokens,error_type,attempts,cache_read_input_tokens,cache_write_input_tokens\r\n',
     )
   })
 
@@ -471,7 +471,9 @@ describe('the Invocations list', () => {
     for (const chunk of chunks) expect(chunk.endsWith('\r\n')).toBe(true)
     const text = chunks.join('')
     const lines = text.split('\r\n').slice(0, -1)
-    expect(lines[0]).toBe('id,timestamp,model_id,outcome,latency_ms,time_to_first_token_ms,input_tokens,output_tokens,error_type,attempts')
+    expect(lines[0]).toBe(
+      'id,timestamp,model_id,outcome,latency_ms,time_to_first_token_ms,input_tokens,output_tokens,error_type,attempts,cache_read_input_tokens,cache_write_input_tokens',
+    )
     const { from, to } = rangeWindow('7d', NOW)
     expect(lines.slice(1).map((l) => Number(l.split(',')[0]))).toEqual(expectedOrder(all, query(input), from, to))
     const odd = all.find((r) => r.modelId === ODD && r.timestamp.getTime() >= from)!

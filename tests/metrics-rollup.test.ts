@@ -19,7 +19,7 @@ import {
   type NewInvocation,
 } from '../src/db/schema.ts'
 import { coverWindow, RANGES, RANGE_KEYS, rangeWindow } from '../src/services/metrics/ranges.ts'
-import { rebuildRollup, rollupMigrationSql, UNKNOWN_ERROR_TYPE } from '../src/db/rollup-sql.ts'
+import { rebuildRollup, rollupMigrationSql, rollupUpgradeSql, UNKNOWN_ERROR_TYPE } from '../src/db/rollup-sql.ts'
 import { seededRandom } from './seeded-random.ts'
 
 const MIGRATIONS = join(import.meta.dir, '..', 'src', 'db', 'migrations')
@@ -56,6 +56,8 @@ function randomCalls(n: number, seed: number): NewInvocation[] {
       errorType: outcome === 'ok' ? null : outcome === 'stopped' ? 'Stopped' : types[Math.floor(rand() * types.length)]!,
       attempts: 1,
       outcome,
+      cacheReadInputTokens: rand() < 0.5 ? null : Math.floor(rand() * 20000),
+      cacheWriteInputTokens: rand() < 0.5 ? null : Math.floor(rand() * 8000),
     }
   })
 }
@@ -84,9 +86,13 @@ function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; erro
         output_tokens: number | null
         outcome: string
         error_type: string | null
+        cache_read_input_tokens: number | null
+        cache_write_input_tokens: number | null
       },
       []
-    >('SELECT timestamp, latency_ms, model_id, time_to_first_token_ms, input_tokens, output_tokens, outcome, error_type FROM invocations')
+    >(
+      'SELECT timestamp, latency_ms, model_id, time_to_first_token_ms, input_tokens, output_tokens, outcome, error_type, cache_read_input_tokens, cache_write_input_tokens FROM invocations',
+    )
     .all()
   const rollup = new Map<string, Expected>()
   const errors = new Map<string, number>()
@@ -115,6 +121,8 @@ function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; erro
           add('output_tokens', c.output_tokens)
           add('output_latency_ms', c.latency_ms)
         }
+        add('cache_read_input_tokens', c.cache_read_input_tokens ?? 0)
+        add('cache_write_input_tokens', c.cache_write_input_tokens ?? 0)
         add(histogramColumnName('lat', bucketOf(c.latency_ms)), 1)
         rollup.set(key, row)
         if (c.outcome !== 'ok') {
@@ -130,7 +138,8 @@ function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; erro
 function emptyRow(level: number, t: number, model: string): Expected {
   const row: Expected = { bucket_ms: level, t, model_id: model }
   const counters = ['requests', 'ok', 'errors', 'stopped', 'latency_sum', 'latency_max', 'ttft_count', 'ttft_sum']
-  for (const c of [...counters, 'input_calls', 'output_calls', 'input_tokens', 'output_tokens', 'output_latency_ms']) row[c] = 0
+  const tokens = ['input_calls', 'output_calls', 'input_tokens', 'output_tokens', 'output_latency_ms', 'cache_read_input_tokens', 'cache_write_input_tokens']
+  for (const c of [...counters, ...tokens]) row[c] = 0
   for (let i = 0; i < HISTOGRAM_BUCKETS; i++) row[histogramColumnName('lat', i)] = row[histogramColumnName('ttft', i)] = 0
   return row
 }
@@ -241,15 +250,73 @@ describe('the rollup', () => {
     expectRollupMatchesCalls(upgraded.sqlite)
   })
 
-  test('migration 0002 is exactly what rollupMigrationSql() generates', () => {
+  test('migration 0009, the newest rollup migration, is exactly what rollupUpgradeSql() generates after its ALTERs', () => {
     const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
-    const tag = journal.entries.find((e) => e.tag.startsWith('0002_'))!.tag
+    const tag = journal.entries.find((e) => e.tag.startsWith('0009_'))!.tag
     const statements = readFileSync(join(MIGRATIONS, `${tag}.sql`), 'utf8')
       .split('--> statement-breakpoint')
       .map((s) => s.replace(/^--.*$/gm, '').trim())
-    // when this fails after a change to the bounds, resolutions or SQL: write rollupMigrationSql()
-    // into a new custom migration (bunx --bun drizzle-kit generate --custom), don't edit 0002
-    expect(statements).toEqual(rollupMigrationSql())
+      .filter((s) => !s.startsWith('ALTER TABLE'))
+    // when this fails after a change to the bounds, resolutions or SQL: generate a new migration
+    // (bunx --bun drizzle-kit generate, or --custom) and append rollupUpgradeSql() to it; never edit 0002 or 0009
+    expect(statements).toEqual(rollupUpgradeSql())
+    expect(rollupUpgradeSql().slice(3)).toEqual(rollupMigrationSql())
+  })
+
+  test('a database from before prompt caching upgrades: its rollups stay exact and gain the cache sums', () => {
+    const dir = tempDir()
+    // the migrations folder as it was before prompt caching: 0000 to 0007
+    const before = join(dir, 'migrations-0007')
+    mkdirSync(join(before, 'meta'), { recursive: true })
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
+    const old = journal.entries.filter((e) => Number(e.tag.slice(0, 4)) <= 7)
+    writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: old }))
+    for (const e of old) copyFileSync(join(MIGRATIONS, `${e.tag}.sql`), join(before, `${e.tag}.sql`))
+
+    const path = join(dir, 'metrics.db')
+    const sqlite = new Database(path, { create: true, strict: true })
+    migrate(drizzle({ client: sqlite, schema }), { migrationsFolder: before })
+    const insertOld = sqlite.prepare(
+      'INSERT INTO invocations (timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type, attempts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    sqlite.run("INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES ('c1', 'o', 'Old chat', 1, 1)")
+    sqlite.transaction(() => {
+      for (const c of randomCalls(500, 31)) {
+        const values = [
+          c.timestamp.getTime(),
+          c.latencyMs,
+          c.success ? 1 : 0,
+          c.modelId,
+          c.timeToFirstTokenMs,
+          c.inputTokens,
+          c.outputTokens,
+          c.errorType,
+          1,
+          c.outcome,
+        ]
+        insertOld.run(...(values.map((v) => v ?? null) as [number]))
+      }
+    })()
+    const columns = sqlite.query<{ name: string }, []>("SELECT name FROM pragma_table_info('invocations')").all()
+    expect(columns.map((c) => c.name)).not.toContain('cache_read_input_tokens')
+    sqlite.close()
+
+    const upgraded = openDatabase(path)
+    cleanups.push(() => upgraded.close())
+    expectRollupMatchesCalls(upgraded.sqlite)
+    // an old conversation keeps prompt caching on (the default), and new calls carry their cache tokens
+    expect(upgraded.sqlite.query<{ prompt_caching: number }, []>("SELECT prompt_caching FROM conversations WHERE id = 'c1'").get()).toEqual({
+      prompt_caching: 1,
+    })
+    upgraded.db.insert(invocations).values(randomCalls(200, 32)).run()
+    expectRollupMatchesCalls(upgraded.sqlite)
+    const [sums] = upgraded.sqlite
+      .query<{ read: number; write: number }, []>(
+        `SELECT sum(cache_read_input_tokens) AS read, sum(cache_write_input_tokens) AS write FROM invocation_rollup WHERE bucket_ms = ${ALL_TIME} AND model_id = '${ALL_MODELS}'`,
+      )
+      .all()
+    expect(sums!.read).toBeGreaterThan(0)
+    expect(sums!.write).toBeGreaterThan(0)
   })
 })
 

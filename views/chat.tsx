@@ -39,6 +39,9 @@ export type ReplyDetails = {
   timeToFirstTokenMs: number | null
   inputTokens: number | null
   outputTokens: number | null
+  /** Prompt caching: tokens read from and written to the cache (null when none were reported). */
+  cacheReadInputTokens: number | null
+  cacheWriteInputTokens: number | null
   costUsd: number | null
   attempts: number
 }
@@ -71,6 +74,8 @@ export type SettingsView = {
   thinking: boolean
   thinkingBudget: number
   thinkingAvailable: boolean
+  promptCaching: boolean
+  promptCachingAvailable: boolean
   maxOutput: number
   notice?: { kind: 'ok' | 'error'; text: string }
   limits: FormLimits
@@ -323,6 +328,11 @@ export function SettingsPanel(props: SettingsView) {
               />
             </fieldset>
           )}
+          {props.promptCachingAvailable && (
+            <label class="inline">
+              <input type="checkbox" id="prompt-caching" name="promptCaching" value="on" checked={props.promptCaching} /> Prompt caching
+            </label>
+          )}
           <div class="row">
             <button type="submit">Save settings</button>
           </div>
@@ -479,6 +489,9 @@ export function Details({ details }: { details: ReplyDetails }) {
     `${count.format(Math.round(details.latencyMs))} ms`,
     details.timeToFirstTokenMs === null ? null : `first token ${count.format(details.timeToFirstTokenMs)} ms`,
     details.inputTokens === null ? null : `${count.format(details.inputTokens)} in / ${count.format(details.outputTokens ?? 0)} out tokens`,
+    details.cacheReadInputTokens || details.cacheWriteInputTokens
+      ? `cache ${count.format(details.cacheReadInputTokens ?? 0)} read / ${count.format(details.cacheWriteInputTokens ?? 0)} written`
+      : null,
     details.inputTokens === null ? null : details.costUsd === null ? 'cost unknown' : `≈ ${money(details.costUsd)}`,
     details.attempts > 1 ? `${details.attempts} attempts` : null,
   ].filter(Boolean)

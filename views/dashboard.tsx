@@ -68,6 +68,7 @@ export function DashboardPage({ data, ranges, invocations, chatUrl }: DashboardP
           <ChartPanel id="latency" title="Average latency" note="milliseconds" legend={['Average', 'p95']} />
           <ChartPanel id="errors" title="Error rate" note="percent of calls" legend={['Error rate']} />
           <ChartPanel id="tokens" title="Tokens per minute" note={bucketWords(range.bucketMs)} legend={['Input', 'Output']} />
+          <ChartPanel id="cache" title="Cache tokens per minute" note={bucketWords(range.bucketMs)} legend={['Read', 'Write']} />
         </section>
         <ChartData data={data} bucketMs={range.bucketMs} />
         <div class="dash-grid">
@@ -119,6 +120,10 @@ function SummaryBody({ data }: { data: DashboardData }) {
     ['OutputTokenCount', fmt.count(s.outputTokens), 'tokens'],
     ['Output speed', fmt.rate(s.outputTokensPerSecond), 'output tokens per second'],
     ['Estimated cost', fmt.usd(s.estimatedCostUsd, s.costIsPartial), s.costIsPartial ? 'some models have no known price' : 'on-demand prices'],
+    ['CacheReadInputTokenCount', fmt.count(s.cacheReadInputTokens), 'tokens read from the prompt cache'],
+    ['CacheWriteInputTokenCount', fmt.count(s.cacheWriteInputTokens), 'tokens written to the prompt cache'],
+    ['Cache hit ratio', fmt.pct(s.cacheHitRatio), 'of input tokens read from the cache'],
+    ['Cache savings', fmt.usd(s.cacheSavingsUsd, s.costIsPartial), 'cache reads against the input price'],
     ['InvocationThrottles', fmt.count(s.throttles), 'throttled calls'],
     ['InvocationClientErrors', fmt.count(s.clientErrors), '4xx'],
     ['InvocationServerErrors', fmt.count(s.serverErrors), '5xx'],
@@ -166,6 +171,7 @@ export function ChartData({ data, bucketMs }: { data: DashboardData; bucketMs: n
     latency: [series.map((p) => p.avgLatencyMs), series.map((p) => p.p95LatencyMs)],
     errors: [series.map((p) => (p.errorRate === null ? null : p.errorRate * 100))],
     tokens: [series.map((p) => p.inputTokens * perMinute), series.map((p) => p.outputTokens * perMinute)],
+    cache: [series.map((p) => p.cacheReadInputTokens * perMinute), series.map((p) => p.cacheWriteInputTokens * perMinute)],
   }
   // JSON in a data attribute: escaped like any attribute, read back decoded by dataset
   return <div id="chart-data" hidden data-json={JSON.stringify(json)}></div>

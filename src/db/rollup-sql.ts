@@ -5,7 +5,9 @@ import { ALL_MODELS, ALL_TIME, HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS, ROLLUP_BU
  * The SQL that keeps `invocation_rollup` and `invocation_error_rollup` equal to a GROUP BY over
  * `invocations`: the triggers every writer runs, and the rebuild (the migration's back-fill, the
  * bench's bulk load). Both are generated here from the schema's resolutions and histogram bounds;
- * migration 0002 holds the generated text and a test checks that it still matches.
+ * the newest rollup migration (0009, which added the prompt-cache sums) holds the generated text
+ * after its ALTERs, and a test checks that it still matches. Migration 0002 holds what the
+ * generator gave before the cache sums: it is history, rebuilt by 0009 and never edited.
  */
 
 const FINEST = ROLLUP_BUCKETS_MS[0]
@@ -29,6 +31,8 @@ const SUMS = [
   'input_tokens',
   'output_tokens',
   'output_latency_ms',
+  'cache_read_input_tokens',
+  'cache_write_input_tokens',
 ]
 const KEY = ['bucket_ms', 't', 'model_id']
 const ROLLUP_COLUMNS = [...KEY, ...SUMS, 'latency_max', ...LAT, ...TTFT]
@@ -87,6 +91,8 @@ function rollupUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
     s(`coalesce(${r('input_tokens')}, 0)`),
     s(`coalesce(${r('output_tokens')}, 0)`),
     s(`CASE WHEN ${r('output_tokens')} IS NOT NULL THEN ${r('latency_ms')} ELSE 0 END`),
+    s(`coalesce(${r('cache_read_input_tokens')}, 0)`),
+    s(`coalesce(${r('cache_write_input_tokens')}, 0)`),
     // a removed call cannot lower the max: after a delete it is an upper bound
     sign === 1 ? r('latency_ms') : '0',
     ...LAT.map((_, i) => s(`b.lat = ${i}`)),
@@ -165,6 +171,8 @@ function rebuildFinestSql(): string {
     'coalesce(sum(input_tokens), 0) AS input_tokens',
     'coalesce(sum(output_tokens), 0) AS output_tokens',
     'coalesce(sum(CASE WHEN output_tokens IS NOT NULL THEN latency_ms END), 0) AS output_latency_ms',
+    'coalesce(sum(cache_read_input_tokens), 0) AS cache_read_input_tokens',
+    'coalesce(sum(cache_write_input_tokens), 0) AS cache_write_input_tokens',
     'max(latency_ms) AS latency_max',
   ]
   const sums = SUMS.map((c) => (c === 'requests' ? 'sum(n)' : `sum(${c})`))
@@ -267,9 +275,21 @@ export function rebuildRollupSql(): string[] {
   ]
 }
 
-/** Migration 0002's statements: back-fill the calls already recorded, then keep it current. */
+/** The rollup's statements: back-fill the calls already recorded, then keep it current. */
 export function rollupMigrationSql(): string[] {
   return [...rebuildRollupSql(), ...rollupTriggersSql()]
+}
+
+/** The triggers' names, as rollupTriggersSql() creates them. */
+const TRIGGERS = ['invocations_rollup_insert', 'invocations_rollup_delete', 'invocations_rollup_update']
+
+/**
+ * A later rollup migration's statements (after its ALTERs): the triggers of the one before are
+ * dropped, the rollups rebuilt from the calls (exact, whatever was recorded in between) and the
+ * new triggers created, all in the migration's transaction. Migration 0009 holds this text.
+ */
+export function rollupUpgradeSql(): string[] {
+  return [...TRIGGERS.map((name) => `DROP TRIGGER IF EXISTS ${name}`), ...rollupMigrationSql()]
 }
 
 /** Rebuilds the rollups in one transaction (a writer connection; readers see old or new, never half). */

@@ -27,6 +27,12 @@ export const invocations = sqliteTable(
      * user name). Null for calls recorded before the column existed. The daily budgets read it.
      */
     owner: text(),
+    /**
+     * Prompt caching, as Bedrock reported it (null when it reported no usage): tokens read from and
+     * written to the cache. Bedrock's `inputTokens` excludes both; each has its own price.
+     */
+    cacheReadInputTokens: integer('cache_read_input_tokens'),
+    cacheWriteInputTokens: integer('cache_write_input_tokens'),
   },
   (t) => [
     index('invocations_timestamp').on(t.timestamp),
@@ -127,6 +133,9 @@ export const invocationRollup = sqliteTable(
     outputLatencyMs: counter('output_latency_ms'),
     ...histogramColumns('lat'),
     ...histogramColumns('ttft'),
+    /** Summed prompt-cache reads and writes (migration 0009's triggers; calls before it had none). */
+    cacheReadInputTokens: counter('cache_read_input_tokens'),
+    cacheWriteInputTokens: counter('cache_write_input_tokens'),
   },
   (t) => [primaryKey({ columns: [t.bucketMs, t.t, t.modelId] })],
 )
@@ -168,6 +177,8 @@ export const conversations = sqliteTable(
     maxTokens: integer('max_tokens'),
     /** Extended thinking budget in tokens; null means thinking is off. */
     thinkingBudget: integer('thinking_budget'),
+    /** Prompt caching ("Prompt caching" in the settings): cache points are sent where the model takes them. */
+    promptCaching: integer('prompt_caching', { mode: 'boolean' }).notNull().default(true),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },

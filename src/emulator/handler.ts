@@ -6,6 +6,7 @@ import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
 import { GUARDRAIL_BLOCKED_MESSAGE, GUARDRAIL_STOP_REASON, guardrailOf } from './guardrail.ts'
+import { countCachePoints, createPromptCache, MAX_CACHE_POINTS, type CacheUsage, type PromptCache } from './prompt-cache.ts'
 
 export type Operation = 'Converse' | 'ConverseStream'
 /** `pending` while the reply is still being produced. */
@@ -49,16 +50,20 @@ export interface RecordedRequest {
   guardrail: string | null
   /** The guardrail intervened ([[guardrail]] on a request that carried one): stopReason guardrail_intervened. */
   intervened: boolean
+  /** The prompt-cache usage reported (null when the request carried no cache point). */
+  cache: CacheUsage | null
 }
 
 export interface EmulatorState {
   requests: RecordedRequest[]
   attempts: Map<string, number>
   nextId: number
+  /** Prefixes seen before a cache point (an LRU): a write on first sight, reads after. */
+  cache: PromptCache
 }
 
-export function createState(): EmulatorState {
-  return { requests: [], attempts: new Map(), nextId: 1 }
+export function createState(cacheEntries?: number): EmulatorState {
+  return { requests: [], attempts: new Map(), nextId: 1, cache: createPromptCache(cacheEntries) }
 }
 
 export interface HandlerOptions {
@@ -131,6 +136,7 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     tokensSent: 0,
     guardrail: guardrailOf(body).guardrail,
     intervened: false,
+    cache: null,
   }
   state.requests.push(record)
 
@@ -149,6 +155,9 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   }
 
   const conversation = summarise(body as ConverseBody, countWords)
+  // Bedrock's inputTokens leaves out what was read from or written to the cache
+  const cache = state.cache.use(modelId, body as ConverseBody, countWords)
+  record.cache = cache
   const userText = parseDirectives(conversation.lastUserText).text
   // [[guardrail]] intervenes only where a guardrail was asked for: its message instead of the answer
   const intervened = directives.faults.guardrail && record.guardrail !== null
@@ -162,7 +171,8 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     faults: directives.faults,
     delayMs: directives.faults.slowMs ?? options.tokenDelayMs,
     maxTokens: (body as ConverseBody).inferenceConfig?.maxTokens ?? Infinity,
-    inputTokens: conversation.inputWords,
+    inputTokens: Math.max(0, conversation.inputWords - (cache ? cache.cacheReadInputTokens + cache.cacheWriteInputTokens : 0)),
+    cache,
     started,
     signal: aborter.signal,
     drop: async () => {
@@ -192,6 +202,7 @@ interface Plan {
   delayMs: number
   maxTokens: number
   inputTokens: number
+  cache: CacheUsage | null
   started: number
   signal: AbortSignal
   drop: () => Promise<void>
@@ -214,7 +225,12 @@ function preflight(record: RecordedRequest, body: unknown, faults: Faults): Erro
     return errors.validation("The request was rejected by the emulator's [[validation]] directive.")
   }
   const problem = validateBody(body) ?? guardrailOf(body).problem
-  return problem === null ? null : errors.validation(problem)
+  if (problem !== null) return errors.validation(problem)
+  const cachePoints = countCachePoints(body)
+  if (cachePoints > MAX_CACHE_POINTS) {
+    return errors.validation(`A maximum of ${MAX_CACHE_POINTS} blocks with cache_control may be provided. Found ${cachePoints}.`)
+  }
+  return null
 }
 
 /** Reasoning and answer tokens, cut to maxTokens. */
@@ -263,7 +279,7 @@ async function converse(plan: Plan, res: AnyResponse): Promise<void> {
     JSON.stringify({
       output: { message: { role: 'assistant', content } },
       stopReason: plan.record.intervened ? GUARDRAIL_STOP_REASON : truncated ? 'max_tokens' : 'end_turn',
-      usage: usage(plan.inputTokens, total),
+      usage: usage(plan.inputTokens, total, plan.cache),
       metrics: { latencyMs: Date.now() - plan.started },
     }),
   )
@@ -333,7 +349,7 @@ async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
   send(encodeEvent('messageStop', { stopReason: record.intervened ? GUARDRAIL_STOP_REASON : truncated ? 'max_tokens' : 'end_turn' }))
   send(
     encodeEvent('metadata', {
-      usage: usage(plan.inputTokens, sent),
+      usage: usage(plan.inputTokens, sent, plan.cache),
       metrics: { latencyMs: Date.now() - plan.started },
     }),
   )
@@ -342,8 +358,10 @@ async function converseStream(plan: Plan, res: AnyResponse): Promise<void> {
   res.end()
 }
 
-function usage(inputTokens: number, outputTokens: number) {
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }
+/** Bedrock's usage: cache reads and writes are reported beside inputTokens, and count in totalTokens. */
+function usage(inputTokens: number, outputTokens: number, cache: CacheUsage | null) {
+  const cached = cache ? cache.cacheReadInputTokens + cache.cacheWriteInputTokens : 0
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens + cached, ...cache }
 }
 
 /** Resolves true after ms, or false as soon as the signal aborts. */

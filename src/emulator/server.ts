@@ -17,6 +17,8 @@ export interface EmulatorOptions {
   tokenDelayMs?: number
   /** Keep at most this many recorded requests (oldest dropped first). Default 10000. */
   maxRecords?: number
+  /** Prompt-cache prefixes remembered (least recently used forgotten first). Default 10000. */
+  cacheEntries?: number
 }
 
 export interface Emulator {
@@ -27,14 +29,16 @@ export interface Emulator {
   requests: RecordedRequest[]
   /** TCP connections open now, idle keep-alive ones included: how a test sees that a client let go of one. */
   connections(): number
-  /** Forget recorded requests and the per-body attempt counters. */
+  /** Prompt-cache prefixes remembered now. */
+  cacheEntries(): number
+  /** Forget recorded requests, the per-body attempt counters and the prompt cache. */
   reset(): void
   close(): Promise<void>
 }
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const host = opts.host ?? '127.0.0.1'
-  const state = createState()
+  const state = createState(Math.max(1, opts.cacheEntries ?? 10_000))
   const server = createDualServer(
     createHandler(state, {
       tokenDelayMs: opts.tokenDelayMs ?? 0,
@@ -48,9 +52,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     port,
     requests: state.requests,
     connections: () => server.connections(),
+    cacheEntries: () => state.cache.size(),
     reset() {
       state.requests.length = 0
       state.attempts.clear()
+      state.cache.clear()
       state.nextId = 1
     },
     close: () => server.close(),

@@ -132,6 +132,7 @@ export const settingsForm = z.object({
   maxTokens: number('Max tokens', L.maxTokens, true),
   thinking: z.literal('on').optional(),
   thinkingBudget: number('The thinking budget', L.thinkingBudget, true).optional(),
+  promptCaching: z.literal('on', { error: 'Prompt caching is a checkbox: send "on" to turn it on, or nothing to turn it off.' }).optional(),
 })
 
 /** Conversations whose messages contain the words. */

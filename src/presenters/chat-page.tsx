@@ -111,7 +111,12 @@ export function messageView(entry: ThreadEntry, conversationId: string, activeRe
           timeToFirstTokenMs: inv.timeToFirstTokenMs,
           inputTokens: inv.inputTokens,
           outputTokens: inv.outputTokens,
-          costUsd: inv.inputTokens === null ? null : costFor(inv.modelId, inv.inputTokens ?? 0, inv.outputTokens ?? 0),
+          cacheReadInputTokens: inv.cacheReadInputTokens,
+          cacheWriteInputTokens: inv.cacheWriteInputTokens,
+          costUsd:
+            inv.inputTokens === null
+              ? null
+              : costFor(inv.modelId, inv.inputTokens ?? 0, inv.outputTokens ?? 0, inv.cacheReadInputTokens ?? 0, inv.cacheWriteInputTokens ?? 0),
           attempts: inv.attempts,
         }
       : undefined,
@@ -128,6 +133,8 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
     thinking: Boolean(conversation.thinkingBudget),
     thinkingBudget: conversation.thinkingBudget ?? DEFAULT_THINKING_BUDGET,
     thinkingAvailable: s.info.thinking,
+    promptCaching: conversation.promptCaching,
+    promptCachingAvailable: s.info.cacheMinTokens !== undefined,
     maxOutput: s.info.maxOutput,
     notice,
     limits: FORM_LIMITS,

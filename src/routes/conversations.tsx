@@ -98,6 +98,8 @@ conversations.post(
       temperature: form.temperature,
       maxTokens: form.maxTokens,
       thinkingBudget,
+      // a model without prompt caching shows no checkbox: the conversation keeps its choice
+      promptCaching: info.cacheMinTokens !== undefined ? form.promptCaching === 'on' : found.promptCaching,
     })
     if (!saved) return conversationNotFound(c)
     return settingsAnswer(c, saved, { kind: 'ok', text: 'Saved. The next reply uses these settings.' }, 200)

@@ -7,10 +7,18 @@ import { z } from 'zod'
  *
  * Prices: USD per 1,000 tokens, from the public Amazon Bedrock pricing page
  * (https://aws.amazon.com/bedrock/pricing/), on-demand, US East (N. Virginia) us-east-1, standard
- * tier, as published in 2026 (prompt-cache, batch and provisioned prices are not used). For the
+ * tier, as published in 2026 (batch and provisioned prices are not used). For the
  * Claude 4.5 generation Bedrock bills a geographic cross-region profile (us., eu., apac., jp., au.)
  * 10% above the global profile and the base id: `geoPremium` applies that.
  * Context windows and output limits: each provider's model card in the Bedrock console (2026).
+ * Prompt caching: which models take cache points and the minimum tokens per cache checkpoint are
+ * the supported-models table of "Prompt caching for faster model inference" in the Bedrock user
+ * guide (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html; at most 4
+ * checkpoints a request, MAX_CACHE_POINTS). Cache prices are the pricing page's "cache write" and
+ * "cache read" columns (5-minute TTL): for Claude, writes cost 1.25 times the input price and reads
+ * 0.1 times (CACHE_WRITE_RATIO, CACHE_READ_RATIO, also used for an entry that gives no cache
+ * price). Bedrock's inputTokens excludes the tokens read from and written to the cache, so a call
+ * costs input + output + cache reads + cache writes, each at its own rate (costFor).
  *
  * Overrides: MODEL_CATALOG_FILE names a JSON array of entries in this shape (see catalogEntrySchema);
  * an entry with an id already here replaces it, a new id is added (and listed unless `listed` is false).
@@ -28,6 +36,14 @@ export const catalogEntrySchema = z.object({
   geoPremium: z.number().positive().optional(),
   /** False: known (for prices and limits) but not offered in the select. */
   listed: z.boolean().default(true),
+  /**
+   * Prompt caching: the fewest tokens a cache checkpoint's prefix must hold for Bedrock to cache
+   * it; absent when the model takes no cache points (Converse `cachePoint` blocks): none are sent.
+   */
+  cacheMinTokens: z.number().int().positive().optional(),
+  /** USD per 1,000 tokens written to the cache (5-minute TTL) and read from it; absent: unknown. */
+  cacheWritePer1k: z.number().nonnegative().optional(),
+  cacheReadPer1k: z.number().nonnegative().optional(),
 })
 
 export type CatalogEntry = z.infer<typeof catalogEntrySchema>
@@ -45,6 +61,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     outputPer1k: 0.015,
     geoPremium: GEO,
     listed: true,
+    cacheMinTokens: 1_024,
+    cacheWritePer1k: 0.00375,
+    cacheReadPer1k: 0.0003,
   },
   {
     id: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
@@ -56,6 +75,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     outputPer1k: 0.005,
     geoPremium: GEO,
     listed: true,
+    cacheMinTokens: 4_096,
+    cacheWritePer1k: 0.00125,
+    cacheReadPer1k: 0.0001,
   },
   {
     id: 'us.anthropic.claude-opus-4-5-20251101-v1:0',
@@ -67,6 +89,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     outputPer1k: 0.025,
     geoPremium: GEO,
     listed: true,
+    cacheMinTokens: 4_096,
+    cacheWritePer1k: 0.00625,
+    cacheReadPer1k: 0.0005,
   },
   {
     id: 'us.anthropic.claude-opus-4-1-20250805-v1:0',
@@ -77,6 +102,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     inputPer1k: 0.015,
     outputPer1k: 0.075,
     listed: true,
+    cacheMinTokens: 1_024,
+    cacheWritePer1k: 0.01875,
+    cacheReadPer1k: 0.0015,
   },
   {
     id: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
@@ -87,6 +115,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     inputPer1k: 0.003,
     outputPer1k: 0.015,
     listed: true,
+    cacheMinTokens: 1_024,
+    cacheWritePer1k: 0.00375,
+    cacheReadPer1k: 0.0003,
   },
   {
     id: 'us.anthropic.claude-opus-4-20250514-v1:0',
@@ -97,6 +128,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     inputPer1k: 0.015,
     outputPer1k: 0.075,
     listed: false,
+    cacheMinTokens: 1_024,
+    cacheWritePer1k: 0.01875,
+    cacheReadPer1k: 0.0015,
   },
   {
     id: 'us.anthropic.claude-3-7-sonnet-20250219-v1:0',
@@ -107,6 +141,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     inputPer1k: 0.003,
     outputPer1k: 0.015,
     listed: false,
+    cacheMinTokens: 1_024,
+    cacheWritePer1k: 0.00375,
+    cacheReadPer1k: 0.0003,
   },
   {
     id: 'us.anthropic.claude-3-5-haiku-20241022-v1:0',
@@ -117,6 +154,9 @@ const DEFAULT_CATALOG: CatalogEntry[] = [
     inputPer1k: 0.0008,
     outputPer1k: 0.004,
     listed: true,
+    cacheMinTokens: 2_048,
+    cacheWritePer1k: 0.001,
+    cacheReadPer1k: 8e-5,
   },
   {
     id: 'anthropic.claude-3-haiku-20240307-v1:0',
@@ -272,6 +312,18 @@ export type ModelPrice = {
   outputPer1k: number
 }
 
+/** USD per 1,000 tokens written to and read from the prompt cache. */
+export type CachePrice = {
+  writePer1k: number
+  readPer1k: number
+}
+
+/** Bedrock's most cache points in one request (system, messages and tools together). */
+export const MAX_CACHE_POINTS = 4
+/** Claude's cache prices on Bedrock against its input price (5-minute TTL): see the header. */
+export const CACHE_WRITE_RATIO = 1.25
+export const CACHE_READ_RATIO = 0.1
+
 /**
  * The on-demand price of a model id, profile id or ARN; null when the catalogue has no price
  * for it, so the dashboard shows the cost as unknown or partial, never as 0.
@@ -283,14 +335,42 @@ export function priceFor(modelId: string): ModelPrice | null {
   return { inputPer1k: entry.inputPer1k * factor, outputPer1k: entry.outputPer1k * factor }
 }
 
-/** Cost in USD of the given tokens at a model's price; null when its price is unknown. */
-export function costFor(modelId: string, inputTokens: number, outputTokens: number): number | null {
-  const price = priceFor(modelId)
-  if (!price) return null
-  return (inputTokens / 1000) * price.inputPer1k + (outputTokens / 1000) * price.outputPer1k
+/** The prompt-cache prices of a model id, as priceFor (geo premium included); null when its input price is unknown. */
+export function cachePriceFor(modelId: string): CachePrice | null {
+  const entry = findModel(modelId)
+  if (!entry || entry.inputPer1k === null) return null
+  const factor = isGeoProfile(modelId) && entry.geoPremium ? entry.geoPremium : 1
+  return {
+    writePer1k: (entry.cacheWritePer1k ?? entry.inputPer1k * CACHE_WRITE_RATIO) * factor,
+    readPer1k: (entry.cacheReadPer1k ?? entry.inputPer1k * CACHE_READ_RATIO) * factor,
+  }
 }
 
-export type ModelInfo = Pick<CatalogEntry, 'id' | 'name' | 'contextWindow' | 'maxOutput' | 'thinking'>
+/**
+ * Cost in USD of the given tokens at a model's price; null when its price is unknown. Input
+ * tokens are Bedrock's `inputTokens`, which leave out the cache reads and writes priced here.
+ */
+export function costFor(modelId: string, inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheWriteTokens = 0): number | null {
+  const price = priceFor(modelId)
+  const cache = cachePriceFor(modelId)
+  if (!price || !cache) return null
+  return (
+    (inputTokens / 1000) * price.inputPer1k +
+    (outputTokens / 1000) * price.outputPer1k +
+    (cacheReadTokens / 1000) * cache.readPer1k +
+    (cacheWriteTokens / 1000) * cache.writePer1k
+  )
+}
+
+/** What the cache reads saved: their cost at the input price less their cost as reads; null when the price is unknown. */
+export function cacheSavingsFor(modelId: string, cacheReadTokens: number): number | null {
+  const price = priceFor(modelId)
+  const cache = cachePriceFor(modelId)
+  if (!price || !cache) return null
+  return (cacheReadTokens / 1000) * (price.inputPer1k - cache.readPer1k)
+}
+
+export type ModelInfo = Pick<CatalogEntry, 'id' | 'name' | 'contextWindow' | 'maxOutput' | 'thinking' | 'cacheMinTokens'>
 
 /** The models offered in the "Model" select, Claude first (the catalogue's listed entries). */
 export function listedModels(): ModelInfo[] {
@@ -307,6 +387,15 @@ export const MODEL_ID_PATTERN = /^(arn:aws(-[a-z]+)*:bedrock:[a-z0-9-]+:\d{12}:[
 export function modelInfo(id: string): ModelInfo & { known: boolean; price: ModelPrice | null } {
   const found = findModel(id)
   return found
-    ? { id, name: found.name, contextWindow: found.contextWindow, maxOutput: found.maxOutput, thinking: found.thinking, known: true, price: priceFor(id) }
+    ? {
+        id,
+        name: found.name,
+        contextWindow: found.contextWindow,
+        maxOutput: found.maxOutput,
+        thinking: found.thinking,
+        cacheMinTokens: found.cacheMinTokens,
+        known: true,
+        price: priceFor(id),
+      }
     : { id, name: id, ...UNKNOWN, known: false, price: priceFor(id) }
 }

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { DeserializeMiddleware, FinalizeRequestMiddleware } from '@smithy/types'
+import type { CachePlan } from './cache-points.ts'
 
 /**
  * The only module that talks to the AWS SDK. It streams one reply for a history through
@@ -34,7 +35,12 @@ export type ModelRequest = {
   maxTokens: number
   /** Claude's extended thinking: a token budget (below maxTokens), or absent for none. */
   thinkingBudget?: number
+  /** Prompt-cache checkpoints (cache-points.ts); absent or empty for none. */
+  cachePoints?: CachePlan
 }
+
+/** A prompt-cache checkpoint: Bedrock caches everything before it. */
+const CACHE_POINT = { cachePoint: { type: 'default' } } as const
 
 /** A browser's access keys: its calls are signed with SigV4. */
 export type AccessKeys = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -67,7 +73,8 @@ export type StreamOptions = {
 export type ModelEvent =
   | { type: 'text'; text: string }
   | { type: 'reasoning'; text: string }
-  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  /** Bedrock's inputTokens leaves out the tokens read from and written to the prompt cache. */
+  | { type: 'usage'; inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheWriteInputTokens: number }
   | { type: 'stop'; reason: string }
 
 export type BedrockOptions = {
@@ -177,7 +184,8 @@ export function createBedrock(options: BedrockOptions = {}) {
   }
 
   function toInput(request: ModelRequest): ConverseStreamCommandInput {
-    const messages: Message[] = request.messages.map((m) => ({
+    const cached = new Set(request.cachePoints?.afterMessages)
+    const messages: Message[] = request.messages.map((m, i) => ({
       role: m.role,
       content: [
         ...(m.files ?? []).map(
@@ -188,13 +196,14 @@ export function createBedrock(options: BedrockOptions = {}) {
         ),
         // Bedrock wants a text block beside documents, and never an empty one
         { text: m.text.trim() === '' ? 'Please look at the attached files.' : m.text },
+        ...(cached.has(i) ? [CACHE_POINT] : []),
       ],
     }))
     const thinking = request.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: request.thinkingBudget } } : undefined
     return {
       modelId: request.modelId,
       messages,
-      system: request.system ? [{ text: request.system }] : undefined,
+      system: request.system ? [{ text: request.system }, ...(request.cachePoints?.afterSystem ? [CACHE_POINT] : [])] : undefined,
       // extended thinking requires the default temperature
       inferenceConfig: { maxTokens: request.maxTokens, temperature: thinking ? undefined : request.temperature },
       additionalModelRequestFields: thinking,
@@ -276,6 +285,8 @@ export function createBedrock(options: BedrockOptions = {}) {
               type: 'usage',
               inputTokens: event.metadata.usage.inputTokens ?? 0,
               outputTokens: event.metadata.usage.outputTokens ?? 0,
+              cacheReadInputTokens: event.metadata.usage.cacheReadInputTokens ?? 0,
+              cacheWriteInputTokens: event.metadata.usage.cacheWriteInputTokens ?? 0,
             })
           }
           // only a caller that has to wait (its browser is slow) costs a turn of the event loop

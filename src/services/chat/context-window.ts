@@ -62,6 +62,11 @@ export const TOKEN_ESTIMATE = {
   minMargin: 256,
 } as const
 
+/** A system prompt's estimated tokens (0 when there is none). */
+export function estimateSystemTokens(system: string | undefined): number {
+  return system ? TOKEN_ESTIMATE.messageOverhead + textTokens(system) : 0
+}
+
 export function estimateTokens(message: ContextMessage): number {
   const attachments = Array.isArray(message?.attachments) ? message.attachments : []
   return TOKEN_ESTIMATE.messageOverhead + textTokens(message?.text) + attachments.reduce((sum, a) => sum + attachmentTokens(a), 0)
@@ -101,7 +106,7 @@ export type FitResult = {
  */
 export function fitToContext(input: FitInput): FitResult {
   const messages = Array.isArray(input?.messages) ? input.messages : []
-  const systemTokens = input?.system ? TOKEN_ESTIMATE.messageOverhead + textTokens(input.system) : 0
+  const systemTokens = estimateSystemTokens(input?.system)
   const window = finiteOr(input?.contextWindow, 0)
   const margin = Math.max(TOKEN_ESTIMATE.minMargin, Math.ceil(window * TOKEN_ESTIMATE.marginRatio))
   const inputBudget = window - Math.max(0, finiteOr(input?.maxTokens, 0)) - margin

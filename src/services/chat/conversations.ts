@@ -23,7 +23,7 @@ export function titleFrom(text: string): string {
 export type AttachmentMeta = Omit<Attachment, 'bytes'>
 export type ThreadEntry = Message & { attachments: AttachmentMeta[]; invocation: RecordedInvocation | null }
 
-export type ConversationSettings = Pick<Conversation, 'modelId' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'thinkingBudget'>
+export type ConversationSettings = Pick<Conversation, 'modelId' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'thinkingBudget' | 'promptCaching'>
 
 export type SearchHit = { conversationId: string; title: string; messageId: string; snippet: string; updatedAt: Date }
 

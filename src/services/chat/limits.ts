@@ -69,9 +69,11 @@ function untilMidnight(at: number): { seconds: number; text: string } {
   return { seconds, text: hours > 0 ? `${hours} h ${minutes} min` : `${minutes} min` }
 }
 
-/** What a day's calls cost, from their tokens per model; calls without a known price count 0. */
-function costOf(rows: readonly { modelId: string; inputTokens: number; outputTokens: number }[]): number {
-  return rows.reduce((sum, r) => sum + (costFor(r.modelId, r.inputTokens, r.outputTokens) ?? 0), 0)
+type Tokens = { modelId: string; inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheWriteInputTokens: number }
+
+/** What a day's calls cost, from their tokens per model (prompt-cache reads and writes included); calls without a known price count 0. */
+function costOf(rows: readonly Tokens[]): number {
+  return rows.reduce((sum, r) => sum + (costFor(r.modelId, r.inputTokens, r.outputTokens, r.cacheReadInputTokens, r.cacheWriteInputTokens) ?? 0), 0)
 }
 
 export type Spend = { spentUsd: number; budgetUsd: number }
@@ -80,8 +82,9 @@ export function createLimits(options: LimitsOptions) {
   const { ratePerMinute, maxConcurrent, budgetUsdPerDay, serverBudgetUsdPerDay, attachmentQuotaBytes, now = Date.now } = options
   const client = options.db.$client
   const budgetsOn = budgetUsdPerDay !== undefined || serverBudgetUsdPerDay !== undefined
-  const TOKENS = 'model_id AS modelId, coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens'
-  type Tokens = { modelId: string; inputTokens: number; outputTokens: number }
+  const TOKENS =
+    'model_id AS modelId, coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens,' +
+    ' coalesce(sum(cache_read_input_tokens), 0) AS cacheReadInputTokens, coalesce(sum(cache_write_input_tokens), 0) AS cacheWriteInputTokens'
   // one person's calls since midnight: a range of the (owner, timestamp) index
   const ownerToday = client.prepare<Tokens, [string, number]>(
     `SELECT ${TOKENS} FROM invocations INDEXED BY invocations_owner_timestamp WHERE owner = ? AND timestamp >= ? GROUP BY model_id`,
@@ -217,11 +220,15 @@ export function createLimits(options: LimitsOptions) {
      * Adds a recorded call's cost to today's totals. Called as the call is recorded, before its
      * row is written, so a total read from the database here never counts it twice.
      */
-    spend(invocation: Pick<RecordedInvocation, 'timestamp' | 'modelId' | 'inputTokens' | 'outputTokens' | 'owner'>): void {
+    spend(
+      invocation: Pick<RecordedInvocation, 'timestamp' | 'modelId' | 'inputTokens' | 'outputTokens' | 'owner'> &
+        Partial<Pick<RecordedInvocation, 'cacheReadInputTokens' | 'cacheWriteInputTokens'>>,
+    ): void {
       if (!budgetsOn) return
       toDay(now())
       if (invocation.timestamp.getTime() < day) return // a call begun before midnight is yesterday's
-      const cost = costFor(invocation.modelId, invocation.inputTokens ?? 0, invocation.outputTokens ?? 0) ?? 0
+      const { modelId, inputTokens, outputTokens, cacheReadInputTokens, cacheWriteInputTokens } = invocation
+      const cost = costFor(modelId, inputTokens ?? 0, outputTokens ?? 0, cacheReadInputTokens ?? 0, cacheWriteInputTokens ?? 0) ?? 0
       if (budgetUsdPerDay !== undefined && invocation.owner) spentBy.set(invocation.owner, ownerSpent(invocation.owner) + cost)
       if (serverBudgetUsdPerDay !== undefined) serverSpent = serverTotal() + cost
     },

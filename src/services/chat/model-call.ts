@@ -127,6 +127,8 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
       let attempts = 1
       let inputTokens: number | null = null
       let outputTokens: number | null = null
+      let cacheReadInputTokens: number | null = null
+      let cacheWriteInputTokens: number | null = null
       let stopReason: string | undefined
       let error: ModelError | undefined
       let outcome: CallResult['outcome'] = 'ok'
@@ -157,6 +159,8 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
             if (event.type === 'usage') {
               inputTokens = event.inputTokens
               outputTokens = event.outputTokens
+              cacheReadInputTokens = event.cacheReadInputTokens
+              cacheWriteInputTokens = event.cacheWriteInputTokens
             } else {
               stopReason = event.reason
             }
@@ -211,6 +215,8 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
           attempts,
           outcome,
           owner: owner ?? null,
+          cacheReadInputTokens,
+          cacheWriteInputTokens,
         }
         ;({ invocation, ref: invocationRef } = metrics.record(entry))
         try {

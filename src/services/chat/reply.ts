@@ -152,6 +152,7 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
             temperature: null,
             maxTokens: null,
             thinkingBudget: null,
+            promptCaching: true,
             createdAt: at,
             updatedAt: at,
           }

@@ -1,6 +1,7 @@
 import type { Attachment, Conversation } from '../../db/schema.ts'
 import { uniqueConverseNames } from './attachments/index.ts'
 import type { HistoryFile, HistoryMessage, ModelRequest } from './bedrock.ts'
+import { placeCachePoints } from './cache-points.ts'
 import { fitToContext, type ContextMessage } from './context-window.ts'
 import type { ThreadEntry } from './conversations.ts'
 import { historyForModel } from './history.ts'
@@ -21,6 +22,8 @@ export function effectiveSettings(conversation: Conversation, defaultModelId: st
     temperature: conversation.temperature ?? DEFAULT_TEMPERATURE,
     maxTokens: Math.min(conversation.maxTokens ?? DEFAULT_MAX_TOKENS, info.maxOutput),
     thinkingBudget: info.thinking && conversation.thinkingBudget ? conversation.thinkingBudget : undefined,
+    /** The minimum tokens per cache checkpoint when cache points are sent: the model takes them and the conversation did not turn them off. */
+    cacheMinTokens: conversation.promptCaching !== false ? info.cacheMinTokens : undefined,
   }
 }
 
@@ -92,6 +95,7 @@ export function buildModelRequest(
       maxTokens,
       // a budget saved for an earlier model never exceeds what this one can give
       thinkingBudget: settings.thinkingBudget && Math.min(settings.thinkingBudget, maxTokens - THINKING_ANSWER_ROOM),
+      cachePoints: placeCachePoints({ minTokens: settings.cacheMinTokens, system: settings.system, messages: sent }),
     },
     droppedTurns: fit.dropped,
     fits: fit.fits,

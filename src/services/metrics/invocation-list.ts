@@ -72,7 +72,8 @@ const COUNT_COLUMN: Record<Outcome | '', string> = { '': 'requests', ok: 'ok', e
 const ENTRY_COST = 1
 const ROW_COST = 10
 
-const COLUMNS = 'id, timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type, attempts, outcome'
+const COLUMNS =
+  'id, timestamp, latency_ms, success, model_id, time_to_first_token_ms, input_tokens, output_tokens, error_type, attempts, outcome, cache_read_input_tokens, cache_write_input_tokens'
 
 type RawInvocation = {
   id: number
@@ -86,6 +87,8 @@ type RawInvocation = {
   error_type: string | null
   attempts: number
   outcome: Outcome
+  cache_read_input_tokens: number | null
+  cache_write_input_tokens: number | null
 }
 
 function toInvocation(r: RawInvocation): Invocation {
@@ -101,6 +104,8 @@ function toInvocation(r: RawInvocation): Invocation {
     errorType: r.error_type,
     attempts: r.attempts,
     outcome: r.outcome,
+    cacheReadInputTokens: r.cache_read_input_tokens,
+    cacheWriteInputTokens: r.cache_write_input_tokens,
   }
 }
 
@@ -129,7 +134,21 @@ function listSql(index: string, where: string, order: string): string {
   return `SELECT ${COLUMNS} FROM invocations INDEXED BY ${index} WHERE timestamp >= ? AND timestamp < ?${where} ORDER BY ${order}`
 }
 
-const CSV_HEADER = ['id', 'timestamp', 'model_id', 'outcome', 'latency_ms', 'time_to_first_token_ms', 'input_tokens', 'output_tokens', 'error_type', 'attempts']
+/** The prompt-cache columns come last, so a reader of the older columns by position still finds them. */
+const CSV_HEADER = [
+  'id',
+  'timestamp',
+  'model_id',
+  'outcome',
+  'latency_ms',
+  'time_to_first_token_ms',
+  'input_tokens',
+  'output_tokens',
+  'error_type',
+  'attempts',
+  'cache_read_input_tokens',
+  'cache_write_input_tokens',
+]
 
 /** One CSV field, quoted as RFC 4180 says when it holds a comma, a quote or a line break. */
 export function csvField(value: string | number | null): string {
@@ -150,6 +169,8 @@ function csvLine(r: RawInvocation): string {
     r.output_tokens,
     r.error_type,
     r.attempts,
+    r.cache_read_input_tokens,
+    r.cache_write_input_tokens,
   ]
   return `${fields.map(csvField).join(',')}\r\n`
 }

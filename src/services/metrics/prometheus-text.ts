@@ -4,8 +4,9 @@ import type { Outcome } from '../../db/schema.ts'
 
 /**
  * Prometheus text exposition format 0.0.4 for all time, from the rollup's all-time rows. Names
- * follow CloudWatch's Bedrock metrics (Invocations, InvocationThrottles, InvocationsIntervened, InvocationLatency,
- * TimeToFirstToken, InputTokenCount, OutputTokenCount). Counters only go down if calls are
+ * follow CloudWatch's Bedrock metrics (Invocations, InvocationThrottles, InvocationsIntervened,
+ * InvocationLatency, TimeToFirstToken, InputTokenCount, OutputTokenCount, CacheReadInputTokenCount,
+ * CacheWriteInputTokenCount). Counters only go down if calls are
  * deleted from `invocations` (the rollup follows deletes); Prometheus reads that as a reset.
  */
 
@@ -19,6 +20,8 @@ export type ModelTotals = {
   ttftBuckets: readonly number[]
   inputTokens: number
   outputTokens: number
+  cacheReadInputTokens: number
+  cacheWriteInputTokens: number
 }
 
 export type ErrorTotals = { modelId: string; outcome: Outcome; type: string; count: number }
@@ -106,6 +109,14 @@ export function prometheusText(models: readonly ModelTotals[], errors: readonly 
 
   lines.push(...header('bedrock_output_tokens_total', 'counter', 'Output tokens reported by Bedrock, by model (CloudWatch: OutputTokenCount).'))
   for (const m of models) lines.push(`bedrock_output_tokens_total${labels({ model: m.modelId })} ${m.outputTokens}`)
+
+  const readHelp = 'Input tokens read from the prompt cache, by model; not in bedrock_input_tokens_total (CloudWatch: CacheReadInputTokenCount).'
+  lines.push(...header('bedrock_cache_read_input_tokens_total', 'counter', readHelp))
+  for (const m of models) lines.push(`bedrock_cache_read_input_tokens_total${labels({ model: m.modelId })} ${m.cacheReadInputTokens}`)
+
+  const writeHelp = 'Input tokens written to the prompt cache, by model; not in bedrock_input_tokens_total (CloudWatch: CacheWriteInputTokenCount).'
+  lines.push(...header('bedrock_cache_write_input_tokens_total', 'counter', writeHelp))
+  for (const m of models) lines.push(`bedrock_cache_write_input_tokens_total${labels({ model: m.modelId })} ${m.cacheWriteInputTokens}`)
 
   return `${lines.join('\n')}\n`
 }

@@ -3,7 +3,7 @@ import { ALL_MODELS, ALL_TIME, HISTOGRAM_BUCKETS, histogramColumnName, type Outc
 import { errorCategory, type ErrorCategory } from './error-categories.ts'
 import { createInvocationList, type InvocationQuery } from './invocation-list.ts'
 import { coverWindow, rangeWindow, segmentsSql, type RangeKey, type TimeWindow } from './ranges.ts'
-import { costFor } from '../models.ts'
+import { cacheSavingsFor, costFor } from '../models.ts'
 import { histogramPercentile } from './percentiles.ts'
 import { prometheusText, type ErrorTotals, type ModelTotals } from './prometheus-text.ts'
 
@@ -51,12 +51,19 @@ export type Summary = {
   avgTtftMs: number | null
   inputTokens: number
   outputTokens: number
+  /** Prompt caching: tokens read from and written to the cache (not in inputTokens). */
+  cacheReadInputTokens: number
+  cacheWriteInputTokens: number
   /** Output tokens over the summed latency of the calls that reported them. */
   outputTokensPerSecond: number | null
-  /** Σ tokens × on-demand price per model; null when no model with tokens has a known price. */
+  /** Σ tokens × on-demand price per model (prompt-cache reads and writes at their own prices); null when no model with tokens has a known price. */
   estimatedCostUsd: number | null
   /** Some calls' tokens are left out of the cost: their model has no known price. */
   costIsPartial: boolean
+  /** Prompt caching: cache reads / (input + cache reads + cache writes); null with no input at all. */
+  cacheHitRatio: number | null
+  /** What the cache reads would have cost at the input price, less what they cost; null when no model with reads has a known price. */
+  cacheSavingsUsd: number | null
 }
 
 /** What every panel says of a set of calls: a chart's bucket or a model's row. */
@@ -71,6 +78,9 @@ type CallFigures = {
   avgTtftMs: number | null
   inputTokens: number
   outputTokens: number
+  /** Prompt caching: tokens read from and written to the cache (Bedrock's inputTokens leaves them out). */
+  cacheReadInputTokens: number
+  cacheWriteInputTokens: number
 }
 
 export type SeriesPoint = CallFigures & {
@@ -80,6 +90,8 @@ export type SeriesPoint = CallFigures & {
   requestsPerMinute: number
   inputTokensPerMinute: number
   outputTokensPerMinute: number
+  cacheReadTokensPerMinute: number
+  cacheWriteTokensPerMinute: number
   outputTokensPerSecond: number | null
 }
 
@@ -94,7 +106,20 @@ export type ModelBreakdown = CallFigures & {
 const LAT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('lat', i))
 const TTFT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('ttft', i))
 /** The rollup counters the panels read (besides the latency histogram and latency_max). */
-const SUMS = ['requests', 'ok', 'errors', 'stopped', 'latency_sum', 'ttft_count', 'ttft_sum', 'input_tokens', 'output_tokens', 'output_latency_ms']
+const SUMS = [
+  'requests',
+  'ok',
+  'errors',
+  'stopped',
+  'latency_sum',
+  'ttft_count',
+  'ttft_sum',
+  'input_tokens',
+  'output_tokens',
+  'output_latency_ms',
+  'cache_read_input_tokens',
+  'cache_write_input_tokens',
+]
 
 type Aggregate = {
   requests: number
@@ -108,6 +133,8 @@ type Aggregate = {
   input_tokens: number
   output_tokens: number
   output_latency_ms: number
+  cache_read_input_tokens: number
+  cache_write_input_tokens: number
   [histogramColumn: string]: number | string | null
 }
 
@@ -144,6 +171,8 @@ function figures(row: Aggregate) {
     avgTtftMs: ratio(row.ttft_sum, row.ttft_count),
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
+    cacheReadInputTokens: row.cache_read_input_tokens,
+    cacheWriteInputTokens: row.cache_write_input_tokens,
     outputTokensPerSecond: row.output_tokens > 0 && row.output_latency_ms > 0 ? (row.output_tokens * 1000) / row.output_latency_ms : null,
   }
 }
@@ -165,23 +194,39 @@ const EMPTY: Aggregate = {
   input_tokens: 0,
   output_tokens: 0,
   output_latency_ms: 0,
+  cache_read_input_tokens: 0,
+  cache_write_input_tokens: 0,
 }
 
-/** Cost over models: unknown prices are left out and flagged, never counted as 0. */
-function totalCost(models: readonly { modelId: string; inputTokens: number; outputTokens: number }[]) {
+type ModelTokens = { modelId: string; inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheWriteInputTokens: number }
+
+/** Cost over models: unknown prices are left out and flagged, never counted as 0. So are the savings of cache reads. */
+function totalCost(models: readonly ModelTokens[]) {
   let known = 0
   let priced = false
   let partial = false
+  let saved = 0
+  let savingsPriced = false
   for (const m of models) {
-    if (m.inputTokens + m.outputTokens === 0) continue
-    const cost = costFor(m.modelId, m.inputTokens, m.outputTokens)
+    if (m.inputTokens + m.outputTokens + m.cacheReadInputTokens + m.cacheWriteInputTokens === 0) continue
+    const cost = costFor(m.modelId, m.inputTokens, m.outputTokens, m.cacheReadInputTokens, m.cacheWriteInputTokens)
     if (cost === null) partial = true
     else {
       known += cost
       priced = true
     }
+    const savings = m.cacheReadInputTokens > 0 ? cacheSavingsFor(m.modelId, m.cacheReadInputTokens) : null
+    if (savings !== null) {
+      saved += savings
+      savingsPriced = true
+    }
   }
-  return { estimatedCostUsd: priced || !partial ? known : null, costIsPartial: partial }
+  return { estimatedCostUsd: priced || !partial ? known : null, costIsPartial: partial, cacheSavingsUsd: savingsPriced || !partial ? saved : null }
+}
+
+/** Cache reads over every input token (uncached input, reads and writes); null with none. */
+function cacheHitRatio(row: Aggregate): number | null {
+  return ratio(row.cache_read_input_tokens, row.input_tokens + row.cache_read_input_tokens + row.cache_write_input_tokens)
 }
 
 export function createMetricsQueries(db: Db) {
@@ -210,8 +255,9 @@ export function createMetricsQueries(db: Db) {
 
   function tokensByModel(win: TimeWindow) {
     const cover = covered(win)
-    return all<{ modelId: string; inputTokens: number; outputTokens: number }>(
-      'SELECT model_id AS modelId, sum(input_tokens) AS inputTokens, sum(output_tokens) AS outputTokens FROM invocation_rollup' +
+    return all<ModelTokens>(
+      'SELECT model_id AS modelId, sum(input_tokens) AS inputTokens, sum(output_tokens) AS outputTokens,' +
+        ' sum(cache_read_input_tokens) AS cacheReadInputTokens, sum(cache_write_input_tokens) AS cacheWriteInputTokens FROM invocation_rollup' +
         ` WHERE model_id <> ? AND ${cover.sql} GROUP BY model_id`,
       [ALL_MODELS, ...cover.params],
     )
@@ -243,6 +289,7 @@ export function createMetricsQueries(db: Db) {
           throttles: categories.throttled,
           intervened: categories.intervened,
           otherErrors: categories.other,
+          cacheHitRatio: cacheHitRatio(row ?? EMPTY),
           ...totalCost(tokensByModel(win)),
         }
       })()
@@ -272,6 +319,8 @@ export function createMetricsQueries(db: Db) {
           requestsPerMinute: f.requests / minutes,
           inputTokensPerMinute: f.inputTokens / minutes,
           outputTokensPerMinute: f.outputTokens / minutes,
+          cacheReadTokensPerMinute: f.cacheReadInputTokens / minutes,
+          cacheWriteTokensPerMinute: f.cacheWriteInputTokens / minutes,
         }
       })
     },
@@ -293,7 +342,7 @@ export function createMetricsQueries(db: Db) {
           ...f,
           p50LatencyMs: latency(row, 0.5),
           p95LatencyMs: latency(row, 0.95),
-          estimatedCostUsd: costFor(row.model_id, f.inputTokens, f.outputTokens),
+          estimatedCostUsd: costFor(row.model_id, f.inputTokens, f.outputTokens, f.cacheReadInputTokens, f.cacheWriteInputTokens),
         }
       })
     },
@@ -343,6 +392,8 @@ export function createMetricsQueries(db: Db) {
             ttftBuckets: buckets(row, TTFT),
             inputTokens: row.input_tokens,
             outputTokens: row.output_tokens,
+            cacheReadInputTokens: row.cache_read_input_tokens,
+            cacheWriteInputTokens: row.cache_write_input_tokens,
           }),
         )
         const errors = all<ErrorTotals>(

@@ -41,6 +41,8 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
         errorType: null,
         attempts: 1,
         owner: null,
+        cacheReadInputTokens: null,
+        cacheWriteInputTokens: null,
         ...entry,
         latencyMs: Math.round(entry.latencyMs),
         success: entry.outcome === 'ok',
