@@ -11,6 +11,13 @@ import * as schema from '../src/db/schema.ts'
 import {
   ALL_MODELS,
   ALL_TIME,
+  GEN_AI_BUCKETS,
+  GEN_AI_DURATION_BOUNDS_MS,
+  GEN_AI_DURATION_BOUNDS_S,
+  GEN_AI_HISTOGRAMS,
+  GEN_AI_NO_ERROR,
+  GEN_AI_TOKEN_BOUNDS,
+  genAiColumnName,
   HISTOGRAM_BOUNDS_MS,
   HISTOGRAM_BUCKETS,
   ROLLUP_BUCKETS_MS,
@@ -68,13 +75,19 @@ function bucketOf(ms: number): number {
   return i === -1 ? HISTOGRAM_BUCKETS - 1 : i
 }
 
+/** The bucket of a value in one of the OpenTelemetry GenAI boundary lists: (lower, upper], then the overflow. */
+function genAiBucketOf(value: number, bounds: readonly number[]): number {
+  const i = bounds.findIndex((bound) => value <= bound)
+  return i === -1 ? bounds.length : i
+}
+
 type Expected = Record<string, number | string>
 
 /**
  * The rollup as it should be, computed here from the calls one by one: every resolution, every
  * model and ALL_MODELS. The oracle the triggers and the rebuild are checked against.
  */
-function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; errors: Map<string, number> } {
+function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; errors: Map<string, number>; genAi: Map<string, Expected> } {
   const calls = sqlite
     .query<
       {
@@ -96,7 +109,33 @@ function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; erro
     .all()
   const rollup = new Map<string, Expected>()
   const errors = new Map<string, number>()
+  const genAi = new Map<string, Expected>()
   for (const c of calls) {
+    const errorType = c.outcome === 'ok' ? GEN_AI_NO_ERROR : (c.error_type ?? UNKNOWN_ERROR_TYPE)
+    const genAiKey = `${c.model_id}|${errorType}`
+    const g = genAi.get(genAiKey) ?? emptyGenAiRow(c.model_id, errorType)
+    const addG = (column: string, n: number) => (g[column] = Number(g[column]) + n)
+    addG('calls', 1)
+    addG('duration_sum_ms', c.latency_ms)
+    addG(genAiColumnName('dur', genAiBucketOf(c.latency_ms, GEN_AI_DURATION_BOUNDS_MS)), 1)
+    if (c.time_to_first_token_ms !== null) {
+      addG('ttfc_count', 1)
+      addG('ttfc_sum_ms', c.time_to_first_token_ms)
+      addG(genAiColumnName('ttfc', genAiBucketOf(c.time_to_first_token_ms, GEN_AI_DURATION_BOUNDS_MS)), 1)
+    }
+    if (c.input_tokens !== null) {
+      // the spec's input tokens include the prompt-cache reads and writes
+      const input = c.input_tokens + (c.cache_read_input_tokens ?? 0) + (c.cache_write_input_tokens ?? 0)
+      addG('input_calls', 1)
+      addG('input_tokens', input)
+      addG(genAiColumnName('in', genAiBucketOf(input, GEN_AI_TOKEN_BOUNDS)), 1)
+    }
+    if (c.output_tokens !== null) {
+      addG('output_calls', 1)
+      addG('output_tokens', c.output_tokens)
+      addG(genAiColumnName('out', genAiBucketOf(c.output_tokens, GEN_AI_TOKEN_BOUNDS)), 1)
+    }
+    genAi.set(genAiKey, g)
     for (const level of LEVELS) {
       const t = level === ALL_TIME ? 0 : c.timestamp - (c.timestamp % level)
       for (const model of [c.model_id, ALL_MODELS]) {
@@ -132,7 +171,14 @@ function expectedRollup(sqlite: Database): { rollup: Map<string, Expected>; erro
       }
     }
   }
-  return { rollup, errors }
+  return { rollup, errors, genAi }
+}
+
+function emptyGenAiRow(model: string, errorType: string): Expected {
+  const row: Expected = { model_id: model, error_type: errorType }
+  for (const c of ['calls', 'duration_sum_ms', 'ttfc_count', 'ttfc_sum_ms', 'input_calls', 'input_tokens', 'output_calls', 'output_tokens']) row[c] = 0
+  for (const prefix of GEN_AI_HISTOGRAMS) for (let i = 0; i < GEN_AI_BUCKETS; i++) row[genAiColumnName(prefix, i)] = 0
+  return row
 }
 
 function emptyRow(level: number, t: number, model: string): Expected {
@@ -153,7 +199,11 @@ function actualRollup(sqlite: Database) {
   for (const row of sqlite.query<Expected & { count: number }, []>('SELECT * FROM invocation_error_rollup WHERE count <> 0').all()) {
     errors.set(`${row.bucket_ms}|${row.t}|${row.model_id}|${row.outcome}|${row.error_type}`, row.count)
   }
-  return { rollup, errors }
+  const genAi = new Map<string, Expected>()
+  for (const row of sqlite.query<Expected, []>('SELECT * FROM invocation_gen_ai_rollup WHERE calls <> 0').all()) {
+    genAi.set(`${row.model_id}|${row.error_type}`, row)
+  }
+  return { rollup, errors, genAi }
 }
 
 /** Compares as sorted entries, so a difference names its bucket. */
@@ -164,6 +214,7 @@ function expectRollupMatchesCalls(sqlite: Database, { exactMax = true } = {}) {
     [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, exactMax ? v : { ...v, latency_max: 0 }])
   expect(strip(actual.rollup)).toEqual(strip(expected.rollup))
   expect([...actual.errors.entries()].sort()).toEqual([...expected.errors.entries()].sort())
+  expect(strip(actual.genAi)).toEqual(strip(expected.genAi))
 }
 
 describe('the rollup', () => {
@@ -176,6 +227,11 @@ describe('the rollup', () => {
         .values(calls.slice(i, i + 150))
         .run()
     for (const c of calls.slice(0, 40)) db.insert(invocations).values(c).run()
+    // values on and just past the GenAI boundaries (10 ms, 81.92 s; 1 and 67108864 tokens)
+    const edges = [0, 1, 2, 10, 11, 81_920, 81_921, 67_108_864, 67_108_865]
+    db.insert(invocations)
+      .values(edges.map((n, i) => ({ ...calls[i]!, latencyMs: n, timeToFirstTokenMs: n, inputTokens: n, outputTokens: n, cacheReadInputTokens: null })))
+      .run()
     expectRollupMatchesCalls(sqlite)
   }, 30_000)
 
@@ -205,6 +261,7 @@ describe('the rollup', () => {
     const rebuilt = actualRollup(sqlite)
     expect([...rebuilt.rollup.entries()].sort()).toEqual([...kept.rollup.entries()].sort())
     expect([...rebuilt.errors.entries()].sort()).toEqual([...kept.errors.entries()].sort())
+    expect([...rebuilt.genAi.entries()].sort()).toEqual([...kept.genAi.entries()].sort())
   }, 30_000)
 
   test('the migration back-fills calls recorded before it', () => {
@@ -250,15 +307,15 @@ describe('the rollup', () => {
     expectRollupMatchesCalls(upgraded.sqlite)
   })
 
-  test('migration 0009, the newest rollup migration, is exactly what rollupUpgradeSql() generates after its ALTERs', () => {
+  test('migration 0010, the newest rollup migration, is exactly what rollupUpgradeSql() generates after its CREATE TABLE', () => {
     const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
-    const tag = journal.entries.find((e) => e.tag.startsWith('0009_'))!.tag
+    const tag = journal.entries.find((e) => e.tag.startsWith('0010_'))!.tag
     const statements = readFileSync(join(MIGRATIONS, `${tag}.sql`), 'utf8')
       .split('--> statement-breakpoint')
       .map((s) => s.replace(/^--.*$/gm, '').trim())
-      .filter((s) => !s.startsWith('ALTER TABLE'))
+      .filter((s) => !s.startsWith('CREATE TABLE'))
     // when this fails after a change to the bounds, resolutions or SQL: generate a new migration
-    // (bunx --bun drizzle-kit generate, or --custom) and append rollupUpgradeSql() to it; never edit 0002 or 0009
+    // (bunx --bun drizzle-kit generate, or --custom) and append rollupUpgradeSql() to it; never edit 0002, 0009 or 0010
     expect(statements).toEqual(rollupUpgradeSql())
     expect(rollupUpgradeSql().slice(3)).toEqual(rollupMigrationSql())
   })
@@ -321,6 +378,15 @@ describe('the rollup', () => {
 })
 
 describe('resolutions and histogram', () => {
+  test('the GenAI buckets are the OpenTelemetry spec boundaries, each a whole number of milliseconds', () => {
+    // gen_ai.client.operation.duration and gen_ai.client.operation.time_to_first_chunk
+    expect(GEN_AI_DURATION_BOUNDS_S).toEqual([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92])
+    expect(GEN_AI_DURATION_BOUNDS_MS).toEqual([10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240, 20480, 40960, 81920])
+    // gen_ai.client.token.usage
+    expect(GEN_AI_TOKEN_BOUNDS).toEqual([1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864])
+    expect(GEN_AI_BUCKETS).toBe(15)
+  })
+
   test('each range reads a resolution the rollup keeps, and each resolution divides the next', () => {
     for (const range of RANGE_KEYS) {
       expect(ROLLUP_BUCKETS_MS as readonly number[]).toContain(RANGES[range].bucketMs)

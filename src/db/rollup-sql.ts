@@ -1,13 +1,27 @@
 import type { Db } from './open.ts'
-import { ALL_MODELS, ALL_TIME, HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS, ROLLUP_BUCKETS_MS, histogramColumnName } from './schema.ts'
+import {
+  ALL_MODELS,
+  ALL_TIME,
+  GEN_AI_BUCKETS,
+  GEN_AI_DURATION_BOUNDS_MS,
+  GEN_AI_HISTOGRAMS,
+  GEN_AI_NO_ERROR,
+  GEN_AI_TOKEN_BOUNDS,
+  HISTOGRAM_BOUNDS_MS,
+  HISTOGRAM_BUCKETS,
+  ROLLUP_BUCKETS_MS,
+  genAiColumnName,
+  histogramColumnName,
+} from './schema.ts'
 
 /**
  * The SQL that keeps `invocation_rollup` and `invocation_error_rollup` equal to a GROUP BY over
  * `invocations`: the triggers every writer runs, and the rebuild (the migration's back-fill, the
- * bench's bulk load). Both are generated here from the schema's resolutions and histogram bounds;
- * the newest rollup migration (0009, which added the prompt-cache sums) holds the generated text
- * after its ALTERs, and a test checks that it still matches. Migration 0002 holds what the
- * generator gave before the cache sums: it is history, rebuilt by 0009 and never edited.
+ * bench's bulk load), and `invocation_gen_ai_rollup` (the OpenTelemetry GenAI buckets, all time)
+ * beside them. All are generated here from the schema's resolutions and histogram bounds; the
+ * newest rollup migration (0010, which added the GenAI rollup) holds the generated text after its
+ * CREATE TABLE, and a test checks that it still matches. Migrations 0002 and 0009 hold what the
+ * generator gave before: they are history, each rebuilt by the next and never edited.
  */
 
 const FINEST = ROLLUP_BUCKETS_MS[0]
@@ -56,16 +70,17 @@ function bucketStartSql(level: string, ts: string): string {
 }
 
 /**
- * The histogram bucket of `expr` (ms) as a CASE expression, by binary search over the bounds
- * (7 comparisons, not 72); −1 for NULL so that no bucket column counts it.
+ * The histogram bucket of `expr` (ms, or tokens with other `bounds`) as a CASE expression, by
+ * binary search over the bounds (7 comparisons, not 72); −1 for NULL so that no bucket column
+ * counts it. Buckets are (lower, upper]; the last one, past every bound, is the overflow.
  */
-export function bucketIndexSql(expr: string): string {
+export function bucketIndexSql(expr: string, bounds: readonly number[] = HISTOGRAM_BOUNDS_MS): string {
   const search = (lo: number, hi: number): string => {
     if (lo === hi) return String(lo)
     const mid = Math.floor((lo + hi) / 2)
-    return `CASE WHEN ${expr} <= ${HISTOGRAM_BOUNDS_MS[mid]} THEN ${search(lo, mid)} ELSE ${search(mid + 1, hi)} END`
+    return `CASE WHEN ${expr} <= ${bounds[mid]} THEN ${search(lo, mid)} ELSE ${search(mid + 1, hi)} END`
   }
-  return `CASE WHEN ${expr} IS NULL THEN -1 ELSE ${search(0, HISTOGRAM_BUCKETS - 1)} END`
+  return `CASE WHEN ${expr} IS NULL THEN -1 ELSE ${search(0, bounds.length)} END`
 }
 
 /**
@@ -124,6 +139,87 @@ function errorUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
   ].join('\n')
 }
 
+/** The GenAI rollup's histogram columns, in column order: dur_*, ttfc_*, in_*, out_*. */
+const GEN_AI = GEN_AI_HISTOGRAMS.flatMap((prefix) => Array.from({ length: GEN_AI_BUCKETS }, (_, i) => genAiColumnName(prefix, i)))
+const GEN_AI_SUMS = ['calls', 'duration_sum_ms', 'ttfc_count', 'ttfc_sum_ms', 'input_calls', 'input_tokens', 'output_calls', 'output_tokens']
+const GEN_AI_KEY = ['model_id', 'error_type']
+const GEN_AI_COLUMNS = [...GEN_AI_KEY, ...GEN_AI_SUMS, ...GEN_AI]
+
+/** A call's input tokens as the spec counts them: Bedrock's inputTokens plus the prompt-cache reads and writes. */
+function genAiInputSql(row: string): string {
+  return `${row}input_tokens + coalesce(${row}cache_read_input_tokens, 0) + coalesce(${row}cache_write_input_tokens, 0)`
+}
+
+/** The GenAI rollup's key for a call: no error type when it succeeded, else its type ('Unknown' when none). */
+function genAiErrorTypeSql(row: string): string {
+  return `CASE WHEN ${row}outcome = 'ok' THEN '${GEN_AI_NO_ERROR}' ELSE coalesce(${row}error_type, '${UNKNOWN_ERROR_TYPE}') END`
+}
+
+/** The call's bucket in each GenAI histogram (−1: not counted there), for the trigger row or a scanned call. */
+function genAiBucketsSql(row: string): string {
+  return [
+    `${bucketIndexSql(`${row}latency_ms`, GEN_AI_DURATION_BOUNDS_MS)} AS dur`,
+    `${bucketIndexSql(`${row}time_to_first_token_ms`, GEN_AI_DURATION_BOUNDS_MS)} AS ttfc`,
+    `${bucketIndexSql(`CASE WHEN ${row}input_tokens IS NULL THEN NULL ELSE ${genAiInputSql(row)} END`, GEN_AI_TOKEN_BOUNDS)} AS tin`,
+    `${bucketIndexSql(`${row}output_tokens`, GEN_AI_TOKEN_BOUNDS)} AS tout`,
+  ].join(', ')
+}
+
+const GEN_AI_INDEX: Record<(typeof GEN_AI_HISTOGRAMS)[number], string> = { dur: 'dur', ttfc: 'ttfc', in: 'tin', out: 'tout' }
+
+/** Adds (1) or takes away (−1) the trigger row in its model's and error type's all-time GenAI row: one upsert. */
+function genAiUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
+  const r = (column: string) => `${row}.${column}`
+  const s = (expr: string) => (sign === 1 ? expr : `-(${expr})`)
+  const values = [
+    r('model_id'),
+    genAiErrorTypeSql(`${row}.`),
+    s('1'),
+    s(r('latency_ms')),
+    s(`${r('time_to_first_token_ms')} IS NOT NULL`),
+    s(`coalesce(${r('time_to_first_token_ms')}, 0)`),
+    s(`${r('input_tokens')} IS NOT NULL`),
+    s(`CASE WHEN ${r('input_tokens')} IS NULL THEN 0 ELSE ${genAiInputSql(`${row}.`)} END`),
+    s(`${r('output_tokens')} IS NOT NULL`),
+    s(`coalesce(${r('output_tokens')}, 0)`),
+    ...GEN_AI_HISTOGRAMS.flatMap((prefix) => Array.from({ length: GEN_AI_BUCKETS }, (_, i) => s(`b.${GEN_AI_INDEX[prefix]} = ${i}`))),
+  ]
+  const updates = [...GEN_AI_SUMS, ...GEN_AI].map((c) => `${c} = ${c} + excluded.${c}`)
+  return [
+    `INSERT INTO invocation_gen_ai_rollup (${GEN_AI_COLUMNS.join(', ')})`,
+    `SELECT ${values.join(',\n  ')}`,
+    `FROM (SELECT ${genAiBucketsSql(`${row}.`)}) AS b`,
+    'WHERE true',
+    `ON CONFLICT (${GEN_AI_KEY.join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+  ].join('\n')
+}
+
+/** The GenAI rollup from `invocations`: one scan, grouped by model and error type. */
+function rebuildGenAiSql(): string {
+  const sums = [
+    'count(*)',
+    'sum(latency_ms)',
+    'count(time_to_first_token_ms)',
+    'coalesce(sum(time_to_first_token_ms), 0)',
+    'count(input_tokens)',
+    'coalesce(sum(input_all), 0)',
+    'count(output_tokens)',
+    'coalesce(sum(output_tokens), 0)',
+    ...GEN_AI_HISTOGRAMS.flatMap((prefix) => Array.from({ length: GEN_AI_BUCKETS }, (_, i) => `sum(${GEN_AI_INDEX[prefix]} = ${i})`)),
+  ]
+  return [
+    `INSERT INTO invocation_gen_ai_rollup (${GEN_AI_COLUMNS.join(', ')})`,
+    `SELECT model_id, error_type, ${sums.join(', ')}`,
+    'FROM (',
+    `  SELECT model_id, ${genAiErrorTypeSql('')} AS error_type, latency_ms, time_to_first_token_ms, output_tokens, input_tokens,`,
+    `    CASE WHEN input_tokens IS NULL THEN NULL ELSE ${genAiInputSql('')} END AS input_all,`,
+    `    ${genAiBucketsSql('')}`,
+    '  FROM invocations',
+    ')',
+    'GROUP BY model_id, error_type',
+  ].join('\n')
+}
+
 function triggerSql(name: string, event: string, body: string[]): string {
   return `CREATE TRIGGER ${name} AFTER ${event} ON invocations BEGIN\n${body.map((s) => `${s};`).join('\n')}\nEND`
 }
@@ -135,13 +231,15 @@ function triggerSql(name: string, event: string, body: string[]): string {
  */
 export function rollupTriggersSql(): string[] {
   return [
-    triggerSql('invocations_rollup_insert', 'INSERT', [rollupUpsertSql('NEW', 1), errorUpsertSql('NEW', 1)]),
-    triggerSql('invocations_rollup_delete', 'DELETE', [rollupUpsertSql('OLD', -1), errorUpsertSql('OLD', -1)]),
+    triggerSql('invocations_rollup_insert', 'INSERT', [rollupUpsertSql('NEW', 1), errorUpsertSql('NEW', 1), genAiUpsertSql('NEW', 1)]),
+    triggerSql('invocations_rollup_delete', 'DELETE', [rollupUpsertSql('OLD', -1), errorUpsertSql('OLD', -1), genAiUpsertSql('OLD', -1)]),
     triggerSql('invocations_rollup_update', 'UPDATE', [
       rollupUpsertSql('OLD', -1),
       errorUpsertSql('OLD', -1),
+      genAiUpsertSql('OLD', -1),
       rollupUpsertSql('NEW', 1),
       errorUpsertSql('NEW', 1),
+      genAiUpsertSql('NEW', 1),
     ]),
   ]
 }
@@ -259,19 +357,22 @@ function rebuildErrorsSql(): string[] {
 }
 
 /**
- * Recomputes both rollups from `invocations`: two deletes, then INSERT…SELECT…GROUP BY statements
+ * Recomputes the rollups from `invocations`: three deletes, then INSERT…SELECT…GROUP BY statements
  * (the finest resolution from the calls and its time-to-first-token histogram, its ALL_MODELS
- * rows, each coarser resolution from the one before, the error types from the calls).
+ * rows, each coarser resolution from the one before, the error types and the GenAI buckets from
+ * the calls).
  */
 export function rebuildRollupSql(): string[] {
   return [
     'DELETE FROM invocation_rollup',
     'DELETE FROM invocation_error_rollup',
+    'DELETE FROM invocation_gen_ai_rollup',
     rebuildFinestSql(),
     rebuildFinestTtftSql(),
     rebuildAllModelsSql(),
     ...LEVELS.slice(1).map((to, i) => rebuildCoarserSql(LEVELS[i]!, to)),
     ...rebuildErrorsSql(),
+    rebuildGenAiSql(),
   ]
 }
 
@@ -286,7 +387,7 @@ const TRIGGERS = ['invocations_rollup_insert', 'invocations_rollup_delete', 'inv
 /**
  * A later rollup migration's statements (after its ALTERs): the triggers of the one before are
  * dropped, the rollups rebuilt from the calls (exact, whatever was recorded in between) and the
- * new triggers created, all in the migration's transaction. Migration 0009 holds this text.
+ * new triggers created, all in the migration's transaction. Migration 0010 holds this text.
  */
 export function rollupUpgradeSql(): string[] {
   return [...TRIGGERS.map((name) => `DROP TRIGGER IF EXISTS ${name}`), ...rollupMigrationSql()]

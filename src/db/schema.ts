@@ -141,6 +141,68 @@ export const invocationRollup = sqliteTable(
 )
 
 /**
+ * The OpenTelemetry GenAI semantic conventions' explicit bucket boundaries: seconds for
+ * gen_ai.client.operation.duration and gen_ai.client.operation.time_to_first_chunk (the same
+ * list), tokens for gen_ai.client.token.usage. `/metrics` serves its GenAI histograms with exactly
+ * these, counted per call in `invocation_gen_ai_rollup`. Every duration bound is a whole number
+ * of milliseconds, and calls are recorded in whole milliseconds, so each bucket count is exact.
+ */
+export const GEN_AI_DURATION_BOUNDS_S: readonly number[] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+export const GEN_AI_DURATION_BOUNDS_MS: readonly number[] = GEN_AI_DURATION_BOUNDS_S.map((s) => Math.round(s * 1000))
+export const GEN_AI_TOKEN_BOUNDS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+/** Buckets per GenAI histogram: one per boundary plus the overflow bucket (both lists have 14). */
+export const GEN_AI_BUCKETS = GEN_AI_DURATION_BOUNDS_S.length + 1
+
+/** The GenAI rollup's histograms: operation duration, time to first chunk, input and output tokens. */
+export const GEN_AI_HISTOGRAMS = ['dur', 'ttfc', 'in', 'out'] as const
+export type GenAiHistogram = (typeof GEN_AI_HISTOGRAMS)[number]
+
+/** `dur_00`..`dur_14`, `ttfc_00`.., `in_00`.., `out_00`..: calls per GenAI bucket. */
+export function genAiColumnName(prefix: GenAiHistogram, bucket: number): string {
+  return `${prefix}_${String(bucket).padStart(2, '0')}`
+}
+
+function genAiColumns(): Record<string, Counter> {
+  const columns: Record<string, Counter> = {}
+  for (const prefix of GEN_AI_HISTOGRAMS) {
+    for (let i = 0; i < GEN_AI_BUCKETS; i++) columns[genAiColumnName(prefix, i)] = counter(genAiColumnName(prefix, i))
+  }
+  return columns
+}
+
+/** `error_type` of the GenAI rollup's rows of calls that succeeded: the spec sets error.type only on failures. */
+export const GEN_AI_NO_ERROR = ''
+
+/**
+ * All-time counts per model and error type (GEN_AI_NO_ERROR for calls that succeeded; a failed or
+ * stopped call's `error_type`, 'Unknown' when none was recorded) in the OpenTelemetry GenAI
+ * buckets: what `/metrics` serves as gen_ai_client_* histograms. Kept by the same triggers as
+ * `invocation_rollup` (src/db/rollup-sql.ts) and rebuilt with it. Token usage counts the calls
+ * that reported usage; its input side includes the prompt-cache reads and writes, as the spec's
+ * input tokens do.
+ */
+export const invocationGenAiRollup = sqliteTable(
+  'invocation_gen_ai_rollup',
+  {
+    modelId: text('model_id').notNull(),
+    errorType: text('error_type').notNull(),
+    calls: counter('calls'),
+    /** Summed latency (ms) of the calls counted in dur_*. */
+    durationSumMs: counter('duration_sum_ms'),
+    /** Calls that streamed a first token, and their summed time to it (ms). */
+    ttfcCount: counter('ttfc_count'),
+    ttfcSumMs: counter('ttfc_sum_ms'),
+    /** Calls that reported usage, and their input tokens (cache reads and writes included). */
+    inputCalls: counter('input_calls'),
+    inputTokens: counter('input_tokens'),
+    outputCalls: counter('output_calls'),
+    outputTokens: counter('output_tokens'),
+    ...genAiColumns(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.errorType] })],
+)
+
+/**
  * Failed and stopped calls by type, at the same resolutions as `invocation_rollup`: one row per
  * resolution, bucket, model (and ALL_MODELS), outcome and error type ('Unknown' when none was
  * recorded).
