@@ -549,15 +549,18 @@ describe('Prometheus exposition', () => {
       const base = name.replace(/_(bucket|sum|count)$/, '')
       expect(declared.has(name) || declared.get(base) === 'histogram').toBe(true)
       const labels = m![2] ?? ''
-      const model = /model="((?:[^"\\]|\\.)*)"/.exec(labels)?.[1] ?? ''
+      // a series is its name and every label but le
+      const series = labels.replace(/,?le="[^"]*"/, '')
       if (name.endsWith('_bucket')) {
-        const key = `${base}|${model}`
+        const key = `${base}|${series}`
         const le = /le="([^"]*)"/.exec(labels)?.[1] ?? ''
         buckets.set(key, [...(buckets.get(key) ?? []), { le, value: Number(m![3]) }])
       }
-      if (name.endsWith('_count') && declared.get(base) === 'histogram') counts.set(`${base}|${model}`, Number(m![3]))
+      if (name.endsWith('_count') && declared.get(base) === 'histogram') counts.set(`${base}|${series}`, Number(m![3]))
     }
-    expect(buckets.size).toBe(4)
+    // per model: the two deprecated millisecond histograms, time to first chunk and token usage
+    // (input and output); the duration per model and error type: ok and Throttling, server and Stopped
+    expect(buckets.size).toBe(2 * (2 + 1 + 2) + 4)
     for (const [key, values] of buckets) {
       for (let i = 1; i < values.length; i++) {
         expect(values[i]!.value).toBeGreaterThanOrEqual(values[i - 1]!.value)
@@ -577,6 +580,116 @@ describe('Prometheus exposition', () => {
     }
     expect(declared.get('bedrock_invocation_latency_ms')).toBe('histogram')
     expect(declared.get('bedrock_time_to_first_token_ms')).toBe('histogram')
+  })
+})
+
+describe('Prometheus exposition: the OpenTelemetry GenAI histograms', () => {
+  const SECONDS = ['0.01', '0.02', '0.04', '0.08', '0.16', '0.32', '0.64', '1.28', '2.56', '5.12', '10.24', '20.48', '40.96', '81.92', '+Inf']
+  const TOKENS = ['1', '4', '16', '64', '256', '1024', '4096', '16384', '65536', '262144', '1048576', '4194304', '16777216', '67108864', '+Inf']
+  const GEN_AI = `gen_ai_provider_name="aws.bedrock",gen_ai_operation_name="chat",gen_ai_request_model="${SONNET}"`
+
+  /** The `le` values and counts of one series' buckets, in order, from the exposition text. */
+  function bucketsOf(text: string, metric: string, labels: string): [string, number][] {
+    const prefix = `${metric}_bucket{${labels},le="`
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(prefix))
+      .map((line) => {
+        const [le, value] = line.slice(prefix.length).split('"} ')
+        return [le!, Number(value)]
+      })
+  }
+
+  function recorded() {
+    const { db, q } = tempDatabase()
+    insert(db, [
+      { at: NOW - 1000, latencyMs: 5, timeToFirstTokenMs: 5 },
+      { at: NOW - 2000, latencyMs: 10, timeToFirstTokenMs: 10 },
+      { at: NOW - 3000, latencyMs: 11, timeToFirstTokenMs: 11, inputTokens: 3, cacheReadInputTokens: 10, cacheWriteInputTokens: 2, outputTokens: 0 },
+      { at: NOW - 4000, latencyMs: 1500, timeToFirstTokenMs: 250 },
+      { at: NOW - 5000, latencyMs: 90_000, timeToFirstTokenMs: 1200 },
+      { at: NOW - 6000, latencyMs: 30, outcome: 'error', errorType: 'ThrottlingException' },
+      { at: NOW - 7000, latencyMs: 100, outcome: 'error', errorType: null },
+      { at: NOW - 8000, latencyMs: 700, timeToFirstTokenMs: 300, outcome: 'stopped', errorType: 'Stopped' },
+      { at: NOW - 9000, modelId: 'example.unpriced-model-v1:0' },
+    ])
+    return q.prometheus()
+  }
+
+  test('the operation duration is in seconds at the spec boundaries, cumulative, with _sum and _count of the calls that succeeded', () => {
+    const text = recorded()
+    const metric = 'gen_ai_client_operation_duration_seconds'
+    expect(text).toContain(`# TYPE ${metric} histogram\n`)
+    // 5 and 10 ms are within 0.01 s, 11 ms within 0.02 s, 1.5 s within 2.56 s, 90 s past 81.92 s
+    expect(bucketsOf(text, metric, GEN_AI)).toEqual(SECONDS.map((le, i) => [le, i === 0 ? 2 : i < 8 ? 3 : i < 14 ? 4 : 5]))
+    expect(text).toContain(`${metric}_sum{${GEN_AI}} 91.526\n`)
+    expect(text).toContain(`${metric}_count{${GEN_AI}} 5\n`)
+  })
+
+  test('error_type is set on failed and stopped calls only, with the error name or _OTHER', () => {
+    const text = recorded()
+    const metric = 'gen_ai_client_operation_duration_seconds'
+    expect(bucketsOf(text, metric, `${GEN_AI},error_type="ThrottlingException"`)).toEqual(SECONDS.map((le, i) => [le, i < 2 ? 0 : 1]))
+    expect(text).toContain(`${metric}_sum{${GEN_AI},error_type="ThrottlingException"} 0.03\n`)
+    expect(text).toContain(`${metric}_count{${GEN_AI},error_type="_OTHER"} 1\n`)
+    expect(text).toContain(`${metric}_count{${GEN_AI},error_type="Stopped"} 1\n`)
+    expect(text).toContain(`${metric}_sum{${GEN_AI},error_type="Stopped"} 0.7\n`)
+    // never on the histograms the spec gives no error.type, never empty
+    const withErrorType = text.split('\n').filter((line) => line.includes('error_type='))
+    expect(withErrorType.length).toBe(3 * (SECONDS.length + 2))
+    for (const line of withErrorType) expect(line).toMatch(/^gen_ai_client_operation_duration_seconds_(bucket|sum|count)\{.*error_type="[^"]+"/)
+  })
+
+  test('time to first chunk is in seconds, for every call that streamed a first token', () => {
+    const text = recorded()
+    const metric = 'gen_ai_client_operation_time_to_first_chunk_seconds'
+    // 5, 10, 11, 250 and 1200 ms, and the stopped call's 300 ms
+    expect(bucketsOf(text, metric, GEN_AI)).toEqual(SECONDS.map((le, i) => [le, [2, 3, 3, 3, 3, 5, 5, 6][i] ?? 6]))
+    expect(text).toContain(`${metric}_sum{${GEN_AI}} 1.776\n`)
+    expect(text).toContain(`${metric}_count{${GEN_AI}} 6\n`)
+  })
+
+  test('token usage per call: input with the prompt-cache tokens, output, at the spec boundaries', () => {
+    const text = recorded()
+    const metric = 'gen_ai_client_token_usage'
+    // input: 3 + 10 read + 2 written = 15 tokens, and four calls of 100
+    expect(bucketsOf(text, metric, `${GEN_AI},gen_ai_token_type="input"`)).toEqual(TOKENS.map((le, i) => [le, i < 2 ? 0 : i < 4 ? 1 : 5]))
+    expect(text).toContain(`${metric}_sum{${GEN_AI},gen_ai_token_type="input"} 415\n`)
+    // output: one call of 0 tokens (within 1), four of 50
+    expect(bucketsOf(text, metric, `${GEN_AI},gen_ai_token_type="output"`)).toEqual(TOKENS.map((le, i) => [le, i < 3 ? 1 : 5]))
+    expect(text).toContain(`${metric}_sum{${GEN_AI},gen_ai_token_type="output"} 200\n`)
+    expect(text).toContain(`${metric}_count{${GEN_AI},gen_ai_token_type="output"} 5\n`)
+    // the cache split stays on the CloudWatch-named counters, Bedrock's inputTokens without it
+    expect(text).toContain(`bedrock_input_tokens_total{model="${SONNET}"} 403\n`)
+    expect(text).toContain(`bedrock_cache_read_input_tokens_total{model="${SONNET}"} 10\n`)
+  })
+
+  test('the estimated cost counter uses the dashboard pricing and leaves out models of unknown price', () => {
+    const text = recorded()
+    expect(text).toContain('# TYPE bedrock_estimated_cost_usd_total counter\n')
+    const line = text.split('\n').find((l) => l.startsWith(`bedrock_estimated_cost_usd_total{model="${SONNET}"} `))!
+    expect(Number(line.split(' ').at(-1))).toBeCloseTo(costFor(SONNET, 403, 200, 10, 2)!, 12)
+    expect(text).not.toContain('bedrock_estimated_cost_usd_total{model="example.unpriced-model-v1:0"}')
+  })
+
+  test('the millisecond histograms of before are still served, marked deprecated', () => {
+    const text = recorded()
+    expect(text).toMatch(/# HELP bedrock_invocation_latency_ms Deprecated, removed in the next release: use gen_ai_client_operation_duration_seconds\./)
+    expect(text).toMatch(
+      /# HELP bedrock_time_to_first_token_ms Deprecated, removed in the next release: use gen_ai_client_operation_time_to_first_chunk_seconds\./,
+    )
+    expect(text).toContain(`bedrock_invocation_latency_ms_count{model="${SONNET}"} 8\n`)
+    expect(text).toContain(`bedrock_invocation_latency_ms_bucket{model="${SONNET}",le="10"} 2\n`)
+    // and no new name is in milliseconds, nor labelled by person or conversation
+    const names = new Set(
+      text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]!),
+    )
+    for (const name of names)
+      if (!name.startsWith('bedrock_invocation_latency_ms') && !name.startsWith('bedrock_time_to_first_token_ms')) expect(name).not.toMatch(/_ms(_|$)/)
+    expect(text).not.toMatch(/(owner|user|conversation|session)[a-z_]*="/)
   })
 })
 

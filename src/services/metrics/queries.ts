@@ -1,11 +1,21 @@
 import type { Db } from '../../db/open.ts'
-import { ALL_MODELS, ALL_TIME, HISTOGRAM_BUCKETS, histogramColumnName, type Outcome } from '../../db/schema.ts'
+import {
+  ALL_MODELS,
+  ALL_TIME,
+  GEN_AI_BUCKETS,
+  GEN_AI_NO_ERROR,
+  HISTOGRAM_BUCKETS,
+  genAiColumnName,
+  histogramColumnName,
+  type GenAiHistogram,
+  type Outcome,
+} from '../../db/schema.ts'
 import { errorCategory, type ErrorCategory } from './error-categories.ts'
 import { createInvocationList, type InvocationQuery } from './invocation-list.ts'
 import { coverWindow, rangeWindow, segmentsSql, type RangeKey, type TimeWindow } from './ranges.ts'
 import { cacheSavingsFor, costFor } from '../models.ts'
 import { histogramPercentile } from './percentiles.ts'
-import { prometheusText, type ErrorTotals, type ModelTotals } from './prometheus-text.ts'
+import { prometheusText, type ErrorTotals, type GenAiTotals, type ModelTotals } from './prometheus-text.ts'
 
 /**
  * The dashboard's figures, all read from SQL for the chosen range. The panels read the rollup
@@ -121,6 +131,23 @@ const SUMS = [
   'cache_write_input_tokens',
 ]
 
+const genAiColumns = (prefix: GenAiHistogram) => Array.from({ length: GEN_AI_BUCKETS }, (_, i) => genAiColumnName(prefix, i))
+const GEN_AI = { dur: genAiColumns('dur'), ttfc: genAiColumns('ttfc'), in: genAiColumns('in'), out: genAiColumns('out') }
+
+type GenAiRow = {
+  model_id: string
+  error_type: string
+  calls: number
+  duration_sum_ms: number
+  ttfc_count: number
+  ttfc_sum_ms: number
+  input_calls: number
+  input_tokens: number
+  output_calls: number
+  output_tokens: number
+  [histogramColumn: string]: number | string
+}
+
 type Aggregate = {
   requests: number
   ok: number
@@ -151,7 +178,7 @@ function aggregateSql(where: string, groupBy: 'model_id' | null): string {
   return `SELECT ${key}${sums}, max(latency_max) AS latency_max FROM invocation_rollup WHERE ${where}${group}`
 }
 
-function buckets(row: Aggregate, columns: readonly string[]): number[] {
+function buckets(row: Aggregate | GenAiRow, columns: readonly string[]): number[] {
   return columns.map((c) => Number(row[c] ?? 0))
 }
 
@@ -394,6 +421,7 @@ export function createMetricsQueries(db: Db) {
             outputTokens: row.output_tokens,
             cacheReadInputTokens: row.cache_read_input_tokens,
             cacheWriteInputTokens: row.cache_write_input_tokens,
+            estimatedCostUsd: costFor(row.model_id, row.input_tokens, row.output_tokens, row.cache_read_input_tokens, row.cache_write_input_tokens),
           }),
         )
         const errors = all<ErrorTotals>(
@@ -401,7 +429,25 @@ export function createMetricsQueries(db: Db) {
             ' WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND count > 0',
           [ALL_TIME, ALL_MODELS],
         )
-        return prometheusText(models, errors)
+        const genAi = all<GenAiRow>(`SELECT * FROM invocation_gen_ai_rollup WHERE calls > 0 ORDER BY model_id, error_type`, []).map(
+          (row): GenAiTotals => ({
+            modelId: row.model_id,
+            errorType: row.error_type === GEN_AI_NO_ERROR ? null : row.error_type,
+            calls: row.calls,
+            durationSumMs: row.duration_sum_ms,
+            durationBuckets: buckets(row, GEN_AI.dur),
+            ttfcCount: row.ttfc_count,
+            ttfcSumMs: row.ttfc_sum_ms,
+            ttfcBuckets: buckets(row, GEN_AI.ttfc),
+            inputCalls: row.input_calls,
+            inputTokens: row.input_tokens,
+            inputBuckets: buckets(row, GEN_AI.in),
+            outputCalls: row.output_calls,
+            outputTokens: row.output_tokens,
+            outputBuckets: buckets(row, GEN_AI.out),
+          }),
+        )
+        return prometheusText(models, errors, genAi)
       })()
     },
   }
