@@ -160,7 +160,8 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
       const rows = q.threadMessages.all({ conversationId })
       const files = rows.length ? q.threadFiles.all({ conversationId }) : []
       return rows.map(({ message, invocation }) => {
-        const waiting = unsaved.size > 0 ? unsaved.get(message.id) : undefined
+        // only while the row still says streaming: once the writer has committed it, the row is the truth
+        const waiting = unsaved.size > 0 && message.status === 'streaming' ? unsaved.get(message.id) : undefined
         const shown = waiting
           ? {
               ...message,
