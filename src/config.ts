@@ -9,8 +9,12 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
-/** The default model: a current Claude model through its US cross-region inference profile. */
-export const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+/**
+ * The default model: a current Claude model through its global cross-region inference profile
+ * (any commercial region, and billed below the geographic ones). Where the account's own list
+ * lacks it, the page offers the newest Claude model the list has (src/services/discovery).
+ */
+export const DEFAULT_MODEL_ID = 'global.anthropic.claude-sonnet-4-6'
 
 const port = (fallback: number) =>
   z.coerce

@@ -61,10 +61,14 @@ export type SettingsView = {
   conversationId: string
   systemPrompt: string
   temperature: number
+  /** False for a model that refuses a temperature: the field is left out. */
+  temperatureAvailable: boolean
   maxTokens: number
   thinking: boolean
   thinkingBudget: number
-  thinkingAvailable: boolean
+  /** How the chosen model thinks: not at all, with a budget, or adaptively at an effort level. */
+  thinkingMode: 'none' | 'budget' | 'adaptive'
+  effort: string
   maxOutput: number
   notice?: { kind: 'ok' | 'error'; text: string }
   limits: FormLimits
@@ -276,16 +280,20 @@ export function SettingsPanel(props: SettingsView) {
           <textarea id="system-prompt" name="systemPrompt" rows={3} maxlength={props.limits.systemPrompt} placeholder="How the assistant should behave">
             {props.systemPrompt}
           </textarea>
-          <label for="temperature">Temperature</label>
-          <input
-            id="temperature"
-            name="temperature"
-            type="number"
-            min={String(props.limits.temperature.min)}
-            max={String(props.limits.temperature.max)}
-            step="0.1"
-            value={String(props.temperature)}
-          />
+          {props.temperatureAvailable && (
+            <>
+              <label for="temperature">Temperature</label>
+              <input
+                id="temperature"
+                name="temperature"
+                type="number"
+                min={String(props.limits.temperature.min)}
+                max={String(props.limits.temperature.max)}
+                step="0.1"
+                value={String(props.temperature)}
+              />
+            </>
+          )}
           <label for="max-tokens">Max tokens</label>
           <input
             id="max-tokens"
@@ -296,21 +304,28 @@ export function SettingsPanel(props: SettingsView) {
             step="1"
             value={String(props.maxTokens)}
           />
-          {props.thinkingAvailable && (
+          {props.thinkingMode !== 'none' && (
             <fieldset class="thinking-settings">
               <legend>Thinking</legend>
               <label class="inline">
                 <input type="checkbox" name="thinking" value="on" checked={props.thinking} /> Let the model think before answering
               </label>
-              <label for="thinking-budget">Thinking budget (tokens)</label>
-              <input
-                id="thinking-budget"
-                name="thinkingBudget"
-                type="number"
-                min={String(props.limits.thinkingBudget.min)}
-                step="256"
-                value={String(props.thinkingBudget)}
-              />
+              {props.thinkingMode === 'budget' ? (
+                <>
+                  <label for="thinking-budget">Thinking budget (tokens)</label>
+                  <input
+                    id="thinking-budget"
+                    name="thinkingBudget"
+                    type="number"
+                    min={String(props.limits.thinkingBudget.min)}
+                    step="256"
+                    value={String(props.thinkingBudget)}
+                  />
+                </>
+              ) : (
+                <p class="hint" id="thinking-effort">{`Adaptive: the model decides how much to think, at effort ${props.effort}.`}</p>
+              )}
+              {props.temperatureAvailable && <p class="hint">No temperature is sent while the model thinks.</p>}
             </fieldset>
           )}
           <div class="row">

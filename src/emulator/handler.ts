@@ -5,6 +5,7 @@ import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException, errorBody, err
 import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
+import { maxTokensLimit, modelRuleProblem } from './model-rules.ts'
 
 export type Operation = 'Converse' | 'ConverseStream'
 /** `pending` while the reply is still being produced. */
@@ -189,7 +190,7 @@ function preflight(record: RecordedRequest, body: unknown, faults: Faults): Erro
   if (faults.validation) {
     return errors.validation("The request was rejected by the emulator's [[validation]] directive.")
   }
-  const problem = validateBody(body)
+  const problem = validateBody(body, maxTokensLimit(record.modelId)) ?? modelRuleProblem(record.modelId, body)
   return problem === null ? null : errors.validation(problem)
 }
 

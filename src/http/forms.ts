@@ -120,7 +120,8 @@ export const settingsForm = z.object({
     .max(L.systemPrompt, `The system prompt can be at most ${en(L.systemPrompt)} characters.`)
     .optional()
     .default(''),
-  temperature: number('Temperature', L.temperature),
+  /** Absent for a model that takes no temperature (the panel leaves the field out): the saved one is kept. */
+  temperature: number('Temperature', L.temperature).optional(),
   maxTokens: number('Max tokens', L.maxTokens, true),
   thinking: z.literal('on').optional(),
   thinkingBudget: number('The thinking budget', L.thinkingBudget, true).optional(),

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts'
 import type { Conversation } from '../db/schema.ts'
 import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/chat/index.ts'
-import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/chat/index.ts'
+import { DEFAULT_EFFORT, DEFAULT_TEMPERATURE, DEFAULT_THINKING_BUDGET, effectiveSettings, thinkingOn } from '../services/chat/index.ts'
 import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
@@ -118,11 +118,13 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
   return {
     conversationId: conversation.id,
     systemPrompt: conversation.systemPrompt ?? '',
-    temperature: s.temperature,
+    temperature: conversation.temperature ?? DEFAULT_TEMPERATURE,
+    temperatureAvailable: s.info.sampling !== 'none',
     maxTokens: s.maxTokens,
-    thinking: Boolean(conversation.thinkingBudget),
-    thinkingBudget: conversation.thinkingBudget ?? DEFAULT_THINKING_BUDGET,
-    thinkingAvailable: s.info.thinking,
+    thinking: thinkingOn(conversation, s.info),
+    thinkingBudget: conversation.thinkingBudget || DEFAULT_THINKING_BUDGET,
+    thinkingMode: s.info.thinking,
+    effort: s.adaptiveThinking?.effort ?? s.info.effort ?? DEFAULT_EFFORT,
     maxOutput: s.info.maxOutput,
     notice,
     limits: FORM_LIMITS,

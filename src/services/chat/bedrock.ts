@@ -11,7 +11,7 @@ import {
   type Message,
 } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import type { DeserializeMiddleware, FinalizeRequestMiddleware } from '@smithy/types'
+import type { DeserializeMiddleware, DocumentType, FinalizeRequestMiddleware } from '@smithy/types'
 
 /**
  * The only module that talks to the AWS SDK. It streams one reply for a history through
@@ -33,6 +33,8 @@ export type ModelRequest = {
   maxTokens: number
   /** Claude's extended thinking: a token budget (below maxTokens), or absent for none. */
   thinkingBudget?: number
+  /** Claude's adaptive thinking (the model decides how much), at an effort level; absent for none. */
+  adaptiveThinking?: { effort: string }
 }
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -152,14 +154,20 @@ export function createBedrock(options: BedrockOptions = {}) {
         { text: m.text.trim() === '' ? 'Please look at the attached files.' : m.text },
       ],
     }))
-    const thinking = request.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: request.thinkingBudget } } : undefined
+    const thinking: Record<string, DocumentType> | undefined = request.adaptiveThinking
+      ? { thinking: { type: 'adaptive' } }
+      : request.thinkingBudget
+        ? { thinking: { type: 'enabled', budget_tokens: request.thinkingBudget } }
+        : undefined
     return {
       modelId: request.modelId,
       messages,
       system: request.system ? [{ text: request.system }] : undefined,
-      // extended thinking requires the default temperature
+      // thinking requires the default temperature; a temperature is sent only where the model takes one
       inferenceConfig: { maxTokens: request.maxTokens, temperature: thinking ? undefined : request.temperature },
       additionalModelRequestFields: thinking,
+      // Converse's own field for Claude's effort level (output_config.effort in Anthropic's API)
+      outputConfig: request.adaptiveThinking ? { effort: request.adaptiveThinking.effort } : undefined,
     }
   }
 

@@ -10,7 +10,7 @@ export { createReplies, BUSY, type Replies, type Reply, type ReplyEvent, type Re
 export { createLimits, SERVER_BUSY, usd, type Limits, type LimitsOptions, type LimitRefusal, type Spend } from './limits.ts'
 export { createRetention, RETENTION_INTERVAL_MS, type Retention, type RetentionResult } from './retention.ts'
 export { createModelCalls, type CallEvent, type CallResult, type ModelCalls } from './model-call.ts'
-export { effectiveSettings, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
+export { effectiveSettings, thinkingOn, DEFAULT_EFFORT, DEFAULT_TEMPERATURE, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
 export { createBedrock, type Bedrock, type BedrockOptions, type Credentials } from './bedrock.ts'
 export { createConversations, TITLE_MAX, type Conversations, type SearchHit, type ThreadEntry } from './conversations.ts'
 export {
