@@ -95,6 +95,8 @@ export const configSchema = z.object({
     .default('127.0.0.1'),
   AWS_REGION: z.string().trim().regex(REGION_PATTERN, 'an AWS region name such as us-east-1').default('us-east-1'),
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+  /** The control plane's endpoint (ListFoundationModels, ListInferenceProfiles): the SDK's own service-specific override, read here like the runtime's. */
+  AWS_ENDPOINT_URL_BEDROCK: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
   /**
    * A Bedrock API key for the server's own calls. The SDK would read it from the environment by
    * itself and then prefer it for every client; read here, it is handed to the server's client

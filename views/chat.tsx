@@ -78,6 +78,8 @@ export type ChatPageProps = {
   credentials: CredentialsView
   models: ModelOption[]
   modelId: string
+  /** One line when the Model select shows the catalogue instead of the account's own list. */
+  modelsNote?: string
   conversations: ConversationListItem[]
   /** The open conversation; absent on a new chat. */
   conversation?: { id: string; title: string }
@@ -141,7 +143,7 @@ export function ChatPage(props: ChatPageProps) {
           {/* always open on a wide screen; chat.js folds it on a phone, so the chat comes first */}
           <details class="sidebar-more" open>
             <summary>Model, settings and credentials</summary>
-            <ModelSelect models={props.models} modelId={props.modelId} />
+            <ModelSelect models={props.models} modelId={props.modelId} note={props.modelsNote} />
             {props.settings && <SettingsPanel {...props.settings} />}
             <CredentialsPanel {...props.credentials} />
             <p class="hint">
@@ -233,21 +235,44 @@ export function ConversationList({ conversations, currentId, search }: { convers
   )
 }
 
-export function ModelSelect({ models, modelId }: { models: ModelOption[]; modelId: string }) {
+/** Where Refresh models posts: the account's list asked for again. */
+export const REFRESH_MODELS_URL = '/models/refresh'
+
+export function ModelSelect({ models, modelId, note }: { models: ModelOption[]; modelId: string; note?: string }) {
   const known = models.some((m) => m.id === modelId)
   return (
     <section class="panel" id="model-panel">
       <label for="model">Model</label>
-      <select id="model" name="modelId" form="composer">
-        {models.map((m) => (
-          <option value={m.id} selected={m.id === modelId}>
-            {m.name}
+      <div class="model-row">
+        <select id="model" name="modelId" form="composer">
+          {models.map((m) => (
+            <option value={m.id} selected={m.id === modelId}>
+              {m.name}
+            </option>
+          ))}
+          <option value="custom" selected={!known}>
+            Custom model ID…
           </option>
-        ))}
-        <option value="custom" selected={!known}>
-          Custom model ID…
-        </option>
-      </select>
+        </select>
+        {/* the current choice goes along, so the fresh list keeps it selected */}
+        <form
+          method="post"
+          action={REFRESH_MODELS_URL}
+          hx-post={REFRESH_MODELS_URL}
+          hx-target="#model-panel"
+          hx-swap="outerHTML"
+          hx-include="#model, #custom-model-id"
+        >
+          <button type="submit" class="secondary small" id="refresh-models">
+            Refresh models
+          </button>
+        </form>
+      </div>
+      {note && (
+        <p class="hint" id="models-note" role="status">
+          {note}
+        </p>
+      )}
       <div class="custom-model" data-show-when-custom>
         <label for="custom-model-id">Custom model ID</label>
         <input

@@ -6,8 +6,9 @@ import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
 import { maxTokensLimit, modelRuleProblem } from './model-rules.ts'
+import { EMULATED_ACCOUNT, listFoundationModels, listInferenceProfiles, regionOf } from './control-plane.ts'
 
-export type Operation = 'Converse' | 'ConverseStream'
+export type Operation = 'Converse' | 'ConverseStream' | 'ListFoundationModels' | 'ListInferenceProfiles'
 /** `pending` while the reply is still being produced. */
 export type Outcome = 'pending' | 'ok' | 'error' | 'aborted' | 'dropped'
 
@@ -79,6 +80,8 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   if (req.method === 'GET' && url.pathname === '/_emulator/requests') {
     return sendText(res, 200, 'application/json', JSON.stringify(state.requests))
   }
+  const listing = CONTROL_PLANE[url.pathname]
+  if (req.method === 'GET' && listing) return controlPlane(state, options, req, res, url, listing)
   const match = MODEL_PATH.exec(url.pathname)
   const raw = await readBody(req)
   if (req.method !== 'POST' || !match) return sendError(res, errors.unknownOperation())
@@ -153,6 +156,74 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   }
   if (operation === 'Converse') await converse(plan, res)
   else await converseStream(plan, res)
+}
+
+/** The control plane's model lists: path → operation and its answer. */
+const CONTROL_PLANE: Record<string, { operation: Operation; answer: (region: string, query: URLSearchParams) => unknown }> = {
+  '/foundation-models': { operation: 'ListFoundationModels', answer: listFoundationModels },
+  '/inference-profiles': { operation: 'ListInferenceProfiles', answer: listInferenceProfiles },
+}
+
+/** How long a control-plane call signed with an `AKIASLOWLIST…` key takes to answer. */
+export const SLOW_LIST_MS = 3000
+
+/**
+ * ListFoundationModels and ListInferenceProfiles, with the same authentication as the runtime. The
+ * access key chooses the fault (there is no message to carry a directive): `AKIANOLIST…` is refused
+ * with AccessDeniedException (no bedrock:List* permission), `AKIASLOWLIST…` answers after SLOW_LIST_MS.
+ */
+async function controlPlane(
+  state: EmulatorState,
+  options: HandlerOptions,
+  req: AnyRequest,
+  res: AnyResponse,
+  url: URL,
+  listing: (typeof CONTROL_PLANE)[string],
+): Promise<void> {
+  await readBody(req)
+  forgetOldest(state, options.maxRecords)
+  const record: RecordedRequest = {
+    id: state.nextId++,
+    receivedAt: new Date().toISOString(),
+    path: url.pathname + url.search,
+    modelId: '',
+    operation: listing.operation,
+    accessKeyId: accessKeyIdOf(req.headers.authorization),
+    authorization: req.headers.authorization ?? null,
+    body: Object.fromEntries(url.searchParams),
+    httpVersion: req.httpVersion,
+    status: 0,
+    outcome: 'pending',
+    errorType: null,
+    attempt: 1,
+    directives: [],
+    tokensSent: 0,
+  }
+  state.requests.push(record)
+  const aborter = new AbortController()
+  res.on('close', () => {
+    if (record.outcome === 'pending') record.outcome = 'aborted'
+    aborter.abort()
+  })
+  const key = record.accessKeyId
+  const failure =
+    key === null && !/^Bearer \S/.test(record.authorization ?? '')
+      ? errors.missingAuthentication()
+      : key?.startsWith('AKIAINVALID')
+        ? errors.unrecognizedClient()
+        : key?.startsWith('AKIANOLIST')
+          ? errors.listDenied(listing.operation, EMULATED_ACCOUNT)
+          : null
+  if (failure) {
+    record.status = failure.status
+    record.outcome = 'error'
+    record.errorType = failure.type
+    return sendError(res, failure)
+  }
+  if (key?.startsWith('AKIASLOWLIST') && !(await sleep(SLOW_LIST_MS, aborter.signal))) return
+  record.status = 200
+  record.outcome = 'ok'
+  sendText(res, 200, 'application/json', JSON.stringify(listing.answer(regionOf(req.headers.authorization), url.searchParams)))
 }
 
 function forgetOldest(state: EmulatorState, max: number): void {

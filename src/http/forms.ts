@@ -99,6 +99,9 @@ export const messageForm = z.object({ message: messageText.optional().default(''
 
 export const regenerateForm = z.object(modelChoice).transform(chosenModel)
 
+/** Refresh models: the Model select's current choice goes along, to stay selected. */
+export const modelsRefreshForm = z.object(modelChoice).transform(chosenModel)
+
 export const editForm = z.object({ message: messageText.min(1, 'Type the message to send.'), ...modelChoice }).transform(chosenModel)
 
 export const renameForm = z.object({

@@ -5,7 +5,7 @@ import { DEFAULT_EFFORT, DEFAULT_TEMPERATURE, DEFAULT_THINKING_BUDGET, effective
 import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
-import { listedModels, modelInfo } from '../services/models.ts'
+import { modelInfo } from '../services/models.ts'
 import { maskAccessKey, usd, type Session } from '../services/chat/index.ts'
 import {
   ChatPage,
@@ -156,14 +156,16 @@ export type ChatPageExtra = {
 export async function chatPage(viewer: Viewer, conversation: Conversation | null, extra: ChatPageExtra = {}) {
   const { session, deps } = viewer
   const defaultModel = deps.config.BEDROCK_MODEL_ID
+  const menu = await modelMenu(viewer)
   const thread = conversation ? deps.conversations.thread(conversation.id) : []
   if (thread.some(rendersMarkdown)) await markdownReady()
   else setImmediate(markdownReady)
   return (
     <ChatPage
       credentials={credentialsView(session, deps.config, extra.credentials)}
-      models={listedModels().map((m) => ({ id: m.id, name: m.name }))}
-      modelId={conversation?.modelId ?? defaultModel}
+      models={menu.models}
+      modelId={conversation?.modelId ?? menu.defaultModelId}
+      modelsNote={menu.note}
       conversations={conversationList(viewer)}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
       settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
@@ -178,6 +180,11 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       budget={budgetView(viewer)}
     />
   )
+}
+
+/** The Model select's list for this browser: its own credentials' or the server's, in its region. */
+export function modelMenu({ deps, session }: Viewer) {
+  return deps.models.menu(session.region ?? deps.config.AWS_REGION, session.credentials)
 }
 
 /** The conversation of the page a form was posted from (a `refererPath`), if it is this browser's. */
