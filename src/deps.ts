@@ -135,6 +135,7 @@ export function createDeps({
     firstTokenTimeoutMs,
     tokenIdleTimeoutMs,
     onRecorded: (invocation) => limits.spend(invocation),
+    callableModels: (region, credentials) => models.known(region, credentials)?.map((m) => m.id),
   })
   return {
     readiness,

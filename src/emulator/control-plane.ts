@@ -217,3 +217,9 @@ export function listInferenceProfiles(region: string, query: URLSearchParams): u
 export function regionOf(authorization: string | undefined): string {
   return /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(authorization ?? '')?.[1] ?? 'us-east-1'
 }
+
+/** Whether Bedrock serves this id only through an inference profile (a foundation model of the account without ON_DEMAND). */
+export function needsProfile(modelId: string): boolean {
+  const model = FOUNDATION.find((m) => m.id === modelId)
+  return model !== undefined && !model.inference.includes('ON_DEMAND')
+}

@@ -6,7 +6,7 @@ import { parseDirectives, type Faults } from './faults.ts'
 import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './conversation.ts'
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
 import { maxTokensLimit, modelRuleProblem } from './model-rules.ts'
-import { EMULATED_ACCOUNT, listFoundationModels, listInferenceProfiles, regionOf } from './control-plane.ts'
+import { EMULATED_ACCOUNT, listFoundationModels, listInferenceProfiles, needsProfile, regionOf } from './control-plane.ts'
 
 export type Operation = 'Converse' | 'ConverseStream' | 'ListFoundationModels' | 'ListInferenceProfiles'
 /** `pending` while the reply is still being produced. */
@@ -251,12 +251,15 @@ function preflight(record: RecordedRequest, body: unknown, faults: Faults): Erro
   // a Bedrock API key (Authorization: Bearer ...) is accepted as it is, like any well-formed key
   if (record.accessKeyId === null && !/^Bearer \S/.test(record.authorization ?? '')) return errors.missingAuthentication()
   if (record.accessKeyId?.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
+  // Bedrock API keys the emulator refuses, by how they begin: `invalid…` (malformed), `expired…`
+  if (/^Bearer invalid/i.test(record.authorization ?? '')) return errors.invalidApiKey()
+  if (/^Bearer expired/i.test(record.authorization ?? '')) return errors.expiredApiKey()
   if (record.attempt <= faults.throttle) return errors.throttling()
   if (record.attempt <= faults.unavailable) return errors.serviceUnavailable()
   if (record.attempt <= faults.internal) return errors.internal()
   if (faults.access) return errors.accessDenied()
   if (faults.notfound) return errors.notFound()
-  if (faults.profile) return errors.profileRequired(record.modelId)
+  if (faults.profile || needsProfile(record.modelId)) return errors.profileRequired(record.modelId)
   if (faults.timeout) return errors.modelTimeout()
   if (faults.validation) {
     return errors.validation("The request was rejected by the emulator's [[validation]] directive.")

@@ -139,6 +139,16 @@ export const errors = {
     type: 'UnrecognizedClientException',
     message: 'The security token included in the request is invalid.',
   }),
+  invalidApiKey: (): ErrorReply => ({
+    status: 403,
+    type: 'UnrecognizedClientException',
+    message: 'Invalid API Key format: Must start with pre-defined prefix',
+  }),
+  expiredApiKey: (): ErrorReply => ({
+    status: 403,
+    type: 'ExpiredTokenException',
+    message: 'Bearer Token has expired',
+  }),
   missingAuthentication: (): ErrorReply => ({
     status: 403,
     type: 'MissingAuthenticationTokenException',

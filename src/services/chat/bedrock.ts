@@ -174,6 +174,8 @@ export function createBedrock(options: BedrockOptions = {}) {
   return {
     endpoint: options.endpoint,
     maxAttempts,
+    /** The server's own calls send its Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) instead of signing. */
+    serverUsesApiKey: Boolean(options.serverBearerToken),
 
     /**
      * Streams the reply into `opts.onEvent` and resolves when it has ended (or `opts.signal`
