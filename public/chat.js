@@ -115,14 +115,18 @@
   }
   document.addEventListener('htmx:after:swap', followConversation)
 
-  // "Custom model ID…" shows its field; a listed model hides it.
-  const model = document.getElementById('model')
-  const custom = document.querySelector('[data-show-when-custom]')
-  const showCustom = () => custom?.toggleAttribute('hidden', model?.value !== 'custom')
-  model?.addEventListener('change', () => {
+  // "Custom model ID…" shows its field; a listed model hides it. Refresh models swaps the panel, so
+  // the elements are looked up each time.
+  const showCustom = () => {
+    const model = document.getElementById('model')
+    document.querySelector('[data-show-when-custom]')?.toggleAttribute('hidden', model?.value !== 'custom')
+  }
+  document.addEventListener('change', (event) => {
+    if (event.target?.id !== 'model') return
     showCustom()
-    if (model.value === 'custom') document.getElementById('custom-model-id')?.focus()
+    if (event.target.value === 'custom') document.getElementById('custom-model-id')?.focus()
   })
+  document.addEventListener('htmx:after:swap', showCustom)
   showCustom()
 
   // Regenerate, Retry and Edit stream into the thread too: keep the newest text in view.

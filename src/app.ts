@@ -10,6 +10,7 @@ import chat from './routes/chat.tsx'
 import conversations from './routes/conversations.tsx'
 import credentials from './routes/credentials.tsx'
 import dashboard from './routes/dashboard.tsx'
+import models from './routes/models.tsx'
 import prometheus from './routes/prometheus.ts'
 import signIn from './routes/sign-in.tsx'
 
@@ -33,6 +34,7 @@ export function createApp(deps: Deps) {
   app.route('/', chat)
   app.route('/', conversations)
   app.route('/credentials', credentials)
+  app.route('/models', models)
   app.route('/dashboard', dashboard)
   return app
 }

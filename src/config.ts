@@ -9,8 +9,12 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
-/** The default model: a current Claude model through its US cross-region inference profile. */
-export const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+/**
+ * The default model: a current Claude model through its global cross-region inference profile
+ * (any commercial region, and billed below the geographic ones). Where the account's own list
+ * lacks it, the page offers the newest Claude model the list has (src/services/discovery).
+ */
+export const DEFAULT_MODEL_ID = 'global.anthropic.claude-sonnet-4-6'
 
 const port = (fallback: number) =>
   z.coerce
@@ -91,6 +95,8 @@ export const configSchema = z.object({
     .default('127.0.0.1'),
   AWS_REGION: z.string().trim().regex(REGION_PATTERN, 'an AWS region name such as us-east-1').default('us-east-1'),
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+  /** The control plane's endpoint (ListFoundationModels, ListInferenceProfiles): the SDK's own service-specific override, read here like the runtime's. */
+  AWS_ENDPOINT_URL_BEDROCK: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
   /**
    * A Bedrock API key for the server's own calls. The SDK would read it from the environment by
    * itself and then prefer it for every client; read here, it is handed to the server's client

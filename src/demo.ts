@@ -18,6 +18,8 @@ const app = Bun.spawn(['bun', join(ROOT, 'src/index.ts')], {
   env: {
     ...process.env,
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+    // the control plane too: the Model select lists the emulator's account models
+    AWS_ENDPOINT_URL_BEDROCK: emulator.url,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'AKIADEMODEMODEMO0000',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'demoSecretKeyThatOnlyTheEmulatorSees00',
   },

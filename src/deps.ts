@@ -1,4 +1,4 @@
-import type { Config } from './config.ts'
+import { DEFAULT_MODEL_ID, type Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { serverSecret } from './db/secrets.ts'
 import { createWriter, type Writer } from './db/writer.ts'
@@ -22,6 +22,7 @@ import {
   type SessionsOptions,
 } from './services/chat/index.ts'
 import { accessFor, type Access } from './services/access.ts'
+import { createControlPlane, createDiscovery, DISCOVERY_TIMEOUT_MS, type Discovery, type DiscoveryOptions } from './services/discovery/index.ts'
 import { displayEndpoint } from './services/endpoints.ts'
 import { createReadiness, type ReadinessCheck } from './services/readiness.ts'
 import { createDashboard, createLogTail, type Dashboard } from './services/dashboard/index.ts'
@@ -51,6 +52,8 @@ export type Deps = {
   retention: Retention
   /** The database's one writer (its own thread): closed last at shutdown, once what it holds is saved. */
   writer: Writer
+  /** Which models the credentials in use can call (Bedrock's control plane), with the catalogue as the fallback. */
+  models: Discovery
 }
 
 /** What the standalone dashboard process has: no chat, no sessions. */
@@ -67,6 +70,8 @@ export type DepsOptions = {
   tokenIdleTimeoutMs?: number
   /** The limits' clock (tests). */
   limits?: Pick<LimitsOptions, 'now'>
+  /** Model discovery's bounds and clock (tests). */
+  discovery?: Pick<DiscoveryOptions, 'pageWaitMs' | 'ttlMs' | 'timeoutMs' | 'now'>
 }
 
 /** Wires the services from config and an open database: used by start-up and by tests alike. */
@@ -78,12 +83,15 @@ export function createDeps({
   firstTokenTimeoutMs = config.FIRST_TOKEN_TIMEOUT_MS,
   tokenIdleTimeoutMs = config.TOKEN_IDLE_TIMEOUT_MS,
   limits: limitsOptions,
+  discovery: discoveryOptions,
 }: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.path)
   // what the server holds from its environment never reaches a log line, whatever quotes it
   registerSecret(config.AWS_BEARER_TOKEN_BEDROCK)
-  for (const password of endpointPasswords(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME)) registerSecret(password)
+  for (const endpoint of [config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, config.AWS_ENDPOINT_URL_BEDROCK]) {
+    for (const password of endpointPasswords(endpoint)) registerSecret(password)
+  }
   const bedrock = createBedrock({
     endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
     serverBearerToken: config.AWS_BEARER_TOKEN_BEDROCK,
@@ -92,6 +100,18 @@ export function createDeps({
         ? { id: config.BEDROCK_GUARDRAIL_ID, version: config.BEDROCK_GUARDRAIL_VERSION }
         : undefined,
     ...bedrockOptions,
+  })
+  const models = createDiscovery({
+    controlPlane: createControlPlane({
+      endpoint: config.AWS_ENDPOINT_URL_BEDROCK,
+      serverCredentials: bedrockOptions?.serverCredentials,
+      serverBearerToken: config.AWS_BEARER_TOKEN_BEDROCK,
+      timeoutMs: discoveryOptions?.timeoutMs ?? DISCOVERY_TIMEOUT_MS,
+    }),
+    defaultModelId: config.BEDROCK_MODEL_ID,
+    defaultIsChosen: config.BEDROCK_MODEL_ID !== DEFAULT_MODEL_ID,
+    log: getLogger('models'),
+    ...discoveryOptions,
   })
   const queries = createMetricsQueries(db)
   const metricsQueries = () => queries
@@ -121,6 +141,7 @@ export function createDeps({
     firstTokenTimeoutMs,
     tokenIdleTimeoutMs,
     onRecorded: (invocation) => limits.spend(invocation),
+    callableModels: (region, credentials) => models.known(region, credentials)?.map((m) => m.id),
   })
   return {
     readiness,
@@ -149,5 +170,6 @@ export function createDeps({
     }),
     log: getLogger('app'),
     writer,
+    models,
   }
 }

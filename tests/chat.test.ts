@@ -157,8 +157,12 @@ describe('a chat turn', () => {
 
   test('a model that needs an inference profile is named with the profile to use', async () => {
     const you = browser(t.app)
+    // the page asks which models the account can call: the message names the global profile it has
+    await you.get('/')
     const { body } = await you.send(unique('[[profile]] hi'), { modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0' })
-    expect(unescapeHtml(finalBubble(body))).toContain('use its inference profile us.anthropic.claude-sonnet-4-5-20250929-v1:0')
+    expect(unescapeHtml(finalBubble(body))).toContain(
+      'use its inference profile global.anthropic.claude-sonnet-4-5-20250929-v1:0 (Claude Sonnet 4.5 in the Model list)',
+    )
   })
 
   test('no access to a model says how to get it, without retrying', async () => {

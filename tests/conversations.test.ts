@@ -6,6 +6,9 @@ import { parseFragment } from 'parse5'
 import { browser, type Emulator, makeApp, parseSse, readUntil, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
 import { concat, fixture, pdf, png } from './fixtures/attachments/build.ts'
 
+/** A model with extended thinking on a budget (the default model thinks adaptively). */
+const SONNET_45 = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+
 /**
  * Conversations as a person uses them: the sidebar list, titles, rename, delete, settings,
  * Regenerate / Retry / Edit / Stop, reply details, Markdown, attachments, search, long
@@ -381,7 +384,7 @@ describe('settings for a conversation', () => {
 
   test('out-of-range values are refused with 422 and a clear message, and nothing changes', async () => {
     const you = browser(t.app)
-    await you.send(unique('Settings refusals'))
+    await you.send(unique('Settings refusals'), { modelId: SONNET_45 })
     const path = you.conversation!
     const good = { systemPrompt: 'Be brief.', temperature: '0.4', maxTokens: '900' }
     expect((await you.post(`${path}/settings`, good, { htmx: true })).status).toBe(200)
@@ -421,7 +424,7 @@ describe('settings for a conversation', () => {
 
   test('thinking on sends a budget, omits temperature and asks for more max tokens than the budget', async () => {
     const you = browser(t.app)
-    await you.send(unique('Think about it'))
+    await you.send(unique('Think about it'), { modelId: SONNET_45 })
     const path = you.conversation!
     const res = await you.post(`${path}/settings`, { temperature: '0.3', maxTokens: '1000', thinking: 'on', thinkingBudget: '2048' }, { htmx: true })
     expect(res.status).toBe(200)
@@ -446,7 +449,7 @@ describe('settings for a conversation', () => {
 
   test('a thinking budget the model cannot give (over its max output) is refused, not saved to fail later', async () => {
     const you = browser(t.app)
-    await you.send(unique('Big budget'))
+    await you.send(unique('Big budget'), { modelId: SONNET_45 })
     const path = you.conversation!
     const saved = conversationRow(path)
     // Claude Sonnet 4.5 writes at most 64,000 tokens, and the budget must stay below max tokens
@@ -601,7 +604,7 @@ describe('a finished reply', () => {
     for (const bubble of [finalBubble(body), assistantArticles((await pageOf(you, you.conversation!)).html)[0]!]) {
       const id = idOf(bubble)
       expect(bubble).toMatch(
-        /<p class="msg-meta">Claude Sonnet 4\.5 · [\d,]+ ms · first token [\d,]+ ms · [1-9][\d,]* in \/ [1-9][\d,]* out tokens · ≈ \$\d+\.\d+<\/p>/,
+        /<p class="msg-meta">Claude Sonnet 4\.6 · [\d,]+ ms · first token [\d,]+ ms · [1-9][\d,]* in \/ [1-9][\d,]* out tokens · ≈ \$\d+\.\d+<\/p>/,
       )
       expect(bubble).toContain(`<button type="button" class="secondary small" data-copy-text-of="#m-${id}-text">Copy</button>`)
       expect(bubble).toContain(`id="m-${id}-text"`)
@@ -891,7 +894,7 @@ describe('long conversations with thinking', () => {
     const you = browser(t.app)
     const marker = crypto.randomUUID().slice(0, 8)
     const big = (n: number) => `Deep ${n} ${marker} ` + 'lorem ipsum dolor sit amet '.repeat(3660)
-    await you.send(big(1))
+    await you.send(big(1), { modelId: SONNET_45 })
     const path = you.conversation!
     expect(
       (await you.post(`${path}/settings`, { temperature: '0.5', maxTokens: '2048', thinking: 'on', thinkingBudget: '60000' }, { htmx: true })).status,

@@ -29,6 +29,7 @@ export async function makeApp(overrides: { env?: Record<string, string>; emulato
     METRICS_DB_PATH: join(dir, 'metrics', 'metrics.db'),
     LOG_DIR: join(dir, 'logs'),
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+    AWS_ENDPOINT_URL_BEDROCK: emulator.url,
     ...overrides.env,
   })
   const logging = configureLogging({ logDir: config.LOG_DIR, console: false })

@@ -137,8 +137,8 @@ describe('cache points in the request', () => {
   })
 })
 
-/** Claude Sonnet 4.5 through its us. profile (the default model): USD per 1,000 tokens, with the 10% geographic premium. */
-const SONNET = { input: 0.003 * 1.1, output: 0.015 * 1.1, cacheWrite: 0.00375 * 1.1, cacheRead: 0.0003 * 1.1 }
+/** Claude Sonnet 4.6 through its global profile (the default model): USD per 1,000 tokens, no geographic premium. */
+const SONNET = { input: 0.003, output: 0.015, cacheWrite: 0.00375, cacheRead: 0.0003 }
 
 type Row = {
   input_tokens: number
@@ -310,7 +310,7 @@ describe('the dashboard and /metrics show the cache', () => {
     expect(json.cache.map((series) => series.reduce((a, b) => a + b, 0))).toEqual([read, write])
 
     const metrics = await (await you.get('/metrics')).text()
-    const model = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+    const model = 'global.anthropic.claude-sonnet-4-6'
     expect(metrics).toContain('# TYPE bedrock_cache_read_input_tokens_total counter')
     expect(metrics).toContain(`bedrock_cache_read_input_tokens_total{model="${model}"} ${read}`)
     expect(metrics).toContain(`bedrock_cache_write_input_tokens_total{model="${model}"} ${write}`)

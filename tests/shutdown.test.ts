@@ -33,6 +33,7 @@ async function startServer(dbName = 'metrics.db') {
       METRICS_DB_PATH: join(dir, dbName),
       LOG_DIR: join(dir, 'logs'),
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+      AWS_ENDPOINT_URL_BEDROCK: emulator.url,
       AWS_ACCESS_KEY_ID: 'AKIASHUTDOWNTEST0001',
       AWS_SECRET_ACCESS_KEY: 'shutdownTestSecretKey000000000000000000',
       SHUTDOWN_GRACE_SECONDS: '2',

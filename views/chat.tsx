@@ -70,10 +70,14 @@ export type SettingsView = {
   conversationId: string
   systemPrompt: string
   temperature: number
+  /** False for a model that refuses a temperature: the field is left out. */
+  temperatureAvailable: boolean
   maxTokens: number
   thinking: boolean
   thinkingBudget: number
-  thinkingAvailable: boolean
+  /** How the chosen model thinks: not at all, with a budget, or adaptively at an effort level. */
+  thinkingMode: 'none' | 'budget' | 'adaptive'
+  effort: string
   promptCaching: boolean
   promptCachingAvailable: boolean
   maxOutput: number
@@ -85,6 +89,8 @@ export type ChatPageProps = {
   credentials: CredentialsView
   models: ModelOption[]
   modelId: string
+  /** One line when the Model select shows the catalogue instead of the account's own list. */
+  modelsNote?: string
   conversations: ConversationListItem[]
   /** The open conversation; absent on a new chat. */
   conversation?: { id: string; title: string }
@@ -152,7 +158,7 @@ export function ChatPage(props: ChatPageProps) {
           {/* always open on a wide screen; chat.js folds it on a phone, so the chat comes first */}
           <details class="sidebar-more" open>
             <summary>Model, settings and credentials</summary>
-            <ModelSelect models={props.models} modelId={props.modelId} />
+            <ModelSelect models={props.models} modelId={props.modelId} note={props.modelsNote} />
             {props.settings && <SettingsPanel {...props.settings} />}
             <CredentialsPanel {...props.credentials} />
             <p class="hint">
@@ -244,21 +250,44 @@ export function ConversationList({ conversations, currentId, search }: { convers
   )
 }
 
-export function ModelSelect({ models, modelId }: { models: ModelOption[]; modelId: string }) {
+/** Where Refresh models posts: the account's list asked for again. */
+export const REFRESH_MODELS_URL = '/models/refresh'
+
+export function ModelSelect({ models, modelId, note }: { models: ModelOption[]; modelId: string; note?: string }) {
   const known = models.some((m) => m.id === modelId)
   return (
     <section class="panel" id="model-panel">
       <label for="model">Model</label>
-      <select id="model" name="modelId" form="composer">
-        {models.map((m) => (
-          <option value={m.id} selected={m.id === modelId}>
-            {m.name}
+      <div class="model-row">
+        <select id="model" name="modelId" form="composer">
+          {models.map((m) => (
+            <option value={m.id} selected={m.id === modelId}>
+              {m.name}
+            </option>
+          ))}
+          <option value="custom" selected={!known}>
+            Custom model ID…
           </option>
-        ))}
-        <option value="custom" selected={!known}>
-          Custom model ID…
-        </option>
-      </select>
+        </select>
+        {/* the current choice goes along, so the fresh list keeps it selected */}
+        <form
+          method="post"
+          action={REFRESH_MODELS_URL}
+          hx-post={REFRESH_MODELS_URL}
+          hx-target="#model-panel"
+          hx-swap="outerHTML"
+          hx-include="#model, #custom-model-id"
+        >
+          <button type="submit" class="secondary small" id="refresh-models">
+            Refresh models
+          </button>
+        </form>
+      </div>
+      {note && (
+        <p class="hint" id="models-note" role="status">
+          {note}
+        </p>
+      )}
       <div class="custom-model" data-show-when-custom>
         <label for="custom-model-id">Custom model ID</label>
         <input
@@ -291,16 +320,20 @@ export function SettingsPanel(props: SettingsView) {
           <textarea id="system-prompt" name="systemPrompt" rows={3} maxlength={props.limits.systemPrompt} placeholder="How the assistant should behave">
             {props.systemPrompt}
           </textarea>
-          <label for="temperature">Temperature</label>
-          <input
-            id="temperature"
-            name="temperature"
-            type="number"
-            min={String(props.limits.temperature.min)}
-            max={String(props.limits.temperature.max)}
-            step="0.1"
-            value={String(props.temperature)}
-          />
+          {props.temperatureAvailable && (
+            <>
+              <label for="temperature">Temperature</label>
+              <input
+                id="temperature"
+                name="temperature"
+                type="number"
+                min={String(props.limits.temperature.min)}
+                max={String(props.limits.temperature.max)}
+                step="0.1"
+                value={String(props.temperature)}
+              />
+            </>
+          )}
           <label for="max-tokens">Max tokens</label>
           <input
             id="max-tokens"
@@ -311,21 +344,28 @@ export function SettingsPanel(props: SettingsView) {
             step="1"
             value={String(props.maxTokens)}
           />
-          {props.thinkingAvailable && (
+          {props.thinkingMode !== 'none' && (
             <fieldset class="thinking-settings">
               <legend>Thinking</legend>
               <label class="inline">
                 <input type="checkbox" name="thinking" value="on" checked={props.thinking} /> Let the model think before answering
               </label>
-              <label for="thinking-budget">Thinking budget (tokens)</label>
-              <input
-                id="thinking-budget"
-                name="thinkingBudget"
-                type="number"
-                min={String(props.limits.thinkingBudget.min)}
-                step="256"
-                value={String(props.thinkingBudget)}
-              />
+              {props.thinkingMode === 'budget' ? (
+                <>
+                  <label for="thinking-budget">Thinking budget (tokens)</label>
+                  <input
+                    id="thinking-budget"
+                    name="thinkingBudget"
+                    type="number"
+                    min={String(props.limits.thinkingBudget.min)}
+                    step="256"
+                    value={String(props.thinkingBudget)}
+                  />
+                </>
+              ) : (
+                <p class="hint" id="thinking-effort">{`Adaptive: the model decides how much to think, at effort ${props.effort}.`}</p>
+              )}
+              {props.temperatureAvailable && <p class="hint">No temperature is sent while the model thinks.</p>}
             </fieldset>
           )}
           {props.promptCachingAvailable && (

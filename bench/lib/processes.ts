@@ -83,6 +83,7 @@ export function startApp(emulatorUrl: string, dir: string, env: Record<string, s
       METRICS_DB_PATH: join(dir, 'metrics.db'),
       LOG_DIR: join(dir, 'logs'),
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+      AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
       AWS_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1',
@@ -99,6 +100,7 @@ export function startRelay(emulatorUrl: string): Promise<Started> {
   return startBun(['bench/relay.ts'], {
     env: {
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+      AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
       AWS_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1',

@@ -1,7 +1,7 @@
 // Validation of a Converse / ConverseStream request body, with messages
 // modelled on the ones Bedrock returns, and helpers to read the conversation.
 
-/** Largest inferenceConfig.maxTokens accepted (Bedrock's limit depends on the model). */
+/** Largest inferenceConfig.maxTokens accepted for a model model-rules.ts gives no other limit. */
 export const MAX_TOKENS_LIMIT = 64000
 
 export interface ConverseBody {
@@ -22,7 +22,7 @@ function constraint(value: unknown, at: string, rule: string): string {
 }
 
 /** Returns the Bedrock-like ValidationException message, or null if the body is acceptable. */
-export function validateBody(body: unknown): string | null {
+export function validateBody(body: unknown, maxTokensLimit = MAX_TOKENS_LIMIT): string | null {
   if (!isRecord(body)) return 'Malformed input request, please reformat your input and try again.'
   const messages = body.messages
   if (!Array.isArray(messages)) return constraint(null, 'messages', 'Member must not be null')
@@ -62,7 +62,7 @@ export function validateBody(body: unknown): string | null {
       }
     }
   }
-  return checkInferenceConfig(body.inferenceConfig)
+  return checkInferenceConfig(body.inferenceConfig, maxTokensLimit)
 }
 
 function checkBlock(block: unknown, i: number, j: number): string | null {
@@ -77,7 +77,7 @@ function checkBlock(block: unknown, i: number, j: number): string | null {
   return `The content field in the Message object at messages.${i}.content.${j} is empty. Add a ContentBlock object to the content field and try again.`
 }
 
-function checkInferenceConfig(config: unknown): string | null {
+function checkInferenceConfig(config: unknown, limit: number): string | null {
   if (config === undefined) return null
   if (!isRecord(config)) return constraint(config, 'inferenceConfig', 'Member must be a structure')
   const { maxTokens, temperature, topP } = config
@@ -85,8 +85,8 @@ function checkInferenceConfig(config: unknown): string | null {
     if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1) {
       return constraint(maxTokens, 'inferenceConfig.maxTokens', 'Member must have value greater than or equal to 1')
     }
-    if (maxTokens > MAX_TOKENS_LIMIT) {
-      return `The maximum tokens you requested exceeds the model limit of ${MAX_TOKENS_LIMIT}. Try again with a maximum tokens value that is lower than ${MAX_TOKENS_LIMIT}.`
+    if (maxTokens > limit) {
+      return `The maximum tokens you requested exceeds the model limit of ${limit}. Try again with a maximum tokens value that is lower than ${limit}.`
     }
   }
   for (const [name, value] of [

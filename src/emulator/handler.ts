@@ -7,8 +7,10 @@ import { lastUserTextOf, summarise, validateBody, type ConverseBody } from './co
 import { buildReply, countWords, tokenize, type Reply } from './replies.ts'
 import { GUARDRAIL_BLOCKED_MESSAGE, GUARDRAIL_STOP_REASON, guardrailOf } from './guardrail.ts'
 import { countCachePoints, createPromptCache, MAX_CACHE_POINTS, type CacheUsage, type PromptCache } from './prompt-cache.ts'
+import { maxTokensLimit, modelRuleProblem } from './model-rules.ts'
+import { EMULATED_ACCOUNT, listFoundationModels, listInferenceProfiles, needsProfile, regionOf } from './control-plane.ts'
 
-export type Operation = 'Converse' | 'ConverseStream'
+export type Operation = 'Converse' | 'ConverseStream' | 'ListFoundationModels' | 'ListInferenceProfiles'
 /** `pending` while the reply is still being produced. */
 export type Outcome = 'pending' | 'ok' | 'error' | 'aborted' | 'dropped'
 
@@ -95,6 +97,8 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   if (req.method === 'GET' && url.pathname === '/_emulator/requests') {
     return sendText(res, 200, 'application/json', JSON.stringify(state.requests))
   }
+  const listing = CONTROL_PLANE[url.pathname]
+  if (req.method === 'GET' && listing) return controlPlane(state, options, req, res, url, listing)
   const match = MODEL_PATH.exec(url.pathname)
   const raw = await readBody(req)
   if (req.method !== 'POST' || !match) return sendError(res, errors.unknownOperation())
@@ -146,7 +150,7 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
     aborter.abort()
   })
 
-  const failure = preflight(record, body, directives.faults)
+  const failure = preflight(record, body, directives.faults, bearer)
   if (failure) {
     record.status = failure.status
     record.outcome = 'error'
@@ -187,6 +191,81 @@ async function handle(state: EmulatorState, options: HandlerOptions, req: AnyReq
   else await converseStream(plan, res)
 }
 
+/** The control plane's model lists: path → operation and its answer. */
+const CONTROL_PLANE: Record<string, { operation: Operation; answer: (region: string, query: URLSearchParams) => unknown }> = {
+  '/foundation-models': { operation: 'ListFoundationModels', answer: listFoundationModels },
+  '/inference-profiles': { operation: 'ListInferenceProfiles', answer: listInferenceProfiles },
+}
+
+/** How long a control-plane call signed with an `AKIASLOWLIST…` key takes to answer. */
+export const SLOW_LIST_MS = 3000
+
+/**
+ * ListFoundationModels and ListInferenceProfiles, with the same authentication as the runtime. The
+ * access key chooses the fault (there is no message to carry a directive): `AKIANOLIST…` is refused
+ * with AccessDeniedException (no bedrock:List* permission), `AKIASLOWLIST…` answers after SLOW_LIST_MS.
+ */
+async function controlPlane(
+  state: EmulatorState,
+  options: HandlerOptions,
+  req: AnyRequest,
+  res: AnyResponse,
+  url: URL,
+  listing: (typeof CONTROL_PLANE)[string],
+): Promise<void> {
+  await readBody(req)
+  forgetOldest(state, options.maxRecords)
+  const header = req.headers.authorization
+  const bearer = bearerTokenOf(header)
+  const record: RecordedRequest = {
+    id: state.nextId++,
+    receivedAt: new Date().toISOString(),
+    path: url.pathname + url.search,
+    modelId: '',
+    operation: listing.operation,
+    auth: bearer !== null ? 'bearer' : accessKeyIdOf(header) !== null ? 'sigv4' : 'none',
+    accessKeyId: accessKeyIdOf(header),
+    apiKeyFingerprint: bearer === null ? null : apiKeyFingerprint(bearer),
+    authorization: bearer === null ? (header ?? null) : `Bearer sha256:${apiKeyFingerprint(bearer)}`,
+    guardrail: null,
+    intervened: false,
+    cache: null,
+    body: Object.fromEntries(url.searchParams),
+    httpVersion: req.httpVersion,
+    status: 0,
+    outcome: 'pending',
+    errorType: null,
+    attempt: 1,
+    directives: [],
+    tokensSent: 0,
+  }
+  state.requests.push(record)
+  const aborter = new AbortController()
+  res.on('close', () => {
+    if (record.outcome === 'pending') record.outcome = 'aborted'
+    aborter.abort()
+  })
+  const key = record.accessKeyId
+  const failure =
+    key === null && !/^Bearer \S/.test(record.authorization ?? '')
+      ? errors.missingAuthentication()
+      : key?.startsWith('AKIAINVALID')
+        ? errors.unrecognizedClient()
+        : key?.startsWith('AKIANOLIST')
+          ? errors.listDenied(listing.operation, EMULATED_ACCOUNT)
+          : null
+  if (failure) {
+    record.status = failure.status
+    record.outcome = 'error'
+    record.errorType = failure.type
+    return sendError(res, failure)
+  }
+  if (key?.startsWith('AKIASLOWLIST') && !(await sleep(SLOW_LIST_MS, aborter.signal))) return
+  record.status = 200
+  record.outcome = 'ok'
+  sendText(res, 200, 'application/json', JSON.stringify(listing.answer(regionOf(req.headers.authorization), url.searchParams)))
+}
+
 function forgetOldest(state: EmulatorState, max: number): void {
   if (state.requests.length >= max) state.requests.splice(0, state.requests.length - max + 1)
   for (const key of state.attempts.keys()) {
@@ -209,22 +288,25 @@ interface Plan {
 }
 
 /** Errors answered before any reply: authentication, fault directives, validation. */
-function preflight(record: RecordedRequest, body: unknown, faults: Faults): ErrorReply | null {
+function preflight(record: RecordedRequest, body: unknown, faults: Faults, bearer: string | null): ErrorReply | null {
   // a Bedrock API key (Authorization: Bearer ...) is accepted as it is, like any well-formed key
   if (record.accessKeyId === null && record.auth !== 'bearer') return errors.missingAuthentication()
   if (record.accessKeyId?.startsWith('AKIAINVALID')) return errors.unrecognizedClient()
   if (record.auth === 'bearer' && faults.badkey) return errors.invalidApiKey()
+  // Bedrock API keys the emulator refuses, by how they begin: `invalid…` (malformed), `expired…`
+  if (/^invalid/i.test(bearer ?? '')) return errors.malformedApiKey()
+  if (/^expired/i.test(bearer ?? '')) return errors.expiredApiKey()
   if (record.attempt <= faults.throttle) return errors.throttling()
   if (record.attempt <= faults.unavailable) return errors.serviceUnavailable()
   if (record.attempt <= faults.internal) return errors.internal()
   if (faults.access) return errors.accessDenied()
   if (faults.notfound) return errors.notFound()
-  if (faults.profile) return errors.profileRequired(record.modelId)
+  if (faults.profile || needsProfile(record.modelId)) return errors.profileRequired(record.modelId)
   if (faults.timeout) return errors.modelTimeout()
   if (faults.validation) {
     return errors.validation("The request was rejected by the emulator's [[validation]] directive.")
   }
-  const problem = validateBody(body) ?? guardrailOf(body).problem
+  const problem = validateBody(body, maxTokensLimit(record.modelId)) ?? modelRuleProblem(record.modelId, body) ?? guardrailOf(body).problem
   if (problem !== null) return errors.validation(problem)
   const cachePoints = countCachePoints(body)
   if (cachePoints > MAX_CACHE_POINTS) {

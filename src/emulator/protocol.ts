@@ -128,6 +128,12 @@ export const errors = {
     type: 'AccessDeniedException',
     message: "You don't have access to the model with the specified model ID.",
   }),
+  /** A control-plane list the caller's IAM policy does not allow (Bedrock's own wording). */
+  listDenied: (operation: string, account = '123456789012'): ErrorReply => ({
+    status: 403,
+    type: 'AccessDeniedException',
+    message: `User: arn:aws:iam::${account}:user/emulator is not authorized to perform: bedrock:${operation} because no identity-based policy allows the bedrock:${operation} action`,
+  }),
   unrecognizedClient: (): ErrorReply => ({
     status: 403,
     type: 'UnrecognizedClientException',
@@ -138,6 +144,17 @@ export const errors = {
     status: 403,
     type: 'AccessDeniedException',
     message: 'Authentication failed: Please make sure your API Key is valid.',
+  }),
+  /** A bearer token that is not a Bedrock API key at all. */
+  malformedApiKey: (): ErrorReply => ({
+    status: 403,
+    type: 'UnrecognizedClientException',
+    message: 'Invalid API Key format: Must start with pre-defined prefix',
+  }),
+  expiredApiKey: (): ErrorReply => ({
+    status: 403,
+    type: 'ExpiredTokenException',
+    message: 'Bearer Token has expired',
   }),
   missingAuthentication: (): ErrorReply => ({
     status: 403,

@@ -107,6 +107,9 @@ export const messageForm = z.object({ message: messageText.optional().default(''
 
 export const regenerateForm = z.object(modelChoice).transform(chosenModel)
 
+/** Refresh models: the Model select's current choice goes along, to stay selected. */
+export const modelsRefreshForm = z.object(modelChoice).transform(chosenModel)
+
 export const editForm = z.object({ message: messageText.min(1, 'Type the message to send.'), ...modelChoice }).transform(chosenModel)
 
 export const renameForm = z.object({
@@ -128,7 +131,8 @@ export const settingsForm = z.object({
     .max(L.systemPrompt, `The system prompt can be at most ${en(L.systemPrompt)} characters.`)
     .optional()
     .default(''),
-  temperature: number('Temperature', L.temperature),
+  /** Absent for a model that takes no temperature (the panel leaves the field out): the saved one is kept. */
+  temperature: number('Temperature', L.temperature).optional(),
   maxTokens: number('Max tokens', L.maxTokens, true),
   thinking: z.literal('on').optional(),
   thinkingBudget: number('The thinking budget', L.thinkingBudget, true).optional(),

@@ -1,11 +1,11 @@
 import type { Config } from '../config.ts'
 import type { Conversation } from '../db/schema.ts'
 import { ACCEPT_ATTRIBUTE, ATTACHMENT_HINT } from '../services/chat/index.ts'
-import { DEFAULT_THINKING_BUDGET, effectiveSettings } from '../services/chat/index.ts'
+import { DEFAULT_EFFORT, DEFAULT_TEMPERATURE, DEFAULT_THINKING_BUDGET, effectiveSettings, thinkingOn } from '../services/chat/index.ts'
 import type { ThreadEntry } from '../services/chat/index.ts'
 import type { renderMarkdown as RenderMarkdown } from '../services/markdown/index.ts'
 import { costFor } from '../services/models.ts'
-import { listedModels, modelInfo } from '../services/models.ts'
+import { modelInfo } from '../services/models.ts'
 import { apiKeyKind, GUARDRAIL_INTERVENED, isApiKey, maskAccessKey, usd, type Session } from '../services/chat/index.ts'
 import {
   ChatPage,
@@ -128,11 +128,13 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
   return {
     conversationId: conversation.id,
     systemPrompt: conversation.systemPrompt ?? '',
-    temperature: s.temperature,
+    temperature: conversation.temperature ?? DEFAULT_TEMPERATURE,
+    temperatureAvailable: s.info.sampling !== 'none',
     maxTokens: s.maxTokens,
-    thinking: Boolean(conversation.thinkingBudget),
-    thinkingBudget: conversation.thinkingBudget ?? DEFAULT_THINKING_BUDGET,
-    thinkingAvailable: s.info.thinking,
+    thinking: thinkingOn(conversation, s.info),
+    thinkingBudget: conversation.thinkingBudget || DEFAULT_THINKING_BUDGET,
+    thinkingMode: s.info.thinking,
+    effort: s.adaptiveThinking?.effort ?? s.info.effort ?? DEFAULT_EFFORT,
     promptCaching: conversation.promptCaching,
     promptCachingAvailable: s.info.cacheMinTokens !== undefined,
     maxOutput: s.info.maxOutput,
@@ -166,14 +168,16 @@ export type ChatPageExtra = {
 export async function chatPage(viewer: Viewer, conversation: Conversation | null, extra: ChatPageExtra = {}) {
   const { session, deps } = viewer
   const defaultModel = deps.config.BEDROCK_MODEL_ID
+  const menu = await modelMenu(viewer)
   const thread = conversation ? deps.conversations.thread(conversation.id) : []
   if (thread.some(rendersMarkdown)) await markdownReady()
   else setImmediate(markdownReady)
   return (
     <ChatPage
       credentials={credentialsView(session, deps.config, extra.credentials)}
-      models={listedModels().map((m) => ({ id: m.id, name: m.name }))}
-      modelId={conversation?.modelId ?? defaultModel}
+      models={menu.models}
+      modelId={conversation?.modelId ?? menu.defaultModelId}
+      modelsNote={menu.note}
       conversations={conversationList(viewer)}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
       settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
@@ -188,6 +192,11 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       budget={budgetView(viewer)}
     />
   )
+}
+
+/** The Model select's list for this browser: its own credentials' or the server's, in its region. */
+export function modelMenu({ deps, session }: Viewer) {
+  return deps.models.menu(session.region ?? deps.config.AWS_REGION, session.credentials)
 }
 
 /** The conversation of the page a form was posted from (a `refererPath`), if it is this browser's. */

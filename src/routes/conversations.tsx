@@ -86,16 +86,18 @@ conversations.post(
     const info = effectiveSettings(found, c.var.deps.config.BEDROCK_MODEL_ID).info
     const refuse = (text: string) => settingsAnswer(c, found, { kind: 'error', text }, 422)
     if (form.maxTokens > info.maxOutput) return refuse(`Max tokens for ${info.name} can be at most ${info.maxOutput.toLocaleString('en')}.`)
-    const thinkingBudget = form.thinking ? (form.thinkingBudget ?? DEFAULT_THINKING_BUDGET) : null
-    if (thinkingBudget && !info.thinking) return refuse(`${info.name} does not support thinking.`)
-    if (thinkingBudget && thinkingBudget + THINKING_ANSWER_ROOM > info.maxOutput) {
+    // thinking_budget: 0 is off, a number on; a model that cannot think keeps what was saved for another
+    const budget = form.thinking && info.thinking === 'budget' ? (form.thinkingBudget ?? DEFAULT_THINKING_BUDGET) : null
+    if (form.thinking && info.thinking === 'none') return refuse(`${info.name} does not support thinking.`)
+    if (budget && budget + THINKING_ANSWER_ROOM > info.maxOutput) {
       return refuse(
         `The thinking budget for ${info.name} can be at most ${(info.maxOutput - THINKING_ANSWER_ROOM).toLocaleString('en')} tokens (it shares the reply's ${info.maxOutput.toLocaleString('en')}).`,
       )
     }
+    const thinkingBudget = info.thinking === 'none' ? found.thinkingBudget : !form.thinking ? 0 : (budget ?? (found.thinkingBudget || DEFAULT_THINKING_BUDGET))
     const saved = await c.var.deps.conversations.updateSettings(c.var.session.owner, found.id, {
       systemPrompt: form.systemPrompt.trim() || null,
-      temperature: form.temperature,
+      temperature: form.temperature ?? found.temperature,
       maxTokens: form.maxTokens,
       thinkingBudget,
       // a model without prompt caching shows no checkbox: the conversation keeps its choice

@@ -12,7 +12,7 @@ import {
   type Message,
 } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import type { DeserializeMiddleware, FinalizeRequestMiddleware } from '@smithy/types'
+import type { DeserializeMiddleware, DocumentType, FinalizeRequestMiddleware } from '@smithy/types'
 import type { CachePlan } from './cache-points.ts'
 
 /**
@@ -37,6 +37,8 @@ export type ModelRequest = {
   thinkingBudget?: number
   /** Prompt-cache checkpoints (cache-points.ts); absent or empty for none. */
   cachePoints?: CachePlan
+  /** Claude's adaptive thinking (the model decides how much), at an effort level; absent for none. */
+  adaptiveThinking?: { effort: string }
 }
 
 /** A prompt-cache checkpoint: Bedrock caches everything before it. */
@@ -199,7 +201,11 @@ export function createBedrock(options: BedrockOptions = {}) {
         ...(cached.has(i) ? [CACHE_POINT] : []),
       ],
     }))
-    const thinking = request.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: request.thinkingBudget } } : undefined
+    const thinking: Record<string, DocumentType> | undefined = request.adaptiveThinking
+      ? { thinking: { type: 'adaptive' } }
+      : request.thinkingBudget
+        ? { thinking: { type: 'enabled', budget_tokens: request.thinkingBudget } }
+        : undefined
     return {
       modelId: request.modelId,
       messages,
@@ -208,6 +214,8 @@ export function createBedrock(options: BedrockOptions = {}) {
       inferenceConfig: { maxTokens: request.maxTokens, temperature: thinking ? undefined : request.temperature },
       additionalModelRequestFields: thinking,
       guardrailConfig,
+      // Converse's own field for Claude's effort level (output_config.effort in Anthropic's API)
+      outputConfig: request.adaptiveThinking ? { effort: request.adaptiveThinking.effort } : undefined,
     }
   }
 

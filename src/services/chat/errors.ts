@@ -1,6 +1,6 @@
 import { errorCategory, type ErrorCategory } from '../metrics/index.ts'
 import { displayEndpoint, withoutUserinfo } from '../endpoints.ts'
-import { suggestedProfileId } from '../models.ts'
+import { baseModelId, findModel, inferenceProfilePrefix, isGeoProfile, suggestedProfileId } from '../models.ts'
 import type { CredentialKind } from './bedrock.ts'
 
 /**
@@ -26,6 +26,8 @@ export type ErrorContext = {
   midStream?: boolean
   /** Which credential the call used (bedrock.credentialKind): a refused API key is told as such. */
   auth?: CredentialKind
+  /** The model ids these credentials can call, as Bedrock last listed them (src/services/discovery); absent when unknown. */
+  callable?: string[]
 }
 
 const BROKE_OFF = 'The connection to Bedrock broke off before the reply was complete: send again to retry.'
@@ -86,6 +88,40 @@ export function guardrailInterventionError(guardrailText: string): ModelError {
 
 const bytes = (n: number) => `${n.toLocaleString('en')} bytes`
 
+/** A model's name as the Model select shows it, with its id: "Claude Opus 4.7 (global.anthropic.claude-opus-4-7)". */
+function named(modelId: string): string {
+  const entry = findModel(modelId)
+  return entry ? `${entry.name} (${modelId})` : modelId
+}
+
+/**
+ * The inference profile to use for a model Bedrock will not serve on demand: one these credentials
+ * can call (the discovered list), `global.` first, then the region's geography, then any; else one
+ * the catalogue offers; else the region's geographic profile id.
+ */
+export function profileFor(modelId: string, region: string, callable: string[] = []): string {
+  const base = baseModelId(modelId)
+  const geo = `${inferenceProfilePrefix(region)}.`
+  const profiles = callable.filter((id) => id !== modelId && baseModelId(id) === base && (id.startsWith('global.') || isGeoProfile(id)))
+  const found = profiles.find((id) => id.startsWith('global.')) ?? profiles.find((id) => id.startsWith(geo)) ?? profiles[0]
+  if (found) return found
+  const entry = findModel(modelId)
+  if (entry && entry.id !== modelId && baseModelId(entry.id) === base) return entry.id
+  return suggestedProfileId(modelId, region)
+}
+
+/** The request parameter a model refused, from Bedrock's words ("`temperature` is deprecated for this model."). */
+function refusedParameter(text: string): string | null {
+  const both = /`?(temperature)`? and `?(top_p)`? cannot both be specified/i.exec(text)
+  if (both) return 'both temperature and top_p'
+  const match = /`?([\w.]+)`? (?:is deprecated|is not supported|is not permitted|may only be set)[^.]*for this model|`?([\w.]+)`? may only be set to/i.exec(
+    text,
+  )
+  return match ? (match[1] ?? match[2] ?? null) : null
+}
+
+const API_KEY_REFUSED = /Invalid API Key format|bearer token|API key/i
+
 /**
  * The person's message for a failure, with its name and the dashboard's category for that name.
  * The message is shown, logged and saved with the reply, so no URL in it keeps its userinfo, not
@@ -108,10 +144,22 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
       message: 'No AWS credentials: enter an access key in the sidebar, or start the server with AWS credentials (environment, profile or instance role).',
     }
   }
-  // Bedrock answers a bad bearer token with AccessDeniedException ("Authentication failed: Please
-  // make sure your API Key is valid."): an expired key and a wrong one look the same
   const bearer = ctx.auth === 'apiKey' || ctx.auth === 'serverApiKey'
-  if (category === 'access' && bearer && (name !== 'AccessDeniedException' || /API key/i.test(text))) {
+  const whose = ctx.auth === 'serverApiKey' ? "The server's Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)" : 'This Bedrock API key'
+  // Bedrock answers an expired key with ExpiredTokenException and a malformed one with
+  // UnrecognizedClientException: each is said as such
+  if (bearer && name !== 'AccessDeniedException' && (category === 'access' || API_KEY_REFUSED.test(text))) {
+    const expired = /expired/i.test(name + text)
+    return {
+      type: name,
+      message: expired
+        ? `${whose} has expired: make a new one in the Bedrock console (API keys)${ctx.auth === 'serverApiKey' ? ' and restart the server with it' : ' and save it in the sidebar'}, or use access keys instead.`
+        : `${whose} was refused as invalid (${name}: ${text.replace(/[.\s]+$/, '')}): check that it was copied whole, or make a new one in the Bedrock console (API keys).`,
+    }
+  }
+  // a key it cannot authenticate is AccessDeniedException ("Authentication failed: Please make
+  // sure your API Key is valid."): an expired key and a wrong one look the same
+  if (bearer && name === 'AccessDeniedException' && /API key/i.test(text)) {
     return {
       type: name,
       message:
@@ -129,16 +177,31 @@ function describeError(err: unknown, ctx: ErrorContext): Omit<ModelError, 'categ
         : 'AWS rejected these credentials: check the access key ID, secret access key and session token in the sidebar.',
     }
   }
+  if (name === 'AccessDeniedException' && /not authorized to perform/i.test(text)) {
+    return {
+      type: name,
+      message: `These credentials may not call ${named(ctx.modelId)} in ${ctx.region}: allow bedrock:InvokeModelWithResponseStream on the model (and on its inference profile) in IAM, or pick another model.`,
+    }
+  }
   if (name === 'AccessDeniedException') {
     return {
       type: name,
-      message: `This account has no access to ${ctx.modelId} in ${ctx.region}: enable the model under "Model access" in the Bedrock console, pick another model, or allow bedrock:InvokeModelWithResponseStream in IAM.`,
+      message: `This account has no access to ${named(ctx.modelId)} in ${ctx.region}: it is not enabled for the account. Request access in the Bedrock console (Model catalog; Anthropic models ask for a use-case form once), or pick a model from the Model list, which shows what these credentials can call.`,
     }
   }
   if (name === 'ValidationException' && /inference profile/i.test(text)) {
+    const profile = profileFor(ctx.modelId, ctx.region, ctx.callable)
+    const entry = findModel(profile)
     return {
       type: name,
-      message: `${ctx.modelId} can't be called directly in ${ctx.region}: use its inference profile ${suggestedProfileId(ctx.modelId, ctx.region)} instead.`,
+      message: `${ctx.modelId} can't be called on demand in ${ctx.region}: Bedrock serves it only through an inference profile, so use its inference profile ${profile}${entry ? ` (${entry.name} in the Model list)` : ''} instead.`,
+    }
+  }
+  const parameter = name === 'ValidationException' ? refusedParameter(text) : null
+  if (parameter) {
+    return {
+      type: name,
+      message: `${named(ctx.modelId)} does not accept ${parameter === 'both temperature and top_p' ? parameter : `\`${parameter}\``} (Bedrock: ${text.replace(/[.\s]+$/, '')}). Change it in "Settings for this conversation"${findModel(ctx.modelId) ? '' : ', or describe the model in MODEL_CATALOG_FILE so the app sends only what it accepts'}.`,
     }
   }
   if (name === 'ResourceNotFoundException') {

@@ -11,7 +11,7 @@ export { createLimits, SERVER_BUSY, usd, type Limits, type LimitsOptions, type L
 export { createRetention, RETENTION_INTERVAL_MS, type Retention, type RetentionResult } from './retention.ts'
 export { GUARDRAIL_INTERVENED } from './errors.ts'
 export { createModelCalls, type CallEvent, type CallResult, type ModelCalls } from './model-call.ts'
-export { effectiveSettings, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
+export { effectiveSettings, thinkingOn, DEFAULT_EFFORT, DEFAULT_TEMPERATURE, DEFAULT_THINKING_BUDGET, THINKING_ANSWER_ROOM } from './request.ts'
 export { createBedrock, isApiKey, type AccessKeys, type ApiKey, type Bedrock, type BedrockOptions, type CredentialKind, type Credentials } from './bedrock.ts'
 export { createConversations, TITLE_MAX, type Conversations, type SearchHit, type ThreadEntry } from './conversations.ts'
 export {

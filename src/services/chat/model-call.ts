@@ -65,6 +65,8 @@ export type ModelCallsOptions = {
   tokenIdleTimeoutMs: number
   /** Sees each call's row as it is recorded, before it is written (the daily budgets' running total). */
   onRecorded?: (invocation: RecordedInvocation) => void
+  /** The model ids these credentials were last seen able to call (the discovered list), for error messages; no network. */
+  callableModels?: (region: string, credentials?: Credentials) => string[] | undefined
 }
 
 /** Abort reasons of the two timeouts. */
@@ -78,7 +80,7 @@ const IDLE_CHECKS = 2
  * in `finally`, whatever happened (answered, failed, stopped, browser gone). The row is queued for
  * the database's writer, so saving it never delays a token.
  */
-export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, tokenIdleTimeoutMs, onRecorded }: ModelCallsOptions) {
+export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, tokenIdleTimeoutMs, onRecorded, callableModels }: ModelCallsOptions) {
   return {
     async call({ request, credentials, region, owner, signal: outer, emit, soFar }: CallInput): Promise<CallResult> {
       // the call listens to this signal: the caller's (Stop, a browser leaving) or a timeout's
@@ -192,6 +194,7 @@ export function createModelCalls({ bedrock, metrics, log, firstTokenTimeoutMs, t
             endpoint: bedrock.endpoint,
             midStream: firstTokenAt !== null,
             auth: bedrock.credentialKind(credentials),
+            callable: callableModels?.(region, credentials),
           })
           log.warn('model call failed', {
             model: request.modelId,

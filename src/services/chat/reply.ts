@@ -6,6 +6,7 @@ import type { Session } from './sessions.ts'
 import type { Limits } from './limits.ts'
 import type { CallEvent, CallResult, ModelCalls } from './model-call.ts'
 import { buildModelRequest } from './request.ts'
+import { modelInfo, type ModelInfo } from '../models.ts'
 
 /**
  * One reply, start to end. `start` checks that the browser has no reply streaming and that the
@@ -109,6 +110,13 @@ function outcomeOf(result: CallResult | null): Pick<Message, 'status' | 'error'>
   return { status: 'error', error: result.error?.message ?? 'The model call failed.' }
 }
 
+/** The catalogue's word on a message's files: a sentence when the model takes none of their kind. */
+function filesRefusedBy(info: ModelInfo, files: { kind: 'image' | 'document' }[]): string | null {
+  if (!info.images && files.some((f) => f.kind === 'image')) return `${info.name} does not take images: remove them, or choose another model.`
+  if (!info.documents && files.some((f) => f.kind === 'document')) return `${info.name} does not take documents: remove them, or choose another model.`
+  return null
+}
+
 export function createReplies({ conversations, modelCalls, limits, log, defaultModelId, defaultRegion, now = () => new Date(), storage }: RepliesOptions) {
   const newId = conversations.newId
   let closing = false
@@ -128,6 +136,9 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
         return { ok: false, refusal: { status: 503, message: STORAGE_DOWN, retryAfterS: 5 } }
       }
       if (session.activeReply) return refuse(409, BUSY)
+      const refusedFiles =
+        start.kind === 'message' ? filesRefusedBy(modelInfo(start.modelId ?? start.conversation?.modelId ?? defaultModelId), start.files) : null
+      if (refusedFiles) return refuse(422, refusedFiles)
       const limited =
         limits.check(session.owner) ??
         (start.kind === 'message'

@@ -5,27 +5,47 @@ import { placeCachePoints } from './cache-points.ts'
 import { fitToContext, type ContextMessage } from './context-window.ts'
 import type { ThreadEntry } from './conversations.ts'
 import { historyForModel } from './history.ts'
-import { modelInfo } from '../models.ts'
+import { modelInfo, type EffortLevel, type ModelInfo } from '../models.ts'
 
 export const DEFAULT_MAX_TOKENS = 2048
 export const DEFAULT_TEMPERATURE = 0.7
 export const DEFAULT_THINKING_BUDGET = 4096
 
-/** The settings a conversation's next call uses, its own or the defaults. */
+/**
+ * Whether a conversation thinks: `thinking_budget` null means never chosen (the model's default),
+ * 0 means turned off, a number means on (with that budget, for models that take one).
+ */
+export function thinkingOn(conversation: Pick<Conversation, 'thinkingBudget'>, info: ModelInfo): boolean {
+  if (info.thinking === 'none') return false
+  return conversation.thinkingBudget === null ? info.thinkingByDefault : conversation.thinkingBudget > 0
+}
+
+/**
+ * The settings a conversation's next call uses, its own or the defaults, within what the model
+ * accepts (the catalogue's request rules): no temperature to a model that refuses it or while it
+ * thinks, and to a model the catalogue does not know only the one the person set; a budget only
+ * for extended thinking, adaptive thinking with its effort where that is the model's way.
+ */
 export function effectiveSettings(conversation: Conversation, defaultModelId: string) {
   const modelId = conversation.modelId ?? defaultModelId
   const info = modelInfo(modelId)
+  const thinks = thinkingOn(conversation, info)
+  const temperature = info.sampling === 'none' || thinks ? undefined : (conversation.temperature ?? (info.known ? DEFAULT_TEMPERATURE : undefined))
   return {
     modelId,
     info,
     system: conversation.systemPrompt ?? undefined,
-    temperature: conversation.temperature ?? DEFAULT_TEMPERATURE,
+    temperature,
     maxTokens: Math.min(conversation.maxTokens ?? DEFAULT_MAX_TOKENS, info.maxOutput),
-    thinkingBudget: info.thinking && conversation.thinkingBudget ? conversation.thinkingBudget : undefined,
+    thinkingBudget: thinks && info.thinking === 'budget' ? (conversation.thinkingBudget ?? DEFAULT_THINKING_BUDGET) : undefined,
+    adaptiveThinking: thinks && info.thinking === 'adaptive' ? { effort: info.effort ?? DEFAULT_EFFORT } : undefined,
     /** The minimum tokens per cache checkpoint when cache points are sent: the model takes them and the conversation did not turn them off. */
     cacheMinTokens: conversation.promptCaching !== false ? info.cacheMinTokens : undefined,
   }
 }
+
+/** The effort level sent with adaptive thinking when the catalogue names none: Bedrock's own default. */
+export const DEFAULT_EFFORT: EffortLevel = 'high'
 
 /** Room a thinking reply needs beside its budget: Bedrock wants maxTokens above the budget. */
 export const THINKING_ANSWER_ROOM = 1024
@@ -93,6 +113,7 @@ export function buildModelRequest(
       system: settings.system,
       temperature: settings.temperature,
       maxTokens,
+      adaptiveThinking: settings.adaptiveThinking,
       // a budget saved for an earlier model never exceeds what this one can give
       thinkingBudget: settings.thinkingBudget && Math.min(settings.thinkingBudget, maxTokens - THINKING_ANSWER_ROOM),
       cachePoints: placeCachePoints({ minTokens: settings.cacheMinTokens, system: settings.system, messages: sent }),
