@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { DeserializeMiddleware, DocumentType, FinalizeRequestMiddleware } from '@smithy/types'
+import { clientAuth, clientsByCredentials, isApiKey, type Credentials } from '../aws-credentials.ts'
 import type { CachePlan } from './cache-points.ts'
 
 /**
@@ -44,22 +45,13 @@ export type ModelRequest = {
 /** A prompt-cache checkpoint: Bedrock caches everything before it. */
 const CACHE_POINT = { cachePoint: { type: 'default' } } as const
 
-/** A browser's access keys: its calls are signed with SigV4. */
-export type AccessKeys = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
-/** A browser's Bedrock API key: its calls send it as a bearer token (`Authorization: Bearer …`). */
-export type ApiKey = { apiKey: string }
-/** What a browser saved in the sidebar: one or the other, never both. */
-export type Credentials = AccessKeys | ApiKey
+export { isApiKey, type AccessKeys, type ApiKey, type Credentials } from '../aws-credentials.ts'
 
 /**
  * Which credential a call uses: the browser's access keys or API key, or the server's own (its
  * Bedrock API key when AWS_BEARER_TOKEN_BEDROCK is set, else the SDK's default provider chain).
  */
 export type CredentialKind = 'accessKeys' | 'apiKey' | 'serverApiKey' | 'server'
-
-export function isApiKey(credentials: Credentials): credentials is ApiKey {
-  return 'apiKey' in credentials
-}
 
 export type StreamOptions = {
   /** The browser's own credentials; absent means the server's (its API key, or the default provider chain). */
@@ -134,49 +126,29 @@ export function createBedrock(options: BedrockOptions = {}) {
     connectionTimeout: CONNECT_TIMEOUT_MS,
   })
 
-  const serverClients = new Map<string, BedrockRuntimeClient>()
-  const browserClients = new WeakMap<Credentials, Map<string, BedrockRuntimeClient>>()
-
   /**
-   * Every client names its auth scheme, so the environment never chooses it. Left to itself the
-   * SDK puts httpBearerAuth first whenever AWS_BEARER_TOKEN_BEDROCK is set (NODE_AUTH_SCHEME_PREFERENCE_OPTIONS
-   * in @aws-sdk/core), and a browser's calls then carried the server's API key instead of its own
-   * signature. A preference only reorders the schemes, but the first one whose identity provider
-   * exists is used, and SigV4's always exists here: a client for access keys signs with them or
-   * fails. A client for an API key (the browser's, or the server's) is given that key as its
-   * `token` and prefers httpBearerAuth, so it sends exactly that key. A browser's API-key client
-   * gets no server credentials at all: nothing of the server's can sign its calls.
+   * Every client names its auth scheme (clientAuth in aws-credentials.ts), so the environment never
+   * chooses it (NODE_AUTH_SCHEME_PREFERENCE_OPTIONS in @aws-sdk/core would put httpBearerAuth first
+   * whenever AWS_BEARER_TOKEN_BEDROCK is set). A preference only reorders the schemes, but the
+   * first one whose identity provider exists is used, and SigV4's always exists here: a client for
+   * access keys signs with them or fails.
    */
-  function makeClient(region: string, credentials?: Credentials) {
-    const bearer = credentials ? (isApiKey(credentials) ? credentials.apiKey : undefined) : options.serverBearerToken
-    const keys = credentials ? (isApiKey(credentials) ? undefined : credentials) : options.serverCredentials
-    return new BedrockRuntimeClient({
-      region,
-      endpoint: options.endpoint,
-      credentials: keys,
-      token: bearer ? { token: bearer } : undefined,
-      authSchemePreference: bearer ? ['httpBearerAuth'] : ['sigv4'],
-      maxAttempts,
-      retryMode: 'standard',
-      requestHandler,
-    })
-  }
+  const clientFor = clientsByCredentials(
+    (region, credentials) =>
+      new BedrockRuntimeClient({
+        region,
+        endpoint: options.endpoint,
+        ...clientAuth(credentials, { credentials: options.serverCredentials, bearerToken: options.serverBearerToken }),
+        maxAttempts,
+        retryMode: 'standard',
+        requestHandler,
+      }),
+  )
 
   /** Which credential a call with these browser credentials (or none) uses. */
   function credentialKind(credentials?: Credentials): CredentialKind {
     if (credentials) return isApiKey(credentials) ? 'apiKey' : 'accessKeys'
     return options.serverBearerToken ? 'serverApiKey' : 'server'
-  }
-
-  /** One client per region for the server's credentials, and per saved credentials for a browser's. */
-  function clientFor(region: string, credentials?: Credentials): BedrockRuntimeClient {
-    const cache = credentials ? (browserClients.get(credentials) ?? browserClients.set(credentials, new Map()).get(credentials)!) : serverClients
-    let client = cache.get(region)
-    if (!client) {
-      client = makeClient(region, credentials)
-      cache.set(region, client)
-    }
-    return client
   }
 
   const guardrailConfig: GuardrailStreamConfiguration | undefined = options.guardrail && {

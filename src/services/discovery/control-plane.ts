@@ -8,6 +8,7 @@ import {
   type InferenceProfileSummary,
 } from '@aws-sdk/client-bedrock'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { clientAuth, clientsByCredentials, type Credentials } from '../aws-credentials.ts'
 
 /**
  * Bedrock's control plane, asked which models the credentials in use can call in a region:
@@ -18,8 +19,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler'
  * server's own calls use its Bedrock API key when it has one, else the SDK's default chain.
  */
 
-/** A browser's sidebar credential, as the runtime's client takes it (bedrock.ts): access keys or a Bedrock API key. */
-export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | { apiKey: string }
+export type { Credentials } from '../aws-credentials.ts'
 
 /** A model the account can call: its id as Converse takes it, and the foundation model behind it. */
 export type AccountModel = {
@@ -57,30 +57,17 @@ export function createControlPlane(options: ControlPlaneOptions) {
     connectionTimeout: options.timeoutMs,
     requestTimeout: options.timeoutMs,
   })
-  const serverClients = new Map<string, BedrockClient>()
-  const browserClients = new WeakMap<Credentials, Map<string, BedrockClient>>()
-
-  function clientFor(region: string, credentials?: Credentials): BedrockClient {
-    const cache = credentials ? (browserClients.get(credentials) ?? browserClients.set(credentials, new Map()).get(credentials)!) : serverClients
-    let client = cache.get(region)
-    if (!client) {
-      // the browser's API key, else (no sidebar credential) the server's; a browser's access keys always sign
-      const bearer = credentials ? ('apiKey' in credentials ? credentials.apiKey : undefined) : options.serverBearerToken
-      const keys = credentials && !('apiKey' in credentials) ? credentials : undefined
-      client = new BedrockClient({
+  // exactly the browser's credential, or the server's own: the runtime's rule (aws-credentials.ts)
+  const clientFor = clientsByCredentials(
+    (region, credentials) =>
+      new BedrockClient({
         region,
         endpoint: options.endpoint,
-        credentials: keys ?? (credentials ? undefined : options.serverCredentials),
-        token: bearer ? { token: bearer } : undefined,
-        // named for every client, so the environment never chooses (see bedrock.ts)
-        authSchemePreference: bearer ? ['httpBearerAuth'] : ['sigv4'],
+        ...clientAuth(credentials, { credentials: options.serverCredentials, bearerToken: options.serverBearerToken }),
         maxAttempts: 2,
         requestHandler,
-      })
-      cache.set(region, client)
-    }
-    return client
-  }
+      }),
+  )
 
   async function profiles(client: BedrockClient, type: 'SYSTEM_DEFINED' | 'APPLICATION', signal: AbortSignal): Promise<InferenceProfileSummary[]> {
     const found: InferenceProfileSummary[] = []

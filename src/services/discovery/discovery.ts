@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Log } from '../../logger.ts'
+import { isApiKey } from '../aws-credentials.ts'
 import { catalog, findModel, listedModels } from '../models.ts'
 import type { AccountModel, ControlPlane, Credentials } from './control-plane.ts'
 
@@ -104,7 +105,7 @@ export function createDiscovery(options: DiscoveryOptions) {
   /** Credentials by what they are, never by object: a hash of the secret, kept in memory only. */
   function keyOf(region: string, credentials?: Credentials): string {
     if (!credentials) return `${region}\nserver`
-    if ('apiKey' in credentials) return `${region}\napi-key\n${createHash('sha256').update(credentials.apiKey).digest('base64url')}`
+    if (isApiKey(credentials)) return `${region}\napi-key\n${createHash('sha256').update(credentials.apiKey).digest('base64url')}`
     const secret = createHash('sha256')
       .update(`${credentials.secretAccessKey}\n${credentials.sessionToken ?? ''}`)
       .digest('base64url')
