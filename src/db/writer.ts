@@ -58,6 +58,11 @@ export function statement(query: Query, options: { returns?: 'rows'; saveAs?: st
   }
 }
 
+/** Rows changed by a write's statements (those that returned no rows). */
+export function changesOf(results: StatementResult[]): number {
+  return results.reduce((n, result) => n + ('changes' in result ? Number(result.changes) : 0), 0)
+}
+
 const PROBE: Statement = {
   sql: "INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
   params: [''],

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.ts'
 import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../../db/schema.ts'
-import { statement, type Statement, type Writer } from '../../db/writer.ts'
+import { changesOf, statement, type Statement, type Writer } from '../../db/writer.ts'
 import type { RecordedInvocation } from '../metrics/index.ts'
 import { newId } from './sessions.ts'
 
@@ -119,7 +119,6 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
   )
   // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages (triggers)
   const FORGET_UNUSED = 'DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at LIMIT ?)'
-  const changed = (results: { changes?: number }[]) => results.reduce((n, r) => n + (r.changes ?? 0), 0)
 
   return {
     /** The browser's conversations, most recently used first. */
@@ -146,7 +145,7 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     /** Deletes a conversation of this owner with its messages and files; resolves with whether it was there. */
     async remove(owner: string, id: string): Promise<boolean> {
       const results = await writer.write([statement(db.delete(conversations).where(byOwner(id, owner)))])
-      return changed(results as { changes?: number }[]) > 0
+      return changesOf(results) > 0
     },
 
     /** Saves a conversation's settings; resolves with it as saved (null: not theirs, or gone). */
@@ -203,7 +202,7 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
      * messages and files, in one job of the writer; resolves with how many went.
      */
     async forgetUnusedBefore(cutoff: Date, batch: number): Promise<number> {
-      return changed((await writer.write([{ sql: FORGET_UNUSED, params: [cutoff.getTime(), batch] }])) as { changes?: number }[])
+      return changesOf(await writer.write([{ sql: FORGET_UNUSED, params: [cutoff.getTime(), batch] }]))
     },
 
     /** A new id for a conversation, message or attachment. */

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/open.ts'
 import { invocations, type Invocation, type NewInvocation } from '../../db/schema.ts'
-import { statement, type Writer } from '../../db/writer.ts'
+import { changesOf, statement, type Writer } from '../../db/writer.ts'
 import type { Log } from '../../logger.ts'
 
 export type MetricsOptions = {
@@ -82,8 +82,7 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
      * Invocations list and its paging stay equal to the calls that remain (see retention.ts).
      */
     async forgetBefore(cutoff: Date, batch: number): Promise<number> {
-      const [result] = await writer.write([{ sql: FORGET, params: [cutoff.getTime(), batch] }])
-      return result && 'changes' in result ? Number(result.changes) : 0
+      return changesOf(await writer.write([{ sql: FORGET, params: [cutoff.getTime(), batch] }]))
     },
   }
 }
