@@ -10,7 +10,7 @@ import type { Conversations } from './conversations.ts'
  * writes, and the next one waits RETENTION_PAUSE_MS, so a large first clean-up never holds up a
  * token for longer than one batch.
  *
- * What it does to the dashboard: deleting a call fires the AFTER DELETE trigger of migration 0002
+ * What it does to the dashboard: deleting a call fires the rollups' AFTER DELETE trigger (src/db/rollup-sql.ts)
  * (src/db/rollup-sql.ts), which subtracts the call from its rollup rows at every resolution, for
  * its model and for ALL_MODELS, in the same transaction. So the rollups stay equal to a GROUP BY
  * over the calls that remain: every panel, the Invocations list and its paging (which count

@@ -77,7 +77,7 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
 
     /**
      * Deletes up to `batch` calls recorded before `cutoff` (the oldest first), in one job of the
-     * writer; resolves with how many went. The AFTER DELETE trigger of migration 0002 takes each
+     * writer; resolves with how many went. The rollups' AFTER DELETE trigger (src/db/rollup-sql.ts) takes each
      * one out of every rollup in the same transaction, so the dashboard's figures, the
      * Invocations list and its paging stay equal to the calls that remain (see retention.ts).
      */
