@@ -6,10 +6,11 @@ import type { DashboardDeps } from './deps.ts'
 import { accessFor } from './services/access.ts'
 import { createReadiness } from './services/readiness.ts'
 import { startupConfig } from './startup.ts'
-import { openDatabase, type OpenedDatabase } from './db/open.ts'
+import { createReadPool } from './db/read-pool.ts'
 import { configureLogging, getLogger } from './logger.ts'
 import { createDashboard, createLogTail } from './services/dashboard/index.ts'
-import { createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
+import { catalogOverrides } from './services/models.ts'
+import { METRICS_READERS_MODULE, type MetricsReaders, type ReadersInit } from './services/metrics/index.ts'
 import { stat } from 'node:fs/promises'
 import { serve } from './server.ts'
 
@@ -22,56 +23,35 @@ async function start() {
   configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL, file: false })
   const log = getLogger('dashboard')
 
-  // The database may not exist yet (the chat has not started): retry on each use, say why meanwhile.
-  let opened: { db: OpenedDatabase; queries: MetricsQueries; inode?: number } | undefined
-  const metricsQueries = (): MetricsQueries => {
-    if (opened) return opened.queries
-    try {
-      const db = openDatabase(config.METRICS_DB_PATH, { readonly: true })
-      opened = { db, queries: createMetricsQueries(db.db) }
-      const current = opened
-      void stat(config.METRICS_DB_PATH).then(
-        (s) => (current.inode = s.ino),
-        () => {},
-      )
-      log.info('metrics database opened read-only', { path: config.METRICS_DB_PATH })
-      return opened.queries
-    } catch (err) {
-      throw new Error(
-        `No readable metrics database at ${config.METRICS_DB_PATH} yet (${(err as Error).message}): start the chat with bun start and it appears.`,
-      )
-    }
-  }
+  // The database may not exist yet (the chat has not started): each read tries to open it and says why meanwhile.
+  const readPool = createReadPool<MetricsReaders>({
+    path: config.METRICS_DB_PATH,
+    module: METRICS_READERS_MODULE,
+    init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
+    readonly: true,
+    cannotOpen: (reason) => `No readable metrics database at ${config.METRICS_DB_PATH} yet (${reason}): start the chat with bun start and it appears.`,
+  })
+  const metricsQueries = readPool.reads.metrics
 
   // A database replaced (a restore) or deleted and made again is another file under the same name:
-  // the open handle would go on showing the old one, so it is closed and the new file opened.
+  // the read threads would go on showing the old one, so they open the new file.
+  let inode: number | undefined
   const follow = setInterval(async () => {
-    const current = opened
-    if (!current || current.inode === undefined) return
-    const inode = await stat(config.METRICS_DB_PATH).then(
+    const now = await stat(config.METRICS_DB_PATH).then(
       (s) => s.ino,
       () => undefined,
     )
-    if (inode === current.inode || opened !== current) return
-    opened = undefined
-    current.db.close()
-    log.warn(inode === undefined ? 'the metrics database is gone' : 'the metrics database was replaced: reading the new one', {
-      path: config.METRICS_DB_PATH,
-    })
+    if (now === inode) return
+    if (inode !== undefined) {
+      log.warn(now === undefined ? 'the metrics database is gone' : 'the metrics database was replaced: reading the new one', { path: config.METRICS_DB_PATH })
+    } else log.info('metrics database found, read-only', { path: config.METRICS_DB_PATH })
+    inode = now
+    readPool.reopen()
   }, DATABASE_CHECK_MS)
   follow.unref()
 
   const logTail = createLogTail(config.LOG_DIR)
-  const readiness = createReadiness({
-    databaseReadable: () => {
-      try {
-        metricsQueries()
-        return { ok: true }
-      } catch (err) {
-        return { ok: false, since: new Date(), reason: (err as Error).message }
-      }
-    },
-  })
+  const readiness = createReadiness({ databaseReadable: () => readPool.status })
   const deps: DashboardDeps = {
     config,
     log,
@@ -86,7 +66,7 @@ async function start() {
     clearInterval(follow)
     deps.dashboard.stop()
     await server.stop(true)
-    opened?.db.close()
+    readPool.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown())

@@ -1,6 +1,7 @@
 import { DEFAULT_MODEL_ID, type Config } from './config.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { serverSecret } from './db/secrets.ts'
+import { createReadPool, type ReadPool, type Remote } from './db/read-pool.ts'
 import { createWriter, type Writer } from './db/writer.ts'
 import { getLogger, logFileStatus, registerSecret, type Log } from './logger.ts'
 import { endpointPasswords } from './services/endpoints.ts'
@@ -26,7 +27,9 @@ import { createControlPlane, createDiscovery, DISCOVERY_TIMEOUT_MS, type Discove
 import { displayEndpoint } from './services/endpoints.ts'
 import { createReadiness, type ReadinessCheck } from './services/readiness.ts'
 import { createDashboard, createLogTail, type Dashboard } from './services/dashboard/index.ts'
-import { createMetrics, createMetricsQueries, type MetricsQueries } from './services/metrics/index.ts'
+import { createMetrics, type MetricsQueries } from './services/metrics/index.ts'
+import { catalogOverrides } from './services/models.ts'
+import { READERS_MODULE, type Readers, type ReadersInit } from './services/reads.ts'
 
 /** Everything the routes use, wired once by src/index.ts (or a test's makeApp). */
 export type Deps = {
@@ -35,8 +38,8 @@ export type Deps = {
   replies: Replies
   conversations: Conversations
   log: Log
-  /** The dashboard's queries; throws with a readable reason when the database is unavailable. */
-  metricsQueries: () => MetricsQueries
+  /** The dashboard's queries, run on a read thread: each rejects with a readable reason when the database does not answer. */
+  metricsQueries: Remote<MetricsQueries>
   dashboard: Dashboard
   /** Where the chat lives, for the dashboard's link back (absent in the standalone dashboard). */
   chatUrl?: string
@@ -52,6 +55,8 @@ export type Deps = {
   retention: Retention
   /** The database's one writer (its own thread): closed last at shutdown, once what it holds is saved. */
   writer: Writer
+  /** The database's readers (their own threads): every read the server makes. */
+  readPool: ReadPool<Readers>
   /** Which models the credentials in use can call (Bedrock's control plane), with the catalogue as the fallback. */
   models: Discovery
 }
@@ -70,6 +75,8 @@ export type DepsOptions = {
   tokenIdleTimeoutMs?: number
   /** The limits' clock (tests). */
   limits?: Pick<LimitsOptions, 'now'>
+  /** How long a read may take (default READ_TIMEOUT_MS; tests shorten it). */
+  readTimeoutMs?: number
   /** Model discovery's bounds and clock (tests). */
   discovery?: Pick<DiscoveryOptions, 'pageWaitMs' | 'ttlMs' | 'timeoutMs' | 'now'>
 }
@@ -84,9 +91,17 @@ export function createDeps({
   tokenIdleTimeoutMs = config.TOKEN_IDLE_TIMEOUT_MS,
   limits: limitsOptions,
   discovery: discoveryOptions,
+  readTimeoutMs,
 }: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.path)
+  const readPool = createReadPool<Readers>({
+    path: database.path,
+    module: READERS_MODULE,
+    init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
+    timeoutMs: readTimeoutMs,
+  })
+  const { reads } = readPool
   // what the server holds from its environment never reaches a log line, whatever quotes it
   registerSecret(config.AWS_BEARER_TOKEN_BEDROCK)
   for (const endpoint of [config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, config.AWS_ENDPOINT_URL_BEDROCK]) {
@@ -113,25 +128,24 @@ export function createDeps({
     log: getLogger('models'),
     ...discoveryOptions,
   })
-  const queries = createMetricsQueries(db)
-  const metricsQueries = () => queries
+  const metricsQueries = reads.metrics
   const readiness = createReadiness({
     database: () => writer.status,
+    databaseReadable: () => readPool.status,
     log: logFileStatus,
     pendingWrites: () => writer.pending,
     bedrockEndpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) ?? `the SDK's endpoint for ${config.AWS_REGION}`,
   })
   const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard'), health: readiness })
   const metrics = createMetrics({ db, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
-  const conversations = createConversations({ db, writer })
+  const conversations = createConversations({ db, writer, reads: reads.conversations })
   const limits = createLimits({
-    db,
+    spendReads: reads.spend,
     ratePerMinute: config.RATE_LIMIT_PER_MINUTE,
     maxConcurrent: config.MAX_CONCURRENT_CALLS,
     budgetUsdPerDay: config.BUDGET_USD_PER_DAY,
     serverBudgetUsdPerDay: config.SERVER_BUDGET_USD_PER_DAY,
     attachmentQuotaBytes: config.ATTACHMENT_QUOTA_MB === undefined ? undefined : config.ATTACHMENT_QUOTA_MB * 1_000_000,
-    attachmentBytesUsed: (owner) => conversations.attachmentBytesUsed(owner),
     ...limitsOptions,
   })
   const modelCalls = createModelCalls({
@@ -170,6 +184,7 @@ export function createDeps({
     }),
     log: getLogger('app'),
     writer,
+    readPool,
     models,
   }
 }

@@ -33,7 +33,7 @@ async function start() {
   const url = `http://${server.hostname}:${server.port}/`
   log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
   const sweep = setInterval(() => {
-    deps.sessions.sweep()
+    void deps.sessions.sweep()
     deps.limits.sweep()
   }, 60_000)
   // the age-based clean-up: now, then every hour, in small batches through the writer
@@ -64,6 +64,7 @@ async function start() {
     const lost = await deps.writer.close(Math.max(0, flushBy - Date.now()))
     if (lost > 0) log.error('writes the database did not take before the exit are lost', { count: lost })
     await server.stop(true)
+    deps.readPool.close()
     database.close()
     await logging.close()
     process.exit(0)

@@ -153,9 +153,10 @@ describe('the layout holds', () => {
     expect(loaded).toContain('src/services/metrics/index.ts')
   })
 
-  test('a feature folder is entered only through its face (index.ts)', async () => {
+  test('a feature folder is entered only through its face (index.ts), and by the read threads through its read face (reads.ts)', async () => {
+    const face = (path: string, f: string) => [`${f}index.ts`, ...(path === 'src/services/reads.ts' ? [`${f}reads.ts`] : [])]
     const offenders = [...(await importGraph())].flatMap(([path, targets]) =>
-      targets.filter((t) => FEATURES.some((f) => t.startsWith(f) && !path.startsWith(f) && t !== `${f}index.ts`)).map((t) => `${path} → ${t}`),
+      targets.filter((t) => FEATURES.some((f) => t.startsWith(f) && !path.startsWith(f) && !face(path, f).includes(t))).map((t) => `${path} → ${t}`),
     )
     expect(offenders).toEqual([])
   })

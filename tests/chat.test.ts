@@ -409,7 +409,7 @@ describe('answers that cannot be read', () => {
       expect(finalBubble(body)).toContain('data-status="done"')
       // the pool is back to its idle size: the one keep-alive connection that the last call used
       await eventually(() => expect(small.emulator.connections()).toBe(1))
-      expect(small.deps.metricsQueries().errorsByType('1h')).toContainEqual({ category: 'server', type: 'MalformedStreamError', count: broken.length })
+      expect(await small.deps.metricsQueries.errorsByType('1h')).toContainEqual({ category: 'server', type: 'MalformedStreamError', count: broken.length })
     } finally {
       await small.close()
     }

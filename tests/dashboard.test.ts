@@ -8,7 +8,8 @@ import { getLogger } from '../src/logger.ts'
 import { createDashboard } from '../src/services/dashboard/feed.ts'
 import { createLogTail } from '../src/services/dashboard/log-tail.ts'
 import { createMetrics } from '../src/services/metrics/recorder.ts'
-import { createMetricsQueries } from '../src/services/metrics/index.ts'
+import { createReadPool } from '../src/db/read-pool.ts'
+import { READERS_MODULE, type Readers } from '../src/services/reads.ts'
 import { browser, eventually, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ROOT = join(import.meta.dir, '..')
@@ -274,17 +275,18 @@ describe('the dashboard as its own process', () => {
 describe('the live feed and this process’s own calls', () => {
   test('a call recorded here reaches open dashboards at once, without waiting for the poll', async () => {
     const database = openDatabase(join(t.dir, 'nudge.db'))
-    const queries = createMetricsQueries(database.db)
+    const readPool = createReadPool<Readers>({ path: database.path, module: READERS_MODULE })
     // a poll that would not come round within the test: only the nudge can deliver the update
-    const dashboard = createDashboard({ metrics: () => queries, logTail: createLogTail(t.config.LOG_DIR), log: getLogger('test'), pollMs: 600_000 })
+    const dashboard = createDashboard({ metrics: readPool.reads.metrics, logTail: createLogTail(t.config.LOG_DIR), log: getLogger('test'), pollMs: 600_000 })
     const writer = createWriter(database.path)
     const metrics = createMetrics({ db: database.db, writer, log: getLogger('test'), onRecorded: () => dashboard.nudge() })
     const seen: number[] = []
     const unsubscribe = dashboard.subscribe('15m', (data) => seen.push(data.metrics.ok ? data.metrics.summary.requests : -1))
     await metrics.record({ timestamp: new Date(), latencyMs: 12, modelId: 'us.amazon.nova-pro-v1:0', outcome: 'ok' }).recorded
-    await new Promise((r) => setImmediate(r))
-    expect(seen).toEqual([1])
+    // the nudge's check reads on a read thread: well within a poll that never comes
+    await eventually(() => expect(seen).toEqual([1]), 2000)
     unsubscribe()
+    readPool.close()
     await writer.close()
     database.close()
   })

@@ -321,7 +321,7 @@ describe('each kind of odd request gets its own refusal, in words', () => {
   })
 
   test('a field sent twice, or holding a control character, is refused with 422 that names it, and nothing is saved', async () => {
-    const before = t.deps.conversations.thread(known.conversation).length
+    const before = (await t.deps.conversations.thread(known.conversation)).length
     const twice = await ask(`/c/${known.conversation}/messages`, { ...form('message=a&message=b'), htmx: true })
     expect(twice.status).toBe(422)
     expect(twice.said).toBe('“message” was sent more than once; the form takes it once.')
@@ -333,7 +333,7 @@ describe('each kind of odd request gets its own refusal, in words', () => {
     expect(title.said).toContain('“title” is one line')
     const lines = await ask(`/c/${known.conversation}/messages`, form('message=two%0D%0Alines'))
     expect(lines.status).toBe(303)
-    expect(t.deps.conversations.thread(known.conversation).length).toBe(before + 2)
+    expect((await t.deps.conversations.thread(known.conversation)).length).toBe(before + 2)
   })
 
   test('htmx gets a refusal as a fragment for the page’s alert, never a whole page poured into a part of it', async () => {

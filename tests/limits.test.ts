@@ -214,8 +214,8 @@ describe('BUDGET_USD_PER_DAY and SERVER_BUDGET_USD_PER_DAY', () => {
     // after a restart the day's spend is read back from the recorded calls
     const restarted = createDeps({ config: t.config, database: t.database, bedrock: { serverCredentials: SERVER_CREDENTIALS }, limits: { now: () => today } })
     const adaOwner = call.owner
-    expect(restarted.limits.today(adaOwner).user!.spentUsd).toBeCloseTo(cost, 10)
-    expect(restarted.limits.today(adaOwner).server!.spentUsd).toBeCloseTo(server, 10)
+    expect((await restarted.limits.today(adaOwner)).user!.spentUsd).toBeCloseTo(cost, 10)
+    expect((await restarted.limits.today(adaOwner)).server!.spentUsd).toBeCloseTo(server, 10)
     expect(restarted.limits.check(adaOwner)?.status).toBe(429)
   })
 })
@@ -312,19 +312,19 @@ describe('RETENTION_DAYS', () => {
       ])
     })()
     const recentCalls = count(t, 'select count(*) as n from invocations where timestamp >= ?', Date.now() - DAY)
-    expect(t.deps.conversations.search(owner, oldWord)).toHaveLength(oldConversations)
+    expect(await t.deps.conversations.search(owner, oldWord)).toHaveLength(oldConversations)
 
     expect(await t.deps.retention.run()).toEqual({ conversations: oldConversations, invocations: oldCalls })
 
     expect(count(t, "select count(*) as n from conversations where id like 'old-%' and id <> 'old-but-used'")).toBe(0)
     expect(count(t, "select count(*) as n from messages where id like 'old-m-%'")).toBe(0)
     expect(count(t, "select count(*) as n from attachments where id like 'old-a-%'")).toBe(0)
-    expect(t.deps.conversations.search(owner, oldWord)).toEqual([])
+    expect(await t.deps.conversations.search(owner, oldWord)).toEqual([])
     expect(count(t, 'select count(*) as n from invocations where timestamp < ?', Date.now() - 30 * DAY)).toBe(0)
     // the new ones stay
-    expect(t.deps.conversations.get(owner, 'old-but-used')).not.toBeNull()
-    expect(t.deps.conversations.thread(recent)).toHaveLength(2)
-    expect(t.deps.conversations.search(owner, word)).toHaveLength(1)
+    expect(await t.deps.conversations.get(owner, 'old-but-used')).not.toBeNull()
+    expect(await t.deps.conversations.thread(recent)).toHaveLength(2)
+    expect(await t.deps.conversations.search(owner, word)).toHaveLength(1)
     expect(count(t, 'select count(*) as n from invocations')).toBe(recentCalls)
     // the trigger took the deleted calls out of the rollups: all time and the old day are what remains
     expect(count(t, 'select requests as n from invocation_rollup where bucket_ms = ? and t = 0 and model_id = ?', ALL_TIME, ALL_MODELS)).toBe(recentCalls)
@@ -337,7 +337,7 @@ describe('RETENTION_DAYS', () => {
         ALL_MODELS,
       ),
     ).toBe(0)
-    expect(t.deps.metricsQueries().summary('24h').requests).toBe(recentCalls)
+    expect((await t.deps.metricsQueries.summary('24h')).requests).toBe(recentCalls)
     expect((await you.get('/dashboard')).status).toBe(200)
 
     // nothing more to delete
@@ -368,27 +368,27 @@ describe('sessions that saved nothing', () => {
     expect(t.deps.sessions.size).toBe(start + 3)
 
     clock += UNSAVED_IDLE_MS - 1000
-    expect(t.deps.sessions.sweep()).toBe(0)
+    expect(await t.deps.sessions.sweep()).toBe(0)
     clock += 2000
-    expect(t.deps.sessions.sweep()).toBe(1)
+    expect(await t.deps.sessions.sweep()).toBe(1)
     expect(t.deps.sessions.size).toBe(start + 2)
     // the visitor comes back to a fresh session, under the same cookie
     expect((await visitor.get('/')).status).toBe(200)
 
     clock += t.config.SESSION_IDLE_MINUTES * 60_000
-    expect(t.deps.sessions.sweep()).toBe(3)
+    expect(await t.deps.sessions.sweep()).toBe(3)
     expect(t.deps.sessions.size).toBe(start)
   })
 
-  test('a session found to own conversations in the database (after a restart) is kept', () => {
+  test('a session found to own conversations in the database (after a restart) is kept', async () => {
     let now = 0
     const owners = new Set<string>()
-    const sessions = createSessions({ now: () => now, ownerHasConversations: (owner) => owners.has(owner) })
+    const sessions = createSessions({ now: () => now, ownerHasConversations: async (owner) => owners.has(owner) })
     const returning = sessions.resolve(undefined).session
     const newcomer = sessions.resolve(undefined).session
     owners.add(returning.owner)
     now += UNSAVED_IDLE_MS + 1
-    expect(sessions.sweep()).toBe(1)
+    expect(await sessions.sweep()).toBe(1)
     expect(sessions.holds(returning)).toBe(true)
     expect(sessions.holds(newcomer)).toBe(false)
   })

@@ -28,17 +28,17 @@ function startMessage(b: ReturnType<typeof newBrowser>, text: string) {
   return t.deps.replies.start(b.session, { kind: 'message', conversation: null, text: `${text} #${crypto.randomUUID().slice(0, 8)}`, files: [] })
 }
 
-function started(result: ReturnType<typeof startMessage>): Reply {
+function started(result: Awaited<ReturnType<typeof startMessage>>): Reply {
   if (!result.ok) throw new Error(`refused: ${result.refusal.message}`)
   return result.reply
 }
 
 /** Runs a reply to its end, keeping what it emitted. */
-async function runAll(reply: Reply, emit: (event: ReplyEvent) => void = () => {}) {
+async function runAll(reply: Reply, emit: (event: ReplyEvent) => void | Promise<void> = () => {}) {
   const events: ReplyEvent[] = []
   const finished = await reply.run((event) => {
     events.push(event)
-    emit(event)
+    return emit(event)
   })
   return { finished, events }
 }
@@ -50,20 +50,20 @@ function invocationsFor(marker: string) {
 describe('one reply per browser', () => {
   test('a second reply while one streams is refused with 409, and another browser is not held up', async () => {
     const you = newBrowser()
-    const first = started(startMessage(you, '[[slow:30]] first'))
-    const second = startMessage(you, 'second')
+    const first = started(await startMessage(you, '[[slow:30]] first'))
+    const second = await startMessage(you, 'second')
     expect(second).toEqual({ ok: false, refusal: { status: 409, message: BUSY } })
-    const someoneElse = started(startMessage(newBrowser(), 'meanwhile'))
+    const someoneElse = started(await startMessage(newBrowser(), 'meanwhile'))
     const [a, b] = await Promise.all([runAll(first), runAll(someoneElse)])
     expect(a.finished.status).toBe('done')
     expect(b.finished.status).toBe('done')
     // once the first is saved, the browser can start the next one
-    expect(startMessage(you, 'third').ok).toBe(true)
+    expect((await startMessage(you, 'third')).ok).toBe(true)
   })
 
-  test('the check and the reservation are one step: two starts in the same tick cannot both win', () => {
+  test('the check and the reservation are one step: two starts in the same tick cannot both win', async () => {
     const you = newBrowser()
-    const results = [startMessage(you, '[[slow:30]] a'), startMessage(you, '[[slow:30]] b')]
+    const results = await Promise.all([startMessage(you, '[[slow:30]] a'), startMessage(you, '[[slow:30]] b')])
     expect(results.map((r) => r.ok)).toEqual([true, false])
     if (results[0]!.ok) results[0]!.reply.abort('disconnected')
     return results[0]!.ok ? results[0]!.reply.run(() => {}) : undefined
@@ -89,20 +89,20 @@ describe('the browser is freed whatever happens', () => {
     test(`after ${what}, the reply is saved as ${status}, with one metrics row, and the browser can send again`, async () => {
       const you = newBrowser()
       const marker = crypto.randomUUID().slice(0, 8)
-      const reply = started(startMessage(you, `${directive} ${marker}`))
+      const reply = started(await startMessage(you, `${directive} ${marker}`))
       expect(you.session.activeReply?.id).toBe(reply.id)
       const { finished } = await runAll(reply, emitFor(reply))
       expect(finished.status).toBe(status)
       expect(you.session.activeReply).toBeUndefined()
-      const saved = t.deps.conversations.thread(reply.conversation.id).find((m) => m.id === reply.id)!
+      const saved = (await t.deps.conversations.thread(reply.conversation.id)).find((m) => m.id === reply.id)!
       expect({ status: saved.status, text: saved.text, recorded: saved.invocation !== null }).toEqual({ status, text: finished.text, recorded: true })
-      expect(startMessage(you, 'again').ok).toBe(true)
+      expect((await startMessage(you, 'again')).ok).toBe(true)
     })
   }
 
   test('a start that cannot be saved is shown as such, calls nothing visible, and frees the browser', async () => {
     const you = newBrowser()
-    const reply = started(startMessage(you, 'never saved'))
+    const reply = started(await startMessage(you, 'never saved'))
     // before the writer commits the start, another writer takes the new conversation's id, so the start's insert fails
     const original = reply.conversation.id
     t.database.sqlite
@@ -113,7 +113,7 @@ describe('the browser is freed whatever happens', () => {
     expect(finished.error).toContain('could not be saved')
     expect(events.filter((e) => e.type === 'text')).toEqual([])
     expect(you.session.activeReply).toBeUndefined()
-    expect(t.deps.conversations.get(you.owner, original)).toBeNull()
+    expect(await t.deps.conversations.get(you.owner, original)).toBeNull()
   })
 })
 
@@ -121,14 +121,14 @@ describe('saving after the last token', () => {
   test('the finished reply is shown before it is saved, then saved with its metrics row', async () => {
     const you = newBrowser()
     const marker = crypto.randomUUID().slice(0, 8)
-    const reply = started(startMessage(you, `[[tokens:40]] ${marker}`))
+    const reply = started(await startMessage(you, `[[tokens:40]] ${marker}`))
     let statusWhenShown: string | undefined
-    const { finished } = await runAll(reply, (event) => {
-      if (event.type === 'finished') statusWhenShown = t.deps.conversations.thread(reply.conversation.id).find((m) => m.id === reply.id)?.status
+    const { finished } = await runAll(reply, async (event) => {
+      if (event.type === 'finished') statusWhenShown = (await t.deps.conversations.thread(reply.conversation.id)).find((m) => m.id === reply.id)?.status
     })
     expect(statusWhenShown).toBe('streaming')
     expect(finished.text.split(' ').length).toBe(40)
-    const saved = t.deps.conversations.thread(reply.conversation.id).find((m) => m.id === reply.id)!
+    const saved = (await t.deps.conversations.thread(reply.conversation.id)).find((m) => m.id === reply.id)!
     expect(saved.status).toBe('done')
     expect(saved.text).toBe(finished.text)
     expect(invocationsFor(marker)).toHaveLength(1)

@@ -21,7 +21,7 @@ export function conversationNotFound(c: Context) {
  */
 export function urlConversation() {
   return createMiddleware<ConversationEnv>(async (c, next) => {
-    const found = c.var.deps.conversations.get(c.var.session.owner, c.req.param('id') ?? '')
+    const found = await c.var.deps.conversations.get(c.var.session.owner, c.req.param('id') ?? '')
     if (!found) return conversationNotFound(c)
     c.set('conversation', found)
     await next()
@@ -36,7 +36,7 @@ export function urlConversationOrNew() {
       c.set('conversation', null)
       return next()
     }
-    const found = c.var.deps.conversations.get(c.var.session.owner, id)
+    const found = await c.var.deps.conversations.get(c.var.session.owner, id)
     if (!found) return conversationNotFound(c)
     c.set('conversation', found)
     await next()

@@ -21,7 +21,7 @@ export type SessionOptions = {
   /** False while a visitor must sign in first: their sessions are neither kept nor given a cookie. */
   storeVisitors: boolean
   /** Whether conversations exist under an owner: lets a cookie from before cookies were signed keep them. */
-  ownerHasConversations: (owner: string) => boolean
+  ownerHasConversations: (owner: string) => Promise<boolean>
   /** Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so): the cookie is then Secure. */
   overHttps: (c: Context) => boolean
 }
@@ -42,7 +42,7 @@ function sealed(s: Pick<Session, 'id' | 'ownerKey'>, secret: string): string {
 }
 
 /** What the signed cookie says, if the server signed it and it has the right shape. */
-function issuedSession(c: Context, options: SessionOptions): { issued?: IssuedSession; upgrade: boolean } {
+async function issuedSession(c: Context, options: SessionOptions): Promise<{ issued?: IssuedSession; upgrade: boolean }> {
   const raw = getCookie(c, SESSION_COOKIE)
   if (!raw) return { upgrade: false }
   const [id = '', ownerKey = '', mac = ''] = raw.split('.')
@@ -56,7 +56,7 @@ function issuedSession(c: Context, options: SessionOptions): { issued?: IssuedSe
   // a cookie from before cookies were signed: kept only if it already owns conversations (so a
   // value someone made up, owning nothing, is never adopted), then re-issued signed
   const legacy = raw
-  if (legacy && SESSION_ID_PATTERN.test(legacy) && options.ownerHasConversations(ownerOf(legacy))) {
+  if (legacy && SESSION_ID_PATTERN.test(legacy) && (await options.ownerHasConversations(ownerOf(legacy)).catch(() => false))) {
     return { issued: { id: legacy, ownerKey: legacy }, upgrade: true }
   }
   return { upgrade: false }
@@ -69,7 +69,7 @@ function issuedSession(c: Context, options: SessionOptions): { issued?: IssuedSe
  */
 export function session(sessions: Sessions, options: SessionOptions) {
   return createMiddleware<{ Variables: SessionVariables }>(async (c, next) => {
-    const { issued, upgrade } = issuedSession(c, options)
+    const { issued, upgrade } = await issuedSession(c, options)
     const { session, created } = sessions.resolve(issued, { store: options.storeVisitors })
     const keep = async (s: Session) =>
       setCookie(c, SESSION_COOKIE, sealed(s, options.secret), {

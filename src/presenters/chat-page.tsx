@@ -144,16 +144,16 @@ export function settingsView(conversation: Conversation, defaultModelId: string,
 }
 
 /** Today's spend against the daily budgets that are on (BUDGET_USD_PER_DAY, SERVER_BUDGET_USD_PER_DAY); undefined when none is. */
-export function budgetView({ deps, session }: Viewer): BudgetView | undefined {
-  const { user, server } = deps.limits.today(session.owner)
+export async function budgetView({ deps, session }: Viewer): Promise<BudgetView | undefined> {
+  const { user, server } = await deps.limits.today(session.owner)
   if (!user && !server) return undefined
   const shown = (spend: typeof user) => spend && { spent: usd(spend.spentUsd), budget: usd(spend.budgetUsd) }
   return { user: shown(user), server: shown(server) }
 }
 
 /** The browser's conversations; `current` first when it is not saved yet (a new chat's first reply). */
-export function conversationList({ deps, session }: Viewer, current?: ConversationListItem): ConversationListItem[] {
-  const list = deps.conversations.list(session.owner)
+export async function conversationList({ deps, session }: Viewer, current?: ConversationListItem): Promise<ConversationListItem[]> {
+  const list = await deps.conversations.list(session.owner)
   return current && !list.some((item) => item.id === current.id) ? [{ id: current.id, title: current.title }, ...list] : list
 }
 
@@ -168,8 +168,13 @@ export type ChatPageExtra = {
 export async function chatPage(viewer: Viewer, conversation: Conversation | null, extra: ChatPageExtra = {}) {
   const { session, deps } = viewer
   const defaultModel = deps.config.BEDROCK_MODEL_ID
-  const menu = await modelMenu(viewer)
-  const thread = conversation ? deps.conversations.thread(conversation.id) : []
+  // the page's reads go to the read threads together
+  const [menu, thread, conversations, budget] = await Promise.all([
+    modelMenu(viewer),
+    conversation ? deps.conversations.thread(conversation.id) : [],
+    conversationList(viewer),
+    budgetView(viewer),
+  ])
   if (thread.some(rendersMarkdown)) await markdownReady()
   else setImmediate(markdownReady)
   return (
@@ -178,7 +183,7 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       models={menu.models}
       modelId={conversation?.modelId ?? menu.defaultModelId}
       modelsNote={menu.note}
-      conversations={conversationList(viewer)}
+      conversations={conversations}
       conversation={conversation ? { id: conversation.id, title: conversation.title } : undefined}
       settings={conversation ? settingsView(conversation, defaultModel, extra.settingsNotice) : undefined}
       messages={conversation ? thread.map((m) => messageView(m, conversation.id, session.activeReply?.id)) : []}
@@ -189,7 +194,7 @@ export async function chatPage(viewer: Viewer, conversation: Conversation | null
       chatTitle={conversation?.title ?? NEW_CHAT_TITLE}
       limits={FORM_LIMITS}
       signOut={deps.access.passwordOn && session.signedIn}
-      budget={budgetView(viewer)}
+      budget={budget}
     />
   )
 }
@@ -200,7 +205,7 @@ export function modelMenu({ deps, session }: Viewer) {
 }
 
 /** The conversation of the page a form was posted from (a `refererPath`), if it is this browser's. */
-export function conversationAt({ deps, session }: Viewer, path: string): Conversation | null {
+export async function conversationAt({ deps, session }: Viewer, path: string): Promise<Conversation | null> {
   const id = path.match(/^\/c\/([\w-]+)$/)?.[1]
   return id ? deps.conversations.get(session.owner, id) : null
 }

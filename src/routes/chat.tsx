@@ -58,8 +58,8 @@ chat.get('/c/new', (c) => c.redirect('/', 302))
 chat.get('/c/:id', urlConversation(), (c) => page(c, c.var.conversation))
 
 /** Starts a reply through the reply service, or answers its refusal; then streams it. */
-function startReply<E extends ConversationOrNewEnv>(c: Context<E>, start: ReplyStart, text?: string) {
-  const started = c.var.deps.replies.start(c.var.session, start)
+async function startReply<E extends ConversationOrNewEnv>(c: Context<E>, start: ReplyStart, text?: string) {
+  const started = await c.var.deps.replies.start(c.var.session, start)
   if (!started.ok) return refuse(c, started.refusal.message, started.refusal.status, text, started.refusal.retryAfterS)
   return streamReply(c, started.reply)
 }
@@ -86,7 +86,7 @@ chat.post(
 chat.get('/c/:id/replies/:replyId', urlConversation(), async (c) => {
   const { conversation } = c.var
   if (!c.var.partial) return c.redirect(`/c/${conversation.id}#m-${c.req.param('replyId')}`, 303)
-  const thread = c.var.deps.conversations.thread(conversation.id)
+  const thread = await c.var.deps.conversations.thread(conversation.id)
   const entry = thread.find((m) => m.id === c.req.param('replyId') && m.role === 'assistant')
   // the bubble that polls is replaced by the note, so it stops polling
   if (!entry)
@@ -154,13 +154,15 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
   }
 
   const piece = replyStreamRenderer(reply.id)
+  // a new chat joins the sidebar's list; when the database does not answer, it is shown alone
+  const listed = reply.isNew ? await conversationList(c.var, conversation).catch(() => [{ id: conversation.id, title: conversation.title }]) : []
   const opening = renderFragment(
     <StreamStart
       user={reply.user && messageView(reply.user, conversation.id)}
       reply={{ ...messageView(reply.reply, conversation.id), poll: undefined }}
       replaced={reply.replaced}
       conversation={{ id: conversation.id, title: conversation.title }}
-      conversations={reply.isNew ? conversationList(c.var, conversation) : []}
+      conversations={listed}
       isNew={reply.isNew}
     />,
   )
@@ -188,33 +190,37 @@ async function streamReply<E extends AppEnv>(c: Context<E>, reply: Reply) {
         }
         if (event.unsaved && reply.isNew) {
           // nothing of this new chat was stored: the page goes back to a new chat, not to an address that leads nowhere
-          out.send(
-            renderFragment(
-              <>
-                <Partial target={`#m-${reply.id}`} swap="outerHTML">
-                  <AssistantMessage message={messageView(event.reply, conversation.id)} />
-                </Partial>
-                <Partial target="#conversation-meta" swap="outerHTML">
-                  <ConversationMeta />
-                </Partial>
-                <Partial target="#chat-header" swap="outerHTML">
-                  <ChatHeader title={NEW_CHAT_TITLE} titleMax={FORM_LIMITS.title} />
-                </Partial>
-                <Partial target="#conversation-list" swap="outerHTML">
-                  <ConversationList conversations={conversationList(c.var)} />
-                </Partial>
-                <Partial target="#thread-actions" swap="outerHTML">
-                  <ThreadActions messages={[]} streaming={false} messageMax={FORM_LIMITS.message} />
-                </Partial>
-              </>,
-            ),
-          )
-          return
+          return conversationList(c.var)
+            .catch(() => undefined)
+            .then((list) => {
+              out.send(
+                renderFragment(
+                  <>
+                    <Partial target={`#m-${reply.id}`} swap="outerHTML">
+                      <AssistantMessage message={messageView(event.reply, conversation.id)} />
+                    </Partial>
+                    <Partial target="#conversation-meta" swap="outerHTML">
+                      <ConversationMeta />
+                    </Partial>
+                    <Partial target="#chat-header" swap="outerHTML">
+                      <ChatHeader title={NEW_CHAT_TITLE} titleMax={FORM_LIMITS.title} />
+                    </Partial>
+                    {list && (
+                      <Partial target="#conversation-list" swap="outerHTML">
+                        <ConversationList conversations={list} />
+                      </Partial>
+                    )}
+                    <Partial target="#thread-actions" swap="outerHTML">
+                      <ThreadActions messages={[]} streaming={false} messageMax={FORM_LIMITS.message} />
+                    </Partial>
+                  </>,
+                ),
+              )
+            })
         }
         // the finished reply is rendered from Markdown, loaded by now except just after start-up
-        return markdownReady().then(() => {
-          // today's spend, with this call counted (it was counted as it was recorded)
-          const budget = budgetView(c.var)
+        // today's spend, with this call counted (it was counted as it was recorded); none when it cannot be read
+        return Promise.all([markdownReady(), budgetView(c.var).catch(() => undefined)]).then(([, budget]) => {
           out.send(
             renderFragment(
               <>

@@ -40,7 +40,7 @@ conversations.post(
             <ChatHeader conversation={{ id: renamed.id, title: renamed.title }} title={renamed.title} titleMax={FORM_LIMITS.title} />
           </Partial>
           <Partial target="#conversation-list" swap="outerHTML">
-            <ConversationList conversations={conversationList(c.var)} currentId={renamed.id} />
+            <ConversationList conversations={await conversationList(c.var)} currentId={renamed.id} />
           </Partial>
         </>,
       ),
@@ -114,9 +114,9 @@ conversations.get(
   validQuery(searchQuery, (c, message) => renderErrorPage(c, 400, 'That search cannot be run', message)),
   async (c) => {
     const query = c.req.valid('query').q
-    const hits = query.trim() ? c.var.deps.conversations.search(c.var.session.owner, query) : []
+    const hits = query.trim() ? await c.var.deps.conversations.search(c.var.session.owner, query) : []
     const search = { query, hits }
-    if (c.var.partial) return c.html(renderFragment(<ConversationList conversations={conversationList(c.var)} search={search} />))
+    if (c.var.partial) return c.html(renderFragment(<ConversationList conversations={await conversationList(c.var)} search={search} />))
     return renderPage(c, await chatPage(c.var, null, { search }))
   },
 )
@@ -125,8 +125,8 @@ conversations.get(
  * An attachment, to its conversation's owner only. Images show inline; everything else downloads
  * (an HTML file served inline from this origin could run script), never sniffed, in a sandbox.
  */
-conversations.get('/c/:id/attachments/:attachmentId', (c) => {
-  const file = c.var.deps.conversations.attachment(c.var.session.owner, c.req.param('id'), c.req.param('attachmentId'))
+conversations.get('/c/:id/attachments/:attachmentId', async (c) => {
+  const file = await c.var.deps.conversations.attachment(c.var.session.owner, c.req.param('id'), c.req.param('attachmentId'))
   if (!file) return renderErrorPage(c, 404, 'File not found', 'There is no such file in this browser’s conversations.')
   const inline = file.kind === 'image'
   c.header('Content-Type', inline ? file.mediaType : 'application/octet-stream')

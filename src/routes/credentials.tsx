@@ -13,7 +13,7 @@ const credentials = new Hono<AppEnv>()
 async function answer(c: Context<AppEnv>, view: CredentialsView, status: 200 | 422 = 200) {
   if (c.var.partial) return c.html(renderFragment(<CredentialsPanel {...view} />), status)
   // Without JavaScript: a refusal is the whole page with the form's message; a save goes back to the chat.
-  if (status === 422) return renderPage(c, await chatPage(c.var, conversationAt(c.var, refererPath(c)), { credentials: view }), 422)
+  if (status === 422) return renderPage(c, await chatPage(c.var, await conversationAt(c.var, refererPath(c)), { credentials: view }), 422)
   return c.redirect(refererPath(c), 303)
 }
 

@@ -46,10 +46,11 @@ function refuseQuery(c: Context<DashboardEnv>, message: string) {
 const validInvocationQuery = validQuery(invocationQuerySchema, refuseQuery)
 
 /** The Invocations table's rows for a query, or why there are none (the database unavailable). */
-function invocationsView(deps: DashboardDeps, query: InvocationQuery): InvocationsView {
+async function invocationsView(deps: DashboardDeps, query: InvocationQuery): Promise<InvocationsView> {
   try {
-    const q = deps.metricsQueries()
-    return { ok: true, ...q.invocations(query), query, models: q.models() }
+    const q = deps.metricsQueries
+    const [page, models] = await Promise.all([q.invocations(query), q.models()])
+    return { ok: true, ...page, query, models }
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err), query }
   }
@@ -57,33 +58,26 @@ function invocationsView(deps: DashboardDeps, query: InvocationQuery): Invocatio
 
 const dashboard = new Hono<DashboardEnv>()
 
-dashboard.get('/', validInvocationQuery, (c) => {
+dashboard.get('/', validInvocationQuery, async (c) => {
   const query = c.req.valid('query')
   const { deps } = c.var
-  return renderPage(
-    c,
-    <DashboardPage
-      data={deps.dashboard.snapshot(query.range)}
-      ranges={RANGE_OPTIONS}
-      invocations={invocationsView(c.var.deps, query)}
-      chatUrl={deps.chatUrl}
-    />,
-  )
+  const [data, invocations] = await Promise.all([deps.dashboard.snapshot(query.range), invocationsView(c.var.deps, query)])
+  return renderPage(c, <DashboardPage data={data} ranges={RANGE_OPTIONS} invocations={invocations} chatUrl={deps.chatUrl} />)
 })
 
 /** The Invocations table alone (filters, sorting, pages, live refresh); a page load gets the dashboard. */
-dashboard.get('/invocations', validInvocationQuery, (c) => {
+dashboard.get('/invocations', validInvocationQuery, async (c) => {
   const query = c.req.valid('query')
   if (!c.var.partial) return c.redirect(`/dashboard?${invocationsQueryString(query)}#panel-invocations`, 303)
-  return c.html(renderFragment(<InvocationsTable view={invocationsView(c.var.deps, query)} />))
+  return c.html(renderFragment(<InvocationsTable view={await invocationsView(c.var.deps, query)} />))
 })
 
 /** The current filter as CSV, streamed row by row (a 10-million-row export never sits in memory). */
-dashboard.get('/invocations.csv', validInvocationQuery, (c) => {
+dashboard.get('/invocations.csv', validInvocationQuery, async (c) => {
   const q = c.req.valid('query')
-  let chunks: Iterable<string> | AsyncIterable<string>
+  let chunks: AsyncIterable<string>
   try {
-    chunks = c.var.deps.metricsQueries().invocationsCsv(q)
+    chunks = await c.var.deps.metricsQueries.invocationsCsv(q)
   } catch (err) {
     return renderErrorPage(c, 503, 'No data to export', err instanceof Error ? err.message : String(err))
   }
@@ -118,7 +112,7 @@ dashboard.get('/stream', validQuery(rangeOnly, refuseQuery), (c) => {
         if (tableVersion !== data.metricsVersion) out.send(data.metricsVersion, 'invocations')
         tableVersion = data.metricsVersion
       }
-      send(deps.dashboard.snapshot(range))
+      send(await deps.dashboard.snapshot(range))
       const unsubscribe = deps.dashboard.subscribe(range, send)
       out.onGone(unsubscribe)
       await out.gone

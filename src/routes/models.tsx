@@ -15,7 +15,7 @@ async function refreshed(c: Context<AppEnv>, chosen: string | undefined) {
   const menu = await deps.models.refresh(session.region ?? deps.config.AWS_REGION, session.credentials)
   // without JavaScript: back to the page, which shows the fresh list
   if (!c.var.partial) return c.redirect(refererPath(c), 303)
-  const modelId = chosen ?? conversationAt(c.var, refererPath(c))?.modelId ?? menu.defaultModelId
+  const modelId = chosen ?? (await conversationAt(c.var, refererPath(c)))?.modelId ?? menu.defaultModelId
   return c.html(renderFragment(<ModelSelect models={menu.models} modelId={modelId} note={menu.note} />))
 }
 

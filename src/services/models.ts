@@ -351,6 +351,7 @@ const DEFAULT_CATALOG: CatalogEntry[] = (
 ).map((e) => catalogEntrySchema.parse(e))
 
 let entries: CatalogEntry[] = DEFAULT_CATALOG
+let applied: CatalogEntry[] = []
 
 /**
  * The prefix of a cross-region inference profile id: `global.` (any commercial region) or a
@@ -401,6 +402,7 @@ export function findModel(modelId: string): CatalogEntry | undefined {
 
 /** Applies MODEL_CATALOG_FILE's entries over the defaults (start-up; tests reset with []). */
 export function useCatalogOverrides(overrides: CatalogEntry[]): void {
+  applied = overrides
   const merged = [...DEFAULT_CATALOG]
   for (const entry of overrides) {
     const at = merged.findIndex((e) => baseModelId(e.id) === baseModelId(entry.id))
@@ -408,6 +410,11 @@ export function useCatalogOverrides(overrides: CatalogEntry[]): void {
     else merged.push(entry)
   }
   entries = merged
+}
+
+/** The overrides in use (what a read thread applies to its own copy of the catalogue). */
+export function catalogOverrides(): CatalogEntry[] {
+  return applied
 }
 
 /** Reads and checks an override file; a bad file is refused with a message naming the problem. */

@@ -8,7 +8,7 @@ export type PartStatus = { ok: true } | { ok: false; since: Date; reason: string
 export type ReadinessSources = {
   /** The database writer's last commit (absent in the read-only dashboard process). */
   database?: () => PartStatus
-  /** Whether the metrics database can be read (the dashboard process, which may have none yet). */
+  /** Whether the last read was answered (a lock or a frozen disk times reads out; the dashboard process may have no database yet). */
   databaseReadable?: () => PartStatus
   log?: () => PartStatus | undefined
   /** Writes queued and not yet committed: replies and calls held in memory. */
@@ -35,8 +35,10 @@ function describe(status: PartStatus | undefined): string {
 export function createReadiness(sources: ReadinessSources) {
   return (): Readiness => {
     const problems: string[] = []
-    const database = sources.database?.() ?? sources.databaseReadable?.()
-    if (database && !database.ok) problems.push(`The database cannot be ${sources.database ? 'written' : 'read'}: ${database.reason}`)
+    const written = sources.database?.()
+    const read = sources.databaseReadable?.()
+    const database = written && !written.ok ? written : read && !read.ok ? read : (written ?? read)
+    if (database && !database.ok) problems.push(`The database cannot be ${database === written ? 'written' : 'read'}: ${database.reason}`)
     const log = sources.log?.()
     if (log && !log.ok) problems.push(`The log file cannot be written: ${log.reason}`)
     return {

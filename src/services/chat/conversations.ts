@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
+import { and, eq, gt, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.ts'
 import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../../db/schema.ts'
+import type { Remote } from '../../db/read-pool.ts'
 import { changesOf, statement, type Statement, type Writer } from '../../db/writer.ts'
+import type { AttachmentMeta, ConversationReads, SearchHit } from './conversation-reads.ts'
 import type { RecordedInvocation } from '../metrics/index.ts'
 import { newId } from './sessions.ts'
 
@@ -20,12 +22,10 @@ export function titleFrom(text: string): string {
   return `${(space > 30 ? cut.slice(0, space) : cut).trimEnd()}…`
 }
 
-export type AttachmentMeta = Omit<Attachment, 'bytes'>
+export type { AttachmentMeta, SearchHit } from './conversation-reads.ts'
 export type ThreadEntry = Message & { attachments: AttachmentMeta[]; invocation: RecordedInvocation | null }
 
 export type ConversationSettings = Pick<Conversation, 'modelId' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'thinkingBudget' | 'promptCaching'>
-
-export type SearchHit = { conversationId: string; title: string; messageId: string; snippet: string; updatedAt: Date }
 
 /** What starting a reply writes, in one job: everything the person sees before the first token. */
 export type ReplyStartWrite = {
@@ -48,20 +48,6 @@ export type ReplyStartWrite = {
  */
 export type ReplyFinishWrite = Pick<Message, 'text' | 'reasoning' | 'status' | 'error' | 'droppedTurns'> & { invocationRef: string | null }
 
-const attachmentMeta = {
-  id: attachments.id,
-  messageId: attachments.messageId,
-  kind: attachments.kind,
-  format: attachments.format,
-  name: attachments.name,
-  originalName: attachments.originalName,
-  mediaType: attachments.mediaType,
-  size: attachments.size,
-  width: attachments.width,
-  height: attachments.height,
-  pages: attachments.pages,
-}
-
 const p = sql.placeholder
 
 /** The error type of a call whose server stopped before it could record it. */
@@ -70,76 +56,44 @@ export const INTERRUPTED = 'Interrupted'
 /** What a finished reply that is waiting for the database says under it. */
 export const NOT_SAVED_YET = 'Not saved yet: the server keeps this reply and saves it as soon as it can write its database again.'
 
+/** A file's bytes as the read thread sends them (a Uint8Array), as the Buffer the table's type says. */
+function withBuffer(file: Attachment): Attachment {
+  const bytes = file.bytes as Uint8Array
+  return { ...file, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }
+}
+
 /**
  * Conversations, their messages and attachments, in the metrics database beside `invocations`.
- * What a reply reads is prepared once; its writes are statements for the database's writer, which
- * runs them on its own thread.
+ * Reads run on the read threads (`reads`, conversation-reads.ts); writes are statements for the
+ * database's writer, which runs them on its own thread. The server's thread waits for neither.
  */
-export function createConversations({ db, writer }: { db: Db; writer: Writer }) {
+export function createConversations({ db, writer, reads }: { db: Db; writer: Writer; reads: Remote<ConversationReads> }) {
   /** Finished replies the database has not taken yet, by message id: shown from here meanwhile. */
   const unsaved = new Map<string, ReplyFinishWrite>()
-  const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
-  const q = {
-    get: db
-      .select()
-      .from(conversations)
-      .where(byOwner(p('id'), p('owner')))
-      .prepare(),
-    list: db
-      .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
-      .from(conversations)
-      .where(eq(conversations.owner, p('owner')))
-      .orderBy(desc(conversations.updatedAt))
-      .limit(p('limit'))
-      .prepare(),
-    threadMessages: db
-      .select({ message: messages, invocation: invocations })
-      .from(messages)
-      .leftJoin(invocations, eq(invocations.id, messages.invocationId))
-      .where(eq(messages.conversationId, p('conversationId')))
-      .orderBy(asc(messages.seq))
-      .prepare(),
-    threadFiles: db
-      .select(attachmentMeta)
-      .from(attachments)
-      .innerJoin(messages, eq(messages.id, attachments.messageId))
-      .where(eq(messages.conversationId, p('conversationId')))
-      .prepare(),
-    filesOfMessage: db
-      .select()
-      .from(attachments)
-      .where(eq(attachments.messageId, p('messageId')))
-      .prepare(),
-  }
-
-  const client = db.$client
-  // every file under one owner: their conversations, their messages, their files (three index lookups)
-  const filesUsed = client.prepare<{ bytes: number }, [string]>(
-    'SELECT coalesce(sum(a.size), 0) AS bytes FROM conversations c JOIN messages m ON m.conversation_id = c.id JOIN attachments a ON a.message_id = m.id WHERE c.owner = ?',
-  )
+  const byOwner = (id: string, owner: string) => and(eq(conversations.id, id), eq(conversations.owner, owner))
   // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages (triggers)
   const FORGET_UNUSED = 'DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at LIMIT ?)'
 
   return {
     /** The browser's conversations, most recently used first. */
-    list(owner: string, limit = 200): Pick<Conversation, 'id' | 'title' | 'updatedAt'>[] {
-      return q.list.all({ owner, limit })
+    list(owner: string, limit = 200): Promise<Pick<Conversation, 'id' | 'title' | 'updatedAt'>[]> {
+      return reads.list(owner, limit)
     },
 
     /** Whether any conversation is stored under this owner. */
-    ownerExists(owner: string): boolean {
-      return q.list.all({ owner, limit: 1 }).length > 0
+    ownerExists(owner: string): Promise<boolean> {
+      return reads.ownerExists(owner)
     },
 
     /** A conversation, only for its owner: anyone else gets null (and so a 404). */
-    get(owner: string, id: string): Conversation | null {
-      return q.get.get({ id, owner }) ?? null
+    get(owner: string, id: string): Promise<Conversation | null> {
+      return reads.get(owner, id)
     },
 
     /** Renames a conversation of this owner; resolves with it as saved (null: not theirs, or gone). */
     async rename(owner: string, id: string, title: string): Promise<Conversation | null> {
       await writer.write([statement(db.update(conversations).set({ title }).where(byOwner(id, owner)))])
-      return q.get.get({ id, owner }) ?? null
+      return reads.get(owner, id)
     },
 
     /** Deletes a conversation of this owner with its messages and files; resolves with whether it was there. */
@@ -151,13 +105,12 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     /** Saves a conversation's settings; resolves with it as saved (null: not theirs, or gone). */
     async updateSettings(owner: string, id: string, settings: Partial<ConversationSettings>): Promise<Conversation | null> {
       await writer.write([statement(db.update(conversations).set(settings).where(byOwner(id, owner)))])
-      return q.get.get({ id, owner }) ?? null
+      return reads.get(owner, id)
     },
 
     /** Every message in order, with its attachments (without their bytes) and its recorded call. */
-    thread(conversationId: string): ThreadEntry[] {
-      const rows = q.threadMessages.all({ conversationId })
-      const files = rows.length ? q.threadFiles.all({ conversationId }) : []
+    async thread(conversationId: string): Promise<ThreadEntry[]> {
+      const { rows, files } = await reads.thread(conversationId)
       return rows.map(({ message, invocation }) => {
         // only while the row still says streaming: once the writer has committed it, the row is the truth
         const waiting = unsaved.size > 0 && message.status === 'streaming' ? unsaved.get(message.id) : undefined
@@ -176,25 +129,28 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     },
 
     /** The attachments of these messages with their bytes, to send to the model. */
-    attachmentBytes(messageIds: string[]): Attachment[] {
-      return messageIds.flatMap((messageId) => q.filesOfMessage.all({ messageId }))
+    async attachmentBytes(messageIds: string[]): Promise<Attachment[]> {
+      if (messageIds.length === 0) return []
+      return (await reads.attachmentBytes(messageIds)).map(withBuffer)
     },
 
     /** One attachment, only through a conversation its owner holds. */
-    attachment(owner: string, conversationId: string, attachmentId: string): Attachment | null {
-      const row = db
-        .select({ attachment: attachments })
-        .from(attachments)
-        .innerJoin(messages, eq(messages.id, attachments.messageId))
-        .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-        .where(and(eq(attachments.id, attachmentId), eq(conversations.id, conversationId), eq(conversations.owner, owner)))
-        .get()
-      return row?.attachment ?? null
+    async attachment(owner: string, conversationId: string, attachmentId: string): Promise<Attachment | null> {
+      const file = await reads.attachment(owner, conversationId, attachmentId)
+      return file && withBuffer(file)
     },
 
     /** Bytes of every file stored in this owner's conversations (what the attachment quota counts). */
-    attachmentBytesUsed(owner: string): number {
-      return filesUsed.get(owner)?.bytes ?? 0
+    attachmentBytesUsed(owner: string): Promise<number> {
+      return reads.attachmentBytesUsed(owner)
+    },
+
+    /**
+     * Conversations whose messages contain the words (prefix match on the last word), newest
+     * first, with a snippet around the match.
+     */
+    search(owner: string, query: string, limit = 30): Promise<SearchHit[]> {
+      return reads.search(owner, query, limit)
     },
 
     /**
@@ -266,31 +222,6 @@ export function createConversations({ db, writer }: { db: Db; writer: Writer }) 
     /** Finished replies waiting in memory for the database to take them. */
     get unsavedReplies(): number {
       return unsaved.size
-    },
-
-    /**
-     * Conversations whose messages contain the words (SQLite FTS5, prefix match on the last word),
-     * newest first, with a snippet around the match.
-     */
-    search(owner: string, query: string, limit = 30): SearchHit[] {
-      const words = query.match(/[\p{L}\p{N}_]+/gu) ?? []
-      if (words.length === 0) return []
-      const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ')
-      return db
-        .all<SearchHit & { updatedAt: number }>(sql`
-        select c.id as conversationId, c.title as title, m.id as messageId, c.updated_at as updatedAt,
-               -- matches marked with control characters, which never clash with message text
-               snippet(messages_fts, 0, char(1), char(2), '…', 12) as snippet
-        from messages_fts
-        join messages m on m.rowid = messages_fts.rowid
-        join conversations c on c.id = m.conversation_id
-        where messages_fts match ${match} and c.owner = ${owner}
-        order by c.updated_at desc, rank
-        limit ${limit * 4}
-      `)
-        .filter((hit, i, all) => all.findIndex((h) => h.conversationId === hit.conversationId) === i)
-        .slice(0, limit)
-        .map((hit) => ({ ...hit, updatedAt: new Date(hit.updatedAt) }))
     },
 
     /**

@@ -1,6 +1,7 @@
-import type { Db } from '../../db/open.ts'
+import type { Remote } from '../../db/read-pool.ts'
 import type { RecordedInvocation } from '../metrics/index.ts'
 import { costFor, priceFor } from '../models.ts'
+import type { SpendReads, Tokens } from './spend-reads.ts'
 
 /**
  * The limits against unbounded consumption (OWASP LLM10), in one place: how many model calls one
@@ -11,16 +12,18 @@ import { costFor, priceFor } from '../models.ts'
  * every browser), else the browser. Without sign-in, a client that throws its cookie away is a new
  * person each time: the server-wide cap and the server's budget are what bound that.
  *
- * The reply service asks `check` (and `checkModel`, `checkFiles`) and then `reserve`s, in the same
- * synchronous step as its busy check, so no two starts can both take the last place. The rate
- * and the places are kept in memory. Today's spend is read from `invocations` (an index range:
- * the person's calls since midnight UTC, or the server's) until this process has seen a call of
- * theirs today; from then on it is a running total kept by `spend`, which sees every recorded
- * call before its row is written, so no call is counted twice or missed across a restart.
+ * The reply service awaits `load` (what the checks need from the database), then asks `check`
+ * (and `checkModel`, `checkFiles`) and `reserve`s in the same synchronous step as its busy check,
+ * so no two starts can both take the last place. The rate and the places are kept in memory.
+ * Today's spend is read once from `invocations` (an index range: the person's calls since
+ * midnight UTC, or the server's, on a read thread) and from then on is a running total kept by
+ * `spend`, which sees every recorded call before its row is written, so no call is counted twice
+ * or missed across a restart.
  */
 
 export type LimitsOptions = {
-  db: Db
+  /** Today's tokens from the database (spend-reads.ts, on a read thread). */
+  spendReads: Remote<SpendReads>
   /** Model calls one person may start in any RATE_WINDOW_MS; undefined: no limit. */
   ratePerMinute?: number
   /** Model calls the server runs at once; undefined: no limit. */
@@ -31,8 +34,6 @@ export type LimitsOptions = {
   serverBudgetUsdPerDay?: number
   /** Bytes of files one person may keep; undefined: no limit. */
   attachmentQuotaBytes?: number
-  /** Bytes of files an owner keeps now (conversations.attachmentBytesUsed). */
-  attachmentBytesUsed: (owner: string) => number
   now?: () => number
 }
 
@@ -69,8 +70,6 @@ function untilMidnight(at: number): { seconds: number; text: string } {
   return { seconds, text: hours > 0 ? `${hours} h ${minutes} min` : `${minutes} min` }
 }
 
-type Tokens = { modelId: string; inputTokens: number; outputTokens: number; cacheReadInputTokens: number; cacheWriteInputTokens: number }
-
 /** What a day's calls cost, from their tokens per model (prompt-cache reads and writes included); calls without a known price count 0. */
 function costOf(rows: readonly Tokens[]): number {
   return rows.reduce((sum, r) => sum + (costFor(r.modelId, r.inputTokens, r.outputTokens, r.cacheReadInputTokens, r.cacheWriteInputTokens) ?? 0), 0)
@@ -80,20 +79,7 @@ export type Spend = { spentUsd: number; budgetUsd: number }
 
 export function createLimits(options: LimitsOptions) {
   const { ratePerMinute, maxConcurrent, budgetUsdPerDay, serverBudgetUsdPerDay, attachmentQuotaBytes, now = Date.now } = options
-  const client = options.db.$client
   const budgetsOn = budgetUsdPerDay !== undefined || serverBudgetUsdPerDay !== undefined
-  const TOKENS =
-    'model_id AS modelId, coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens,' +
-    ' coalesce(sum(cache_read_input_tokens), 0) AS cacheReadInputTokens, coalesce(sum(cache_write_input_tokens), 0) AS cacheWriteInputTokens'
-  // one person's calls since midnight: a range of the (owner, timestamp) index
-  const ownerToday = client.prepare<Tokens, [string, number]>(
-    `SELECT ${TOKENS} FROM invocations INDEXED BY invocations_owner_timestamp WHERE owner = ? AND timestamp >= ? GROUP BY model_id`,
-  )
-  // every call since midnight: a range of the timestamp index
-  const serverToday = client.prepare<Tokens, [number]>(
-    `SELECT ${TOKENS} FROM invocations INDEXED BY invocations_timestamp WHERE timestamp >= ? GROUP BY model_id`,
-  )
-
   /** Start times of each person's calls in the last RATE_WINDOW_MS, oldest first (at most ratePerMinute). */
   const recentCalls = new Map<string, number[]>()
   let inFlight = 0
@@ -119,26 +105,31 @@ export function createLimits(options: LimitsOptions) {
     serverSpent = undefined
   }
 
-  /**
-   * A person's spend today: the running total once they have called today, else read from the
-   * database (an index range; kept only by `spend`, so people who only look cost no memory).
-   */
-  function ownerSpent(owner: string): number {
-    return spentBy.get(owner) ?? costOf(ownerToday.all(owner, day))
-  }
-
-  function serverTotal(): number {
-    serverSpent ??= costOf(serverToday.all(day))
-    return serverSpent
-  }
-
-  // the server's spend so far today, read once at start-up (a person's is read when they first call)
-  if (serverBudgetUsdPerDay !== undefined) {
+  /** Reads what was spent today from the database, once per day and person (and for the server). */
+  async function load(owner: string | null): Promise<void> {
     toDay(now())
-    serverTotal()
+    const at = day
+    if (budgetUsdPerDay !== undefined && owner !== null && !spentBy.has(owner)) {
+      const rows = await options.spendReads.ownerSince(owner, at)
+      // another load may have set it meanwhile (and `spend` added to it): keep that one
+      if (day === at && !spentBy.has(owner)) spentBy.set(owner, costOf(rows))
+    }
+    if (serverBudgetUsdPerDay !== undefined && serverSpent === undefined) {
+      const rows = await options.spendReads.serverSince(at)
+      if (day === at && serverSpent === undefined) serverSpent = costOf(rows)
+    }
   }
+
+  const ownerSpent = (owner: string) => spentBy.get(owner) ?? 0
+  const serverTotal = () => serverSpent ?? 0
 
   return {
+    /**
+     * Reads today's spend of this person and of the server, when not known yet: awaited before
+     * `check` and `today`, which then answer from memory. Rejects when the database does not answer.
+     */
+    load,
+
     /**
      * Whether this person may start a model call now: null, or why not. Checks the rate, the
      * server-wide cap and both budgets, in that order.
@@ -185,10 +176,12 @@ export function createLimits(options: LimitsOptions) {
       }
     },
 
-    /** Whether this person may keep `adding` more bytes of files. */
-    checkFiles(owner: string, adding: number): LimitRefusal | null {
+    /** Whether the quota is on: the caller then reads the bytes a person keeps for `checkFiles`. */
+    filesQuotaOn: attachmentQuotaBytes !== undefined,
+
+    /** Whether this person, keeping `used` bytes of files, may add `adding` more. */
+    checkFiles(adding: number, used: number): LimitRefusal | null {
       if (attachmentQuotaBytes === undefined || adding === 0) return null
-      const used = options.attachmentBytesUsed(owner)
       if (used + adding <= attachmentQuotaBytes) return null
       return {
         status: 413,
@@ -200,19 +193,24 @@ export function createLimits(options: LimitsOptions) {
      * Takes a place for one model call: it counts in the person's minute from now, and holds one
      * of the server's places until the returned release is called (once is enough; more are ignored).
      */
-    reserve(owner: string): () => void {
+    reserve(owner: string): (options?: { unused: true }) => void {
       const at = now()
-      if (ratePerMinute !== undefined) {
-        const calls = recent(owner, at) ?? []
+      const calls = ratePerMinute === undefined ? undefined : (recent(owner, at) ?? [])
+      if (calls) {
         calls.push(at)
         recentCalls.set(owner, calls)
       }
       inFlight += 1
       let released = false
-      return () => {
+      // `unused`: the start was refused after all (its thread said no), so it does not count in the minute
+      return (release) => {
         if (released) return
         released = true
         inFlight -= 1
+        if (release?.unused && calls) {
+          const i = calls.lastIndexOf(at)
+          if (i >= 0) calls.splice(i, 1)
+        }
       }
     },
 
@@ -229,14 +227,16 @@ export function createLimits(options: LimitsOptions) {
       if (invocation.timestamp.getTime() < day) return // a call begun before midnight is yesterday's
       const { modelId, inputTokens, outputTokens, cacheReadInputTokens, cacheWriteInputTokens } = invocation
       const cost = costFor(modelId, inputTokens ?? 0, outputTokens ?? 0, cacheReadInputTokens ?? 0, cacheWriteInputTokens ?? 0) ?? 0
-      if (budgetUsdPerDay !== undefined && invocation.owner) spentBy.set(invocation.owner, ownerSpent(invocation.owner) + cost)
-      if (serverBudgetUsdPerDay !== undefined) serverSpent = serverTotal() + cost
+      // a total not read yet today is left to `load`, which reads this call's row once it is written
+      const owner = invocation.owner
+      if (budgetUsdPerDay !== undefined && owner && spentBy.has(owner)) spentBy.set(owner, ownerSpent(owner) + cost)
+      if (serverBudgetUsdPerDay !== undefined && serverSpent !== undefined) serverSpent += cost
     },
 
     /** Today's spend against the budgets that are on (what the sidebar shows). */
-    today(owner: string): { user?: Spend; server?: Spend } {
+    async today(owner: string): Promise<{ user?: Spend; server?: Spend }> {
       if (!budgetsOn) return {}
-      toDay(now())
+      await load(owner)
       return {
         user: budgetUsdPerDay === undefined ? undefined : { spentUsd: ownerSpent(owner), budgetUsd: budgetUsdPerDay },
         server: serverBudgetUsdPerDay === undefined ? undefined : { spentUsd: serverTotal(), budgetUsd: serverBudgetUsdPerDay },

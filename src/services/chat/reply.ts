@@ -121,227 +121,264 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
   const newId = conversations.newId
   let closing = false
 
-  return {
+  const replies = {
     /** Shutdown: from now on every new reply is refused with a clear message; those running go on. */
     close() {
       closing = true
     },
 
-    start(session: Session, start: ReplyStart): { ok: true; reply: Reply } | { ok: false; refusal: Refusal } {
+    async start(session: Session, start: ReplyStart): Promise<{ ok: true; reply: Reply } | { ok: false; refusal: Refusal }> {
       const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
-      if (closing) return { ok: false, refusal: { status: 503, message: SHUTTING_DOWN, retryAfterS: 5 } }
-      if (storage && !storage.writable()) {
-        // refused before anything is sent, so no call goes unrecorded; the probe finds the recovery
-        storage.probe()
-        return { ok: false, refusal: { status: 503, message: STORAGE_DOWN, retryAfterS: 5 } }
+      /** What refuses a start before anything is reserved: asked before the reads and again after them. */
+      const refusedNow = (): { ok: false; refusal: Refusal } | null => {
+        if (closing) return { ok: false, refusal: { status: 503, message: SHUTTING_DOWN, retryAfterS: 5 } }
+        if (storage && !storage.writable()) {
+          // refused before anything is sent, so no call goes unrecorded; the probe finds the recovery
+          storage.probe()
+          return { ok: false, refusal: { status: 503, message: STORAGE_DOWN, retryAfterS: 5 } }
+        }
+        if (session.activeReply) return refuse(409, BUSY)
+        return null
       }
-      if (session.activeReply) return refuse(409, BUSY)
+      const early = refusedNow()
+      if (early) return early
       const refusedFiles =
         start.kind === 'message' ? filesRefusedBy(modelInfo(start.modelId ?? start.conversation?.modelId ?? defaultModelId), start.files) : null
       if (refusedFiles) return refuse(422, refusedFiles)
-      const limited =
-        limits.check(session.owner) ??
-        (start.kind === 'message'
-          ? limits.checkFiles(
-              session.owner,
-              start.files.reduce((sum, f) => sum + f.size, 0),
-            )
-          : null)
-      if (limited) return { ok: false, refusal: limited }
 
-      const at = now()
-      const existing = start.conversation
-      const thread = existing ? conversations.thread(existing.id) : []
-      const conversation: Conversation = existing
-        ? { ...existing, modelId: start.modelId ?? existing.modelId, updatedAt: at }
-        : {
-            id: newId(),
-            owner: session.owner,
-            title: 'New chat',
-            modelId: start.modelId ?? defaultModelId,
-            systemPrompt: null,
-            temperature: null,
-            maxTokens: null,
-            thinkingBudget: null,
-            promptCaching: true,
-            createdAt: at,
-            updatedAt: at,
-          }
-
-      // the thread as it will be once the reply is in (`before` it), and what changes to get there
-      let before: ThreadEntry[]
-      let user: ThreadEntry | undefined
-      let newFiles: Attachment[] = []
-      let truncateAfter: number | undefined
-      let edited: { id: string; text: string } | undefined
-      let replaced: string[] = []
-      if (start.kind === 'regenerate') {
-        const last = thread.at(-1)
-        if (!last || last.role !== 'assistant') return refuse(409, 'There is no reply to regenerate yet.')
-        before = thread.slice(0, -1)
-        truncateAfter = last.seq - 1
-        replaced = [last.id]
-      } else if (start.kind === 'edit') {
-        const lastUser = thread.findLast((m) => m.role === 'user')
-        if (!lastUser) return refuse(409, 'There is no message to edit yet.')
-        user = { ...lastUser, text: start.text }
-        before = [...thread.filter((m) => m.seq < lastUser.seq), user]
-        truncateAfter = lastUser.seq
-        edited = { id: lastUser.id, text: start.text }
-        replaced = [...thread.filter((m) => m.seq > lastUser.seq).map((m) => m.id), lastUser.id]
-      } else {
-        const seq = (thread.at(-1)?.seq ?? 0) + 1
-        const userRow = message({ id: newId(), conversationId: conversation.id, seq, role: 'user', text: start.text, status: 'done', createdAt: at })
-        newFiles = attachmentRows(userRow.id, start.files, newId)
-        user = { ...userRow, invocation: null, attachments: newFiles.map(({ bytes: _, ...meta }) => meta) }
-        before = [...thread, user]
-        if (seq === 1 && conversation.title === 'New chat') {
-          conversation.title = start.text.trim() ? titleFrom(start.text) : start.files[0] ? titleFrom(start.files[0].originalName) : 'New chat'
-        }
-      }
-
-      // file bytes are read only for sent messages that have files; a new message's are in memory
-      const withStoredFiles = new Set(before.filter((m) => m.attachments.length > 0 && !newFiles.some((f) => f.messageId === m.id)).map((m) => m.id))
-      const { request, droppedTurns, fits } = buildModelRequest(conversation, before, defaultModelId, (ids) => [
-        ...conversations.attachmentBytes(ids.filter((id) => withStoredFiles.has(id))),
-        ...newFiles,
+      // what the limits need from the database, read before anything is reserved
+      const adding = start.kind === 'message' ? start.files.reduce((sum, f) => sum + f.size, 0) : 0
+      const [filesUsed] = await Promise.all([
+        limits.filesQuotaOn && adding > 0 ? conversations.attachmentBytesUsed(session.owner) : 0,
+        limits.load(session.owner),
       ])
-      const replyRow = message({
-        id: newId(),
-        conversationId: conversation.id,
-        seq: (before.at(-1)?.seq ?? 0) + 1,
-        role: 'assistant',
-        text: '',
-        status: 'streaming',
-        modelId: conversation.modelId ?? defaultModelId,
-        createdAt: at,
-      })
-      const reply: ThreadEntry = {
-        ...replyRow,
-        droppedTurns: droppedTurns || null,
-        ...(fits ? {} : { status: 'error' as const, error: TOO_LONG }),
-        invocation: null,
-        attachments: [],
-      }
-      const unpriced = fits ? limits.checkModel(request.modelId) : null
-      if (unpriced) return { ok: false, refusal: unpriced }
-
-      // the reservations: from the checks above to here nothing was awaited. A reply that makes
-      // no call (nothing fits) takes no place in the limits.
+      // the reservations: from these checks to them nothing is awaited, so two tabs cannot both
+      // start a reply, nor two people both take the server's last place
+      const late = refusedNow()
+      if (late) return late
+      const limited = limits.check(session.owner) ?? limits.checkFiles(adding, filesUsed)
+      if (limited) return { ok: false, refusal: limited }
       const controller = new AbortController()
-      session.activeReply = { id: reply.id, controller }
-      session.saved = true
-      const release = fits ? limits.reserve(session.owner) : () => {}
-      const begun = conversations.beginReply({
-        conversation,
-        isNew: !existing,
-        truncateAfter,
-        edited,
-        user: start.kind === 'message' && user ? { message: user, files: newFiles } : undefined,
-        reply: replyRow,
-      })
-
-      async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
-        const show = (event: ReplyEvent) =>
-          Promise.resolve()
-            .then(() => emit(event))
-            .catch(() => {})
-        try {
-          const saved = begun.then(
-            () => true,
-            (err: unknown) => {
-              log.error('saving the start of a reply failed', { reply: reply.id, err })
-              return false
-            },
-          )
-          // The model call starts at once: the start's save commits while the request is in flight,
-          // and nothing of the reply is shown before it has (a message that could not be saved
-          // ends the call at its first event).
-          let result: CallResult | null = null
-          // the text so far, saved every PROGRESS_SAVE_MS while it streams (what a crash keeps),
-          // read from the model call's own running text, once the start is saved
-          let readSoFar: (() => { text: string; reasoning: string }) | undefined
-          let savedLength = 0
-          let isSaved: boolean | undefined
-          const progress = setInterval(() => {
-            const now = isSaved ? readSoFar?.() : undefined
-            if (!now || now.text.length + now.reasoning.length === savedLength) return
-            savedLength = now.text.length + now.reasoning.length
-            void conversations.saveProgress(reply.id, now.text, now.reasoning || null).catch(() => {})
-          }, PROGRESS_SAVE_MS)
-          progress.unref?.()
-          if (fits) {
-            const shown = (event: CallEvent): void | Promise<void> => {
-              if (isSaved) return emit(event)
-              return saved.then((ok) => {
-                isSaved = ok
-                if (ok) return emit(event)
-                controller.abort('unsaved')
-              })
-            }
-            try {
-              result = await modelCalls.call({
-                request,
-                credentials: session.credentials,
-                region: session.region ?? defaultRegion,
-                owner: session.owner,
-                signal: controller.signal,
-                emit: shown,
-                soFar: (read) => (readSoFar = read),
-              })
-            } catch (err) {
-              log.error('a model call failed unexpectedly', { reply: reply.id, err })
-            } finally {
-              // the server's place is free as soon as the call is over, before the reply is saved
-              release()
-            }
-          }
-          clearInterval(progress)
-          if (!(await saved)) {
-            const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
-            await show({ type: 'finished', reply: failed, thread: [...before, failed], unsaved: true })
-            return failed
-          }
-          const finished: ThreadEntry = fits
-            ? { ...reply, text: result?.text ?? '', reasoning: result?.reasoning || null, ...outcomeOf(result), invocation: result?.invocation ?? null }
-            : reply
-          // the finished reply is shown first; saving it and its metrics comes after the last token
-          await show({ type: 'finished', reply: finished, thread: [...before, finished] })
-          // queued right after the call's metrics row, so both commit together. Kept while the
-          // database refuses writes: the person is told, and it is saved once the database takes it
-          await new Promise<void>((done) => {
-            conversations
-              .finishReply(
-                reply.id,
-                {
-                  text: finished.text,
-                  reasoning: finished.reasoning,
-                  status: finished.status,
-                  error: finished.error,
-                  invocationRef: result?.invocationRef ?? null,
-                  droppedTurns: finished.droppedTurns,
-                },
-                () => {
-                  log.warn('a finished reply could not be saved yet: it is kept and saved once the database takes writes', { reply: reply.id })
-                  void show({ type: 'unsaved', reply: { ...finished, error: finished.error ?? NOT_SAVED_YET } }).then(() => done())
-                },
-              )
-              .then(done, (err: unknown) => {
-                log.error('saving a reply failed', { reply: reply.id, err })
-                done()
-              })
-          })
-          return finished
-        } finally {
-          release()
-          if (session.activeReply?.id === reply.id) session.activeReply = undefined
-        }
+      const replyId = newId()
+      session.activeReply = { id: replyId, controller }
+      const release = limits.reserve(session.owner)
+      /** A start refused after its reservations (what its thread says): they are given back, the minute uncounted. */
+      const undo = () => {
+        release({ unused: true })
+        if (session.activeReply?.id === replyId) session.activeReply = undefined
       }
-
-      const abort = (reason: 'disconnected') => controller.abort(reason)
-      return { ok: true, reply: { id: reply.id, conversation, isNew: !existing, user, reply, replaced, run, abort } }
+      try {
+        const begun = await prepared(session, start, replyId, controller, release)
+        if (!begun.ok) undo()
+        return begun
+      } catch (err) {
+        undo()
+        throw err
+      }
     },
   }
+
+  /** The rest of a start, with the browser and a place reserved: reads the thread and builds the request. */
+  async function prepared(
+    session: Session,
+    start: ReplyStart,
+    replyId: string,
+    controller: AbortController,
+    reserved: (options?: { unused: true }) => void,
+  ): Promise<{ ok: true; reply: Reply } | { ok: false; refusal: Refusal }> {
+    const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
+    const at = now()
+    const existing = start.conversation
+    const thread = existing ? await conversations.thread(existing.id) : []
+    const conversation: Conversation = existing
+      ? { ...existing, modelId: start.modelId ?? existing.modelId, updatedAt: at }
+      : {
+          id: newId(),
+          owner: session.owner,
+          title: 'New chat',
+          modelId: start.modelId ?? defaultModelId,
+          systemPrompt: null,
+          temperature: null,
+          maxTokens: null,
+          thinkingBudget: null,
+          promptCaching: true,
+          createdAt: at,
+          updatedAt: at,
+        }
+
+    // the thread as it will be once the reply is in (`before` it), and what changes to get there
+    let before: ThreadEntry[]
+    let user: ThreadEntry | undefined
+    let newFiles: Attachment[] = []
+    let truncateAfter: number | undefined
+    let edited: { id: string; text: string } | undefined
+    let replaced: string[] = []
+    if (start.kind === 'regenerate') {
+      const last = thread.at(-1)
+      if (!last || last.role !== 'assistant') return refuse(409, 'There is no reply to regenerate yet.')
+      before = thread.slice(0, -1)
+      truncateAfter = last.seq - 1
+      replaced = [last.id]
+    } else if (start.kind === 'edit') {
+      const lastUser = thread.findLast((m) => m.role === 'user')
+      if (!lastUser) return refuse(409, 'There is no message to edit yet.')
+      user = { ...lastUser, text: start.text }
+      before = [...thread.filter((m) => m.seq < lastUser.seq), user]
+      truncateAfter = lastUser.seq
+      edited = { id: lastUser.id, text: start.text }
+      replaced = [...thread.filter((m) => m.seq > lastUser.seq).map((m) => m.id), lastUser.id]
+    } else {
+      const seq = (thread.at(-1)?.seq ?? 0) + 1
+      const userRow = message({ id: newId(), conversationId: conversation.id, seq, role: 'user', text: start.text, status: 'done', createdAt: at })
+      newFiles = attachmentRows(userRow.id, start.files, newId)
+      user = { ...userRow, invocation: null, attachments: newFiles.map(({ bytes: _, ...meta }) => meta) }
+      before = [...thread, user]
+      if (seq === 1 && conversation.title === 'New chat') {
+        conversation.title = start.text.trim() ? titleFrom(start.text) : start.files[0] ? titleFrom(start.files[0].originalName) : 'New chat'
+      }
+    }
+
+    // file bytes are read only for sent messages that have files; a new message's are in memory
+    const withStoredFiles = new Set(before.filter((m) => m.attachments.length > 0 && !newFiles.some((f) => f.messageId === m.id)).map((m) => m.id))
+    const { request, droppedTurns, fits } = await buildModelRequest(conversation, before, defaultModelId, async (ids) => [
+      ...(await conversations.attachmentBytes(ids.filter((id) => withStoredFiles.has(id)))),
+      ...newFiles,
+    ])
+    const replyRow = message({
+      id: replyId,
+      conversationId: conversation.id,
+      seq: (before.at(-1)?.seq ?? 0) + 1,
+      role: 'assistant',
+      text: '',
+      status: 'streaming',
+      modelId: conversation.modelId ?? defaultModelId,
+      createdAt: at,
+    })
+    const reply: ThreadEntry = {
+      ...replyRow,
+      droppedTurns: droppedTurns || null,
+      ...(fits ? {} : { status: 'error' as const, error: TOO_LONG }),
+      invocation: null,
+      attachments: [],
+    }
+    const unpriced = fits ? limits.checkModel(request.modelId) : null
+    if (unpriced) return { ok: false, refusal: unpriced }
+
+    // a reply that makes no call (nothing fits) takes no place in the limits
+    const release = () => reserved(fits ? undefined : { unused: true })
+    if (!fits) release()
+    session.saved = true
+    const begun = conversations.beginReply({
+      conversation,
+      isNew: !existing,
+      truncateAfter,
+      edited,
+      user: start.kind === 'message' && user ? { message: user, files: newFiles } : undefined,
+      reply: replyRow,
+    })
+
+    async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
+      const show = (event: ReplyEvent) =>
+        Promise.resolve()
+          .then(() => emit(event))
+          .catch(() => {})
+      try {
+        const saved = begun.then(
+          () => true,
+          (err: unknown) => {
+            log.error('saving the start of a reply failed', { reply: reply.id, err })
+            return false
+          },
+        )
+        // The model call starts at once: the start's save commits while the request is in flight,
+        // and nothing of the reply is shown before it has (a message that could not be saved
+        // ends the call at its first event).
+        let result: CallResult | null = null
+        // the text so far, saved every PROGRESS_SAVE_MS while it streams (what a crash keeps),
+        // read from the model call's own running text, once the start is saved
+        let readSoFar: (() => { text: string; reasoning: string }) | undefined
+        let savedLength = 0
+        let isSaved: boolean | undefined
+        const progress = setInterval(() => {
+          const now = isSaved ? readSoFar?.() : undefined
+          if (!now || now.text.length + now.reasoning.length === savedLength) return
+          savedLength = now.text.length + now.reasoning.length
+          void conversations.saveProgress(reply.id, now.text, now.reasoning || null).catch(() => {})
+        }, PROGRESS_SAVE_MS)
+        progress.unref?.()
+        if (fits) {
+          const shown = (event: CallEvent): void | Promise<void> => {
+            if (isSaved) return emit(event)
+            return saved.then((ok) => {
+              isSaved = ok
+              if (ok) return emit(event)
+              controller.abort('unsaved')
+            })
+          }
+          try {
+            result = await modelCalls.call({
+              request,
+              credentials: session.credentials,
+              region: session.region ?? defaultRegion,
+              owner: session.owner,
+              signal: controller.signal,
+              emit: shown,
+              soFar: (read) => (readSoFar = read),
+            })
+          } catch (err) {
+            log.error('a model call failed unexpectedly', { reply: reply.id, err })
+          } finally {
+            // the server's place is free as soon as the call is over, before the reply is saved
+            release()
+          }
+        }
+        clearInterval(progress)
+        if (!(await saved)) {
+          const failed: ThreadEntry = { ...reply, status: 'error', error: NOT_SAVED }
+          await show({ type: 'finished', reply: failed, thread: [...before, failed], unsaved: true })
+          return failed
+        }
+        const finished: ThreadEntry = fits
+          ? { ...reply, text: result?.text ?? '', reasoning: result?.reasoning || null, ...outcomeOf(result), invocation: result?.invocation ?? null }
+          : reply
+        // the finished reply is shown first; saving it and its metrics comes after the last token
+        await show({ type: 'finished', reply: finished, thread: [...before, finished] })
+        // queued right after the call's metrics row, so both commit together. Kept while the
+        // database refuses writes: the person is told, and it is saved once the database takes it
+        await new Promise<void>((done) => {
+          conversations
+            .finishReply(
+              reply.id,
+              {
+                text: finished.text,
+                reasoning: finished.reasoning,
+                status: finished.status,
+                error: finished.error,
+                invocationRef: result?.invocationRef ?? null,
+                droppedTurns: finished.droppedTurns,
+              },
+              () => {
+                log.warn('a finished reply could not be saved yet: it is kept and saved once the database takes writes', { reply: reply.id })
+                void show({ type: 'unsaved', reply: { ...finished, error: finished.error ?? NOT_SAVED_YET } }).then(() => done())
+              },
+            )
+            .then(done, (err: unknown) => {
+              log.error('saving a reply failed', { reply: reply.id, err })
+              done()
+            })
+        })
+        return finished
+      } finally {
+        release()
+        if (session.activeReply?.id === reply.id) session.activeReply = undefined
+      }
+    }
+
+    const abort = (reason: 'disconnected') => controller.abort(reason)
+    return { ok: true, reply: { id: reply.id, conversation, isNew: !existing, user, reply, replaced, run, abort } }
+  }
+
+  return replies
 }
 
 export type Replies = ReturnType<typeof createReplies>

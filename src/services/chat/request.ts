@@ -67,12 +67,12 @@ function toFile(a: Attachment): HistoryFile {
  * turn when it no longer fits the model's context window, never silently: `droppedTurns` says
  * how many messages were left out, and `fits` is false when even the newest message is too big.
  */
-export function buildModelRequest(
+export async function buildModelRequest(
   conversation: Conversation,
   thread: Pick<ThreadEntry, 'id' | 'role' | 'text' | 'status' | 'attachments'>[],
   defaultModelId: string,
-  filesOf: (messageIds: string[]) => Attachment[],
-): { request: ModelRequest; droppedTurns: number; fits: boolean } {
+  filesOf: (messageIds: string[]) => Promise<Attachment[]>,
+): Promise<{ request: ModelRequest; droppedTurns: number; fits: boolean }> {
   const settings = effectiveSettings(conversation, defaultModelId)
   const maxTokens = requestMaxTokens(settings)
   const kept = historyForModel(thread)
@@ -96,7 +96,8 @@ export function buildModelRequest(
     maxTokens,
   })
   const sent = fit.messages as typeof context
-  const files = filesOf(sent.map((m) => m.id))
+  // only the files of the messages that fit are read (a long conversation's old files stay on disk)
+  const files = await filesOf(sent.map((m) => m.id))
   // Bedrock refuses two documents with the same name anywhere in one request
   const documents = files.filter((f) => f.kind === 'document')
   const names = uniqueConverseNames(documents.map((d) => d.name))

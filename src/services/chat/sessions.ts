@@ -38,13 +38,16 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{32}$/
  */
 export const UNSAVED_IDLE_MS = 15 * 60_000
 
+/** How many "does this owner have conversations?" reads a sweep has in flight at once. */
+const SWEEP_READS_AT_ONCE = 200
+
 export type SessionsOptions = {
   /** A session unused this long is forgotten, credentials and all. */
   idleTtlMs?: number
   /** A session that holds nothing is forgotten after this long unused (at most `idleTtlMs`). */
   unsavedIdleTtlMs?: number
   /** Whether conversations are stored under an owner (asked once per session, by the sweep). */
-  ownerHasConversations?: (owner: string) => boolean
+  ownerHasConversations?: (owner: string) => Promise<boolean>
   now?: () => number
 }
 
@@ -87,7 +90,7 @@ function secretsOf(credentials: Credentials): (string | undefined)[] {
 export function createSessions(options: SessionsOptions = {}) {
   const idleTtlMs = options.idleTtlMs ?? 12 * 60 * 60 * 1000
   const unsavedIdleTtlMs = Math.min(options.unsavedIdleTtlMs ?? UNSAVED_IDLE_MS, idleTtlMs)
-  const ownerHasConversations = options.ownerHasConversations ?? (() => false)
+  const ownerHasConversations = options.ownerHasConversations ?? (async () => false)
   const now = options.now ?? Date.now
   const sessions = new Map<string, Session>()
 
@@ -158,23 +161,32 @@ export function createSessions(options: SessionsOptions = {}) {
      * sidebar credentials, a sign-in, or conversations (started here, or found once in the
      * database). A browser whose session went keeps its cookie, and so its conversations.
      */
-    sweep(): number {
-      let dropped = 0
+    async sweep(): Promise<number> {
       const at = now()
+      const idle: Session[] = []
+      const unsure: Session[] = []
       for (const session of sessions.values()) {
         if (session.activeReply) continue
-        const idle = at - session.lastSeen
-        if (idle <= unsavedIdleTtlMs) continue
-        const holds = () => {
-          if (session.credentials || session.signedIn || session.saved) return true
-          // asked once: a session found to own conversations is marked, one that owns none goes
-          if (ownerHasConversations(session.owner)) session.saved = true
-          return Boolean(session.saved)
-        }
-        if (idle > idleTtlMs || !holds()) {
-          forget(session)
-          dropped += 1
-        }
+        const quiet = at - session.lastSeen
+        if (quiet <= unsavedIdleTtlMs) continue
+        if (quiet > idleTtlMs) idle.push(session)
+        else if (!(session.credentials || session.signedIn || session.saved)) unsure.push(session)
+      }
+      // asked once, a slice at a time: a session found to own conversations is marked, one that
+      // owns none goes; one the database cannot tell about stays until the next sweep
+      for (let i = 0; i < unsure.length; i += SWEEP_READS_AT_ONCE) {
+        const slice = unsure.slice(i, i + SWEEP_READS_AT_ONCE)
+        const owns = await Promise.all(slice.map((s) => ownerHasConversations(s.owner).catch(() => true)))
+        slice.forEach((session, j) => {
+          if (owns[j]) session.saved = true
+          else idle.push(session)
+        })
+      }
+      let dropped = 0
+      for (const session of idle) {
+        if (session.activeReply || sessions.get(session.id) !== session || now() - session.lastSeen <= unsavedIdleTtlMs) continue
+        forget(session)
+        dropped += 1
       }
       return dropped
     },

@@ -1,14 +1,15 @@
+import type { Remote } from '../../db/read-pool.ts'
 import type { Log } from '../../logger.ts'
 import type { LogTail, LogTailService } from './log-tail.ts'
-import type { MetricsQueries, RangeKey } from '../metrics/index.ts'
+import type { ErrorTypeCount, MetricsQueries, ModelBreakdown, RangeKey, SeriesPoint, Summary } from '../metrics/index.ts'
 
 export type MetricsPanels =
   | {
       ok: true
-      summary: ReturnType<MetricsQueries['summary']>
-      series: ReturnType<MetricsQueries['series']>
-      errorsByType: ReturnType<MetricsQueries['errorsByType']>
-      perModel: ReturnType<MetricsQueries['perModel']>
+      summary: Summary
+      series: SeriesPoint[]
+      errorsByType: ErrorTypeCount[]
+      perModel: ModelBreakdown[]
     }
   | { ok: false; error: string }
 
@@ -25,8 +26,8 @@ export type DashboardData = {
 }
 
 export type DashboardOptions = {
-  /** The metrics queries, or a throw whose message says why they are unavailable (no database yet). */
-  metrics: () => MetricsQueries
+  /** The metrics queries (on a read thread); a rejection's message says why they are unavailable (no database yet). */
+  metrics: Remote<Pick<MetricsQueries, 'summary' | 'series' | 'errorsByType' | 'perModel' | 'changeToken'>>
   logTail: LogTailService
   log: Log
   /** How often the change tokens are compared (cheap: PRAGMA data_version, a stat). */
@@ -46,58 +47,62 @@ function describe(err: unknown): string {
  * The dashboard's data and its live feed. One timer per process compares cheap change tokens
  * (the database's data_version and newest id, the log file's size and time, the current minute);
  * only when one moves is each watched range recomputed, once, and the same result handed to
- * every open dashboard watching that range.
+ * every open dashboard watching that range. The queries run on a read thread: a check waits for
+ * the one before it, so a slow database makes the checks fewer, never piled up.
  */
 export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Date.now, health }: DashboardOptions) {
   const listeners = new Map<RangeKey, Set<Listener>>()
-  const panels = new Map<RangeKey, { key: string; panels: MetricsPanels }>()
+  const panels = new Map<RangeKey, { key: string; panels: Promise<MetricsPanels> }>()
   let lastToken = ''
   let timer: ReturnType<typeof setInterval> | undefined
   let nudged = false
+  /** The check running now: the next one waits for it. */
+  let checking: Promise<void> | undefined
+  let again = false
 
-  function metricsPanels(range: RangeKey, at: number): MetricsPanels {
+  async function metricsPanels(range: RangeKey, at: number): Promise<MetricsPanels> {
     try {
-      const q = metrics()
-      return {
-        ok: true,
-        summary: q.summary(range, at),
-        series: q.series(range, at),
-        errorsByType: q.errorsByType(range, at),
-        perModel: q.perModel(range, at),
-      }
+      const [summary, series, errorsByType, perModel] = await Promise.all([
+        metrics.summary(range, at),
+        metrics.series(range, at),
+        metrics.errorsByType(range, at),
+        metrics.perModel(range, at),
+      ])
+      return { ok: true, summary, series, errorsByType, perModel }
     } catch (err) {
       return { ok: false, error: describe(err) }
     }
   }
 
-  function metricsToken(): string {
+  async function metricsToken(): Promise<string> {
     try {
-      return metrics().changeToken()
+      return await metrics.changeToken()
     } catch (err) {
       return `unavailable:${describe(err)}`
     }
   }
 
-  function compute(range: RangeKey): DashboardData {
+  async function compute(range: RangeKey, token?: string): Promise<DashboardData> {
     const at = now()
-    const metricsVersion = metricsToken()
+    const metricsVersion = token ?? (await metricsToken())
     let tail: LogTail
     try {
       tail = logTail.tail(20)
     } catch (err) {
       tail = { lines: [], error: `The log cannot be read: ${describe(err)}` }
     }
-    return { range, generatedAt: at, metricsVersion, metrics: panelsFor(range, at, metricsVersion), log: tail, problems: problems() }
+    return { range, generatedAt: at, metricsVersion, metrics: await panelsFor(range, at, metricsVersion), log: tail, problems: problems() }
   }
 
   /**
    * The metrics panels change only with the data or the minute (ranges read whole buckets), so a
    * page load or a change in the log alone reuses them; the log tail is read fresh each time.
    */
-  function panelsFor(range: RangeKey, at: number, metricsVersion: string): MetricsPanels {
+  function panelsFor(range: RangeKey, at: number, metricsVersion: string): Promise<MetricsPanels> {
     const key = `${metricsVersion}|${Math.floor(at / 60_000)}`
     const hit = panels.get(range)
     if (hit?.key === key) return hit.panels
+    // kept as the promise, so page loads in the same moment share one computation
     const fresh = metricsPanels(range, at)
     panels.set(range, { key, panels: fresh })
     return fresh
@@ -107,23 +112,32 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
     return health?.().problems ?? []
   }
 
-  function token(): string {
-    return `${metricsToken()}|${logTail.changeToken()}|${Math.floor(now() / 60_000)}|${problems().join('|')}`
+  /** Compares the change tokens, and hands fresh panels to every watcher when one moved. */
+  function tick(): Promise<void> {
+    if (checking) {
+      again = true
+      return checking
+    }
+    checking = check()
+      .catch((err: unknown) => log.warn('dashboard change check failed', { err }))
+      .finally(() => {
+        checking = undefined
+        if (again) {
+          again = false
+          void tick()
+        }
+      })
+    return checking
   }
 
-  function tick() {
-    let current: string
-    try {
-      current = token()
-    } catch (err) {
-      log.warn('dashboard change check failed', { err })
-      return
-    }
+  async function check() {
+    const metricsVersion = await metricsToken()
+    const current = `${metricsVersion}|${logTail.changeToken()}|${Math.floor(now() / 60_000)}|${problems().join('|')}`
     if (current === lastToken) return
     lastToken = current
     for (const [range, set] of listeners) {
       if (set.size === 0) continue
-      const data = compute(range)
+      const data = await compute(range, metricsVersion)
       for (const listener of set) {
         try {
           listener(data)
@@ -136,7 +150,7 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
 
   return {
     /** The panels for a range right now (a page load): the computed panels when nothing changed since. */
-    snapshot(range: RangeKey): DashboardData {
+    snapshot(range: RangeKey): Promise<DashboardData> {
       return compute(range)
     },
 
@@ -145,7 +159,7 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
       const set = listeners.get(range) ?? new Set()
       set.add(listener)
       listeners.set(range, set)
-      timer ??= setInterval(tick, pollMs)
+      timer ??= setInterval(() => void tick(), pollMs)
       return () => {
         set.delete(listener)
         const watching = [...listeners.values()].some((s) => s.size > 0)
@@ -167,7 +181,7 @@ export function createDashboard({ metrics, logTail, log, pollMs = 1000, now = Da
       nudged = true
       setImmediate(() => {
         nudged = false
-        tick()
+        void tick()
       })
     },
 

@@ -12,6 +12,7 @@ export {
   type SeriesPoint,
   type Summary,
 } from './queries.ts'
+export { METRICS_READERS_MODULE, type MetricsReaders, type ReadersInit } from './reads.ts'
 export { RANGES, RANGE_KEYS, rangeWindow, type RangeKey, type TimeWindow } from './ranges.ts'
 export {
   invocationQuerySchema,

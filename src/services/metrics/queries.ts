@@ -378,7 +378,7 @@ export function createMetricsQueries(db: Db) {
       return list.page(query, now)
     },
 
-    invocationsCsv(query: InvocationQuery, now?: number): Iterable<string> {
+    invocationsCsv(query: InvocationQuery, now?: number): Generator<string, void, undefined> {
       return list.csv(query, now)
     },
 
