@@ -77,6 +77,8 @@ export type DepsOptions = {
   limits?: Pick<LimitsOptions, 'now'>
   /** How long a read may take (default READ_TIMEOUT_MS; tests shorten it). */
   readTimeoutMs?: number
+  /** The module the read threads run (default the app's, src/services/reads.ts; tests wrap it to stall on demand). */
+  readersModule?: URL
   /** Model discovery's bounds and clock (tests). */
   discovery?: Pick<DiscoveryOptions, 'pageWaitMs' | 'ttlMs' | 'timeoutMs' | 'now'>
 }
@@ -92,12 +94,13 @@ export function createDeps({
   limits: limitsOptions,
   discovery: discoveryOptions,
   readTimeoutMs,
+  readersModule = READERS_MODULE,
 }: DepsOptions): Deps {
   const { db } = database
   const writer = createWriter(database.path)
   const readPool = createReadPool<Readers>({
     path: database.path,
-    module: READERS_MODULE,
+    module: readersModule,
     init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
     timeoutMs: readTimeoutMs,
   })

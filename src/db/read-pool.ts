@@ -11,6 +11,9 @@ export const READ_THREADS = 2
 /** Reads sent to one thread and not answered yet, at most: past this a read is refused at once, not queued. */
 export const READ_QUEUE_MAX = 2000
 
+/** What an answer the database could not give tells the browser to wait (Retry-After), in seconds. */
+export const STORAGE_RETRY_S = 5
+
 /** A read the database did not answer in time (a lock, a slow or frozen disk), or could not take. */
 export class StorageNotAnswering extends Error {
   override name = 'StorageNotAnswering'

@@ -10,6 +10,7 @@ import { securityHeaders } from '../middleware/security-headers.ts'
 import health from '../routes/health.ts'
 import type { DashboardEnv } from './env.ts'
 import { renderErrorPage } from './render.tsx'
+import { STORAGE_RETRY_S, StorageNotAnswering } from '../db/read-pool.ts'
 
 const PUBLIC_ROOT = new URL('../../public/', import.meta.url).pathname
 
@@ -47,6 +48,12 @@ export function baseApp<E extends DashboardEnv>(deps: E['Variables']['deps']) {
   app.onError((err, c) => {
     if (err instanceof HTTPException && err.status < 500) {
       return renderErrorPage(c, err.status, 'Request refused', err.message || 'The request could not be accepted.')
+    }
+    if (err instanceof StorageNotAnswering) {
+      // a lock, a slow or frozen disk: the page says so and when to try again, the server goes on
+      deps.log.warn('a read was not answered', { path: c.req.path, reason: err.message })
+      c.header('Retry-After', String(STORAGE_RETRY_S))
+      return renderErrorPage(c, 503, 'The database is not answering', `${err.message} Try again in a moment.`)
     }
     deps.log.error('unhandled error', { path: c.req.path, err: thrown(err) })
     return renderErrorPage(c, 500, 'Something went wrong', 'The server hit an error; it has been logged. Try again.')

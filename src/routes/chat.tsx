@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono'
+import { STORAGE_RETRY_S, StorageNotAnswering } from '../db/read-pool.ts'
 import type { Conversation } from '../db/schema.ts'
 import type { AppEnv } from '../http/env.ts'
 import { keepOpen, eventStream } from '../http/event-stream.ts'
@@ -59,7 +60,15 @@ chat.get('/c/:id', urlConversation(), (c) => page(c, c.var.conversation))
 
 /** Starts a reply through the reply service, or answers its refusal; then streams it. */
 async function startReply<E extends ConversationOrNewEnv>(c: Context<E>, start: ReplyStart, text?: string) {
-  const started = await c.var.deps.replies.start(c.var.session, start)
+  const started = await c.var.deps.replies.start(c.var.session, start).catch((err: unknown) => {
+    // the database did not answer the reads a start needs: nothing was sent, the text stays in the box
+    if (err instanceof StorageNotAnswering)
+      return {
+        ok: false as const,
+        refusal: { status: 503 as const, message: `${err.message} Your message was not sent: try again in a moment.`, retryAfterS: STORAGE_RETRY_S },
+      }
+    throw err
+  })
   if (!started.ok) return refuse(c, started.refusal.message, started.refusal.status, text, started.refusal.retryAfterS)
   return streamReply(c, started.reply)
 }
