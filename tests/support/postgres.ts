@@ -148,7 +148,20 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (user) for (const path of [dir, socketDir]) chownSync(path, user.uid, user.gid)
   try {
     run(
-      [join(bin, 'initdb'), '-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+      [
+        join(bin, 'initdb'),
+        '-D',
+        dataDir,
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '-E',
+        'UTF8',
+        `--locale=${process.platform === 'darwin' ? 'en_US.UTF-8' : 'C.UTF-8'}`,
+        '--no-sync',
+        '--no-instructions',
+      ],
       user,
       START_TIMEOUT_MS,
     )
