@@ -101,16 +101,18 @@ const pgRollups = ({ db }: OpenedPostgres) =>
 
 describe.skipIf(skip)('the PostgreSQL store', () => {
   let store: OpenedPostgres
+  let storeUrl: string
   beforeAll(async () => {
-    store = (await freshPostgres()).store
+    const fresh = await freshPostgres()
+    store = fresh.store
+    storeUrl = fresh.database.url
   })
 
   test('its migrations apply to a fresh database once, and opening it again applies none', async () => {
     const journal = JSON.parse(readFileSync(join(PG_MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
     const applied = async () => (await store.sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`)[0]!.n
     expect(await applied()).toBe(journal.entries.length)
-    const { database } = { database: databases[0]! }
-    const again = await openPostgres(database.url)
+    const again = await openPostgres(storeUrl)
     await again.close()
     expect(await applied()).toBe(journal.entries.length)
   })
@@ -360,7 +362,7 @@ describe.skipIf(skip)('the PostgreSQL store', () => {
     expect(bucket!.t).toBe(at.getTime() - (at.getTime() % 60_000)) // epoch ms past int4, as a number
 
     // a session in another time zone reads the same instants (the server answers "…+05:30")
-    const kolkata = postgres(databases[0]!.url, { max: 1, connection: { TimeZone: 'Asia/Kolkata' }, onnotice: () => {} })
+    const kolkata = postgres(storeUrl, { max: 1, connection: { TimeZone: 'Asia/Kolkata' }, onnotice: () => {} })
     closers.push(() => kolkata.end({ timeout: 5 }))
     const [again] = await drizzle({ client: kolkata, schema: pgSchema }).select().from(pgSchema.conversations).where(eq(pgSchema.conversations.id, 'c1'))
     expect(again!.createdAt.getTime()).toBe(at.getTime())

@@ -24,9 +24,10 @@ function binDirCandidates(): string[] {
           .sort((a, b) => Number.parseInt(b.replace(/\D+/g, ''), 10) - Number.parseInt(a.replace(/\D+/g, ''), 10))
           .map((d) => join(root, d, 'bin'))
       : []
+  // POSTGRES_BIN names the one folder to use (POSTGRES_BIN=/nowhere shows what a machine without PostgreSQL sees)
+  if (process.env.POSTGRES_BIN) return [process.env.POSTGRES_BIN]
   const fromPath = Bun.which('initdb')
   return [
-    ...(process.env.POSTGRES_BIN ? [process.env.POSTGRES_BIN] : []),
     ...(fromPath ? [join(fromPath, '..')] : []),
     ...versioned('/usr/lib/postgresql'),
     ...versioned('/opt/homebrew/opt', 'postgresql@'),
