@@ -297,6 +297,32 @@ describe.skipIf(skip)('the PostgreSQL store', () => {
     expect(await pgRollups(pg)).toEqual(await sqliteRollups(sqlite))
   }, 60_000)
 
+  test('calls recorded, updated and deleted over several connections at once keep the rollups exact, without deadlocks', async () => {
+    const { store: pg } = await freshPostgres()
+    const sqlite = freshSqlite()
+    const before = randomCalls(150, 17, 1)
+    sqlite.db.insert(schema.invocations).values(before).run()
+    await pg.db.insert(pgSchema.invocations).values(before)
+    const added = randomCalls(120, 19, 1000)
+    const deleted = before.filter((c) => c.id! % 3 === 0).map((c) => c.id!)
+    const updated = before.filter((c) => c.id! % 3 === 1).map((c) => c.id!)
+    const chunks = <T>(xs: T[], n: number) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
+    const set = { latencyMs: 1234, outcome: 'stopped' as const, success: false, errorType: 'Stopped', modelId: MODELS[0]! }
+    // on PostgreSQL at once, over the pool's connections: one-call inserts, batched deletes (retention) and batched updates
+    await Promise.all([
+      ...chunks(added, 30).map(async (mine) => {
+        for (const c of mine) await pg.db.insert(pgSchema.invocations).values(c)
+      }),
+      ...chunks(deleted, 10).map((ids) => pg.db.delete(pgSchema.invocations).where(inArray(pgSchema.invocations.id, ids))),
+      ...chunks(updated, 10).map((ids) => pg.db.update(pgSchema.invocations).set(set).where(inArray(pgSchema.invocations.id, ids))),
+    ])
+    // on SQLite one after another: the final rollups do not depend on the order
+    sqlite.db.insert(schema.invocations).values(added).run()
+    sqlite.db.delete(schema.invocations).where(inArray(schema.invocations.id, deleted)).run()
+    sqlite.db.update(schema.invocations).set(set).where(inArray(schema.invocations.id, updated)).run()
+    expect(await pgRollups(pg)).toEqual(await sqliteRollups(sqlite))
+  }, 60_000)
+
   test('the same rollups whatever the session time zone (bucket starts are UTC epoch ms)', async () => {
     const { database, store: pg } = await freshPostgres()
     const kolkata = postgres(database.url, { max: 1, connection: { TimeZone: 'Asia/Kolkata' }, onnotice: () => {} })
