@@ -22,17 +22,20 @@ import {
  * newest rollup migration (0010, which added the GenAI rollup) holds the generated text after its
  * CREATE TABLE, and a test checks that it still matches. Migrations 0002 and 0009 hold what the
  * generator gave before: they are history, each rebuilt by the next and never edited.
+ *
+ * The column lists below are exported for src/db/pg/rollup-sql.ts, PostgreSQL's triggers: both
+ * dialects' rollups come from these lists and the schema's bounds, so they cannot drift apart.
  */
 
 const FINEST = ROLLUP_BUCKETS_MS[0]
 /** Every resolution, finest first, ending with the all-time rows. */
-const LEVELS = [...ROLLUP_BUCKETS_MS, ALL_TIME]
+export const LEVELS = [...ROLLUP_BUCKETS_MS, ALL_TIME]
 
-const LAT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('lat', i))
-const TTFT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('ttft', i))
+export const LAT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('lat', i))
+export const TTFT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => histogramColumnName('ttft', i))
 
 /** Summed counters of `invocation_rollup`, in column order (latency_max is kept apart: a max). */
-const SUMS = [
+export const SUMS = [
   'requests',
   'ok',
   'errors',
@@ -48,9 +51,9 @@ const SUMS = [
   'cache_read_input_tokens',
   'cache_write_input_tokens',
 ]
-const KEY = ['bucket_ms', 't', 'model_id']
-const ROLLUP_COLUMNS = [...KEY, ...SUMS, 'latency_max', ...LAT, ...TTFT]
-const ERROR_KEY = ['bucket_ms', 't', 'model_id', 'outcome', 'error_type']
+export const KEY = ['bucket_ms', 't', 'model_id']
+export const ROLLUP_COLUMNS = [...KEY, ...SUMS, 'latency_max', ...LAT, ...TTFT]
+export const ERROR_KEY = ['bucket_ms', 't', 'model_id', 'outcome', 'error_type']
 
 /** The error type stored for a failed or stopped call that recorded none. */
 export const UNKNOWN_ERROR_TYPE = 'Unknown'
@@ -140,10 +143,10 @@ function errorUpsertSql(row: 'NEW' | 'OLD', sign: 1 | -1): string {
 }
 
 /** The GenAI rollup's histogram columns, in column order: dur_*, ttfc_*, in_*, out_*. */
-const GEN_AI = GEN_AI_HISTOGRAMS.flatMap((prefix) => Array.from({ length: GEN_AI_BUCKETS }, (_, i) => genAiColumnName(prefix, i)))
-const GEN_AI_SUMS = ['calls', 'duration_sum_ms', 'ttfc_count', 'ttfc_sum_ms', 'input_calls', 'input_tokens', 'output_calls', 'output_tokens']
-const GEN_AI_KEY = ['model_id', 'error_type']
-const GEN_AI_COLUMNS = [...GEN_AI_KEY, ...GEN_AI_SUMS, ...GEN_AI]
+export const GEN_AI = GEN_AI_HISTOGRAMS.flatMap((prefix) => Array.from({ length: GEN_AI_BUCKETS }, (_, i) => genAiColumnName(prefix, i)))
+export const GEN_AI_SUMS = ['calls', 'duration_sum_ms', 'ttfc_count', 'ttfc_sum_ms', 'input_calls', 'input_tokens', 'output_calls', 'output_tokens']
+export const GEN_AI_KEY = ['model_id', 'error_type']
+export const GEN_AI_COLUMNS = [...GEN_AI_KEY, ...GEN_AI_SUMS, ...GEN_AI]
 
 /** A call's input tokens as the spec counts them: Bedrock's inputTokens plus the prompt-cache reads and writes. */
 function genAiInputSql(row: string): string {
@@ -382,7 +385,7 @@ export function rollupMigrationSql(): string[] {
 }
 
 /** The triggers' names, as rollupTriggersSql() creates them. */
-const TRIGGERS = ['invocations_rollup_insert', 'invocations_rollup_delete', 'invocations_rollup_update']
+export const TRIGGERS = ['invocations_rollup_insert', 'invocations_rollup_delete', 'invocations_rollup_update']
 
 /**
  * A later rollup migration's statements (after its ALTERs): the triggers of the one before are

@@ -1,0 +1,49 @@
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import { migrate } from 'drizzle-orm/postgres-js/migrator'
+import postgres from 'postgres'
+import * as schema from './schema.ts'
+
+const MIGRATIONS = join(import.meta.dir, 'migrations')
+
+/**
+ * Any number that is ours: the session-level advisory lock instances of the app take while they
+ * migrate, so that several starting at once against one database apply each migration once (the
+ * migrator reads which ones are applied before its transaction, and two would both apply them).
+ */
+const MIGRATION_LOCK = 72_853_311
+
+/** How long start-up waits for another instance's migrations (or an unreachable server) before failing. */
+const STARTUP_TIMEOUT_S = 30
+
+export type OpenPostgresOptions = {
+  /** Connections in the pool (postgres.js opens them lazily). */
+  max?: number
+  /** The server's NOTICE messages (e.g. "schema drizzle already exists"); ignored unless given. */
+  onNotice?: (message: string) => void
+}
+
+/**
+ * Opens the PostgreSQL store at `url` (postgres://user:password@host:port/database): applies the
+ * committed migrations (src/db/pg/migrations) under an advisory lock, on a connection of their
+ * own that is closed afterwards, then returns drizzle over a postgres.js pool.
+ */
+export async function openPostgres(url: string, options: OpenPostgresOptions = {}) {
+  const onnotice = (notice: postgres.Notice) => options.onNotice?.(notice.message ?? String(notice))
+  const migrator = postgres(url, { max: 1, onnotice, connect_timeout: STARTUP_TIMEOUT_S })
+  try {
+    await migrator`SELECT set_config('lock_timeout', ${`${STARTUP_TIMEOUT_S}s`}, false)`
+    await migrator`SELECT pg_advisory_lock(${MIGRATION_LOCK})`
+    await migrate(drizzle({ client: migrator }), { migrationsFolder: MIGRATIONS })
+    await migrator`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`
+  } finally {
+    await migrator.end({ timeout: 5 })
+  }
+
+  const sql = postgres(url, { max: options.max ?? 10, onnotice })
+  const db = drizzle({ client: sql, schema })
+  return { db, sql, close: () => sql.end({ timeout: 5 }) }
+}
+
+export type PgDb = Awaited<ReturnType<typeof openPostgres>>['db']
+export type OpenedPostgres = Awaited<ReturnType<typeof openPostgres>>
