@@ -25,7 +25,9 @@ export type ReaderStatus = { ok: true } | { ok: false; since: Date; reason: stri
 
 type Fn = (...args: never[]) => unknown
 /** A generator's items arrive a slice at a time; any other result whole. */
-type Answer<R> = Promise<R extends Generator<infer I, unknown, unknown> ? AsyncIterable<I> : Awaited<R>>
+type Answer<R> = Promise<
+  R extends Generator<infer I, unknown, unknown> ? AsyncIterable<I> : R extends AsyncGenerator<infer I, unknown, unknown> ? AsyncIterable<I> : Awaited<R>
+>
 
 /** The read module's functions as the server's thread calls them: the same names and arguments, answered later. */
 export type Remote<T> = {

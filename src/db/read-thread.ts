@@ -18,7 +18,7 @@ type Open = Extract<ToReader, { type: 'open' }>
 let open: Open | undefined
 let sqlite: Database | undefined
 let ready: Promise<Record<string, unknown>> | undefined
-const streams = new Map<number, Iterator<unknown>>()
+const streams = new Map<number, Iterator<unknown> | AsyncIterator<unknown>>()
 let nextStream = 1
 
 const send = (message: FromReader) => self.postMessage(message)
@@ -66,13 +66,17 @@ function isGenerator(value: unknown): value is Generator<unknown> {
   return Object.prototype.toString.call(value) === '[object Generator]'
 }
 
-function take(stream: number, id: number, max: number): FromReader {
+function isAsyncGenerator(value: unknown): value is AsyncGenerator<unknown> {
+  return Object.prototype.toString.call(value) === '[object AsyncGenerator]'
+}
+
+async function take(stream: number, id: number, max: number): Promise<FromReader> {
   const iterator = streams.get(stream)
   if (!iterator) return { type: 'items', id, stream, items: [], done: true }
   const items: unknown[] = []
   let text = 0
   while (items.length < max && text < STREAM_TEXT_MAX) {
-    const next = iterator.next()
+    const next = await iterator.next()
     if (next.done) {
       streams.delete(stream)
       return { type: 'items', id, stream, items, done: true }
@@ -84,10 +88,12 @@ function take(stream: number, id: number, max: number): FromReader {
 }
 
 async function call(id: number, name: string, args: unknown[]): Promise<FromReader> {
-  const value = resolve(await functionsReady(), name)(...args)
-  if (!isGenerator(value)) return { type: 'value', id, value }
+  // a read may be async (one written for both databases); its answer is awaited here, on the thread
+  const result = resolve(await functionsReady(), name)(...args)
+  const value = result instanceof Promise ? await result : result
+  if (!isGenerator(value) && !isAsyncGenerator(value)) return { type: 'value', id, value }
   const stream = nextStream++
-  streams.set(stream, value)
+  streams.set(stream, value as Iterator<unknown> | AsyncIterator<unknown>)
   return take(stream, id, STREAM_ITEMS_MAX)
 }
 
@@ -100,7 +106,7 @@ self.onmessage = async (event: MessageEvent<ToReader>) => {
     return
   }
   if (message.type === 'close') {
-    for (const iterator of streams.values()) iterator.return?.(undefined)
+    for (const iterator of streams.values()) void iterator.return?.(undefined)
     streams.clear()
     try {
       sqlite?.close()
@@ -109,12 +115,12 @@ self.onmessage = async (event: MessageEvent<ToReader>) => {
     return
   }
   if (message.type === 'drop') {
-    streams.get(message.stream)?.return?.(undefined)
+    void streams.get(message.stream)?.return?.(undefined)
     streams.delete(message.stream)
     return
   }
   try {
-    send(message.type === 'call' ? await call(message.id, message.name, message.args) : take(message.stream, message.id, message.max))
+    send(message.type === 'call' ? await call(message.id, message.name, message.args) : await take(message.stream, message.id, message.max))
   } catch (err) {
     if (message.type === 'next') streams.delete(message.stream)
     send({ type: 'error', id: message.id, error: toSqlError(err) })
