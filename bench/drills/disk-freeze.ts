@@ -68,14 +68,16 @@ console.log('freezing at', Math.round(performance.now() - t0), 'ms; events so fa
 Bun.spawnSync(['fsfreeze', '-f', mount])
 const probes: string[] = []
 const frozenAt = performance.now()
-// each probe from a process of its own (curl, 3 s limit), so nothing in this one can hold it
-const probe = (path: string) => {
-  const out = Bun.spawnSync(['curl', '-s', '-o', '/dev/null', '-m', '3', '-w', '%{http_code} %{time_total}', '-H', `Cookie: ${cookie}`, `${base}${path}`])
-  const [code, seconds] = out.stdout.toString().split(' ')
+// each probe from a process of its own (curl, 5 s limit, awaited so this process's stream reading
+// and emulator go on meanwhile): a page the database cannot answer gets its 503 after READ_TIMEOUT_MS
+const probe = async (path: string) => {
+  const curl = Bun.spawn(['curl', '-s', '-o', '/dev/null', '-m', '5', '-w', '%{http_code} %{time_total}', '-H', `Cookie: ${cookie}`, `${base}${path}`])
+  const [code, seconds] = (await new Response(curl.stdout).text()).split(' ')
   return `${code === '000' ? 'no answer' : code} in ${Math.round(Number(seconds) * 1000)} ms`
 }
 while (performance.now() - frozenAt < 8000) {
-  probes.push(`+${Math.round(performance.now() - frozenAt)} ms: /healthz ${probe('/healthz')}; / ${probe('/')}; stream events so far ${events}`)
+  const [health, page] = await Promise.all([probe('/healthz'), probe('/')])
+  probes.push(`+${Math.round(performance.now() - frozenAt)} ms: /healthz ${health}; / ${page}; stream events so far ${events}`)
   await Bun.sleep(500)
 }
 Bun.spawnSync(['fsfreeze', '-u', mount])
