@@ -1,4 +1,5 @@
 import { DEFAULT_MODEL_ID, type Config } from './config.ts'
+import { sqliteDialect } from './db/dialect.ts'
 import type { OpenedDatabase } from './db/open.ts'
 import { serverSecret } from './db/secrets.ts'
 import { createReadPool, type ReadPool, type Remote } from './db/read-pool.ts'
@@ -97,6 +98,7 @@ export function createDeps({
   readersModule = READERS_MODULE,
 }: DepsOptions): Deps {
   const { db } = database
+  const dialect = sqliteDialect(db)
   const writer = createWriter(database.path)
   const readPool = createReadPool<Readers>({
     path: database.path,
@@ -140,8 +142,8 @@ export function createDeps({
     bedrockEndpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) ?? `the SDK's endpoint for ${config.AWS_REGION}`,
   })
   const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard'), health: readiness })
-  const metrics = createMetrics({ db, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
-  const conversations = createConversations({ db, writer, reads: reads.conversations })
+  const metrics = createMetrics({ dialect, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
+  const conversations = createConversations({ dialect, writer, reads: reads.conversations })
   const limits = createLimits({
     spendReads: reads.spend,
     ratePerMinute: config.RATE_LIMIT_PER_MINUTE,

@@ -18,7 +18,7 @@ async function start() {
   const log = getLogger('startup')
   const database = openDatabase(config.METRICS_DB_PATH)
   const deps = createDeps({ config, database })
-  const interrupted = deps.conversations.recoverInterrupted()
+  const interrupted = await deps.conversations.recoverInterrupted()
   if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
   const server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
 

@@ -8,6 +8,7 @@ import { getLogger } from '../src/logger.ts'
 import { createDashboard } from '../src/services/dashboard/feed.ts'
 import { createLogTail } from '../src/services/dashboard/log-tail.ts'
 import { createMetrics } from '../src/services/metrics/recorder.ts'
+import { sqliteDialect } from '../src/db/dialect.ts'
 import { createReadPool } from '../src/db/read-pool.ts'
 import { READERS_MODULE, type Readers } from '../src/services/reads.ts'
 import { browser, eventually, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
@@ -279,7 +280,7 @@ describe('the live feed and this process’s own calls', () => {
     // a poll that would not come round within the test: only the nudge can deliver the update
     const dashboard = createDashboard({ metrics: readPool.reads.metrics, logTail: createLogTail(t.config.LOG_DIR), log: getLogger('test'), pollMs: 600_000 })
     const writer = createWriter(database.path)
-    const metrics = createMetrics({ db: database.db, writer, log: getLogger('test'), onRecorded: () => dashboard.nudge() })
+    const metrics = createMetrics({ dialect: sqliteDialect(database.db), writer, log: getLogger('test'), onRecorded: () => dashboard.nudge() })
     const seen: number[] = []
     const unsubscribe = dashboard.subscribe('15m', (data) => seen.push(data.metrics.ok ? data.metrics.summary.requests : -1))
     await metrics.record({ timestamp: new Date(), latencyMs: 12, modelId: 'us.amazon.nova-pro-v1:0', outcome: 'ok' }).recorded

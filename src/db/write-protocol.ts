@@ -14,7 +14,7 @@ export type Statement = {
   params: Param[]
   /** 'rows': the statement returns rows (RETURNING, SELECT); otherwise its changes and last row id. */
   returns?: 'rows'
-  /** Keeps the id of the row this statement inserted, for a later statement's `{ ref }`. */
+  /** Keeps the id of the row this statement inserted (its RETURNING id, else SQLite's last row id), for a later statement's `{ ref }`. */
   saveAs?: string
 }
 

@@ -39,7 +39,12 @@ function bind(params: Param[], local: Map<string, number>): SQLQueryBindings[] {
 function runStatement(db: Database, statement: Statement, local: Map<string, number>): StatementResult {
   const query = db.query(statement.sql)
   const params = bind(statement.params, local)
-  if (statement.returns === 'rows') return query.all(...params) as Record<string, unknown>[]
+  if (statement.returns === 'rows') {
+    const rows = query.all(...params) as Record<string, unknown>[]
+    // an insert's RETURNING id (the way every database names the row it made)
+    if (statement.saveAs && typeof rows[0]?.id === 'number') local.set(statement.saveAs, rows[0].id)
+    return rows
+  }
   const { changes, lastInsertRowid } = query.run(...params)
   if (statement.saveAs) local.set(statement.saveAs, Number(lastInsertRowid))
   return { changes, lastInsertRowid: Number(lastInsertRowid) }

@@ -77,7 +77,7 @@ const PROBE: Statement = {
  * are tried again with a small probe write every RETRY_EVERY_MS, so they land, exactly once, when
  * it works again.
  */
-export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTimeoutMs = BUSY_TIMEOUT_MS } = {}) {
+export function createWriter(target: string | WriteEngine, { batchMax = WRITE_BATCH_MAX, busyTimeoutMs = BUSY_TIMEOUT_MS } = {}) {
   const queue: Job[] = []
   let status: WriterStatus = { ok: true }
   let retry: ReturnType<typeof setInterval> | undefined
@@ -86,51 +86,26 @@ export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTim
   let probing = false
   let scheduled = false
   let closed = false
-  /** The batch the thread runs now (one at a time, so jobs commit in their order). */
+  /** The batch the engine runs now (one at a time, so jobs commit in their order). */
   let running: { id: number; batch: Job[] } | undefined
   const execs = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>()
   let nextId = 1
-  let thread: Worker | undefined
+  const engine = typeof target === 'string' ? sqliteEngine(target, busyTimeoutMs) : target
 
-  function startThread(): Worker {
-    const worker = new Worker(new URL('./write-thread.ts', import.meta.url).href)
-    // the thread never keeps the process alive by itself (close() stops it at shutdown)
-    ;(worker as Worker & { unref(): void }).unref()
-    worker.onmessage = (event: MessageEvent<FromWriter>) => answered(event.data)
-    const lost = (reason: string) => {
-      if (thread !== worker) return
-      thread = undefined
-      const err = new Error(`the writer's thread stopped: ${reason}`)
-      for (const [, exec] of execs) exec.reject(err)
-      execs.clear()
-      if (running) {
-        const { batch } = running
-        running = undefined
-        refused(batch, err)
-      }
+  engine.onAnswer = (message) => answered(message)
+  // the engine lost what it was running (its thread stopped, its connection broke): nothing of it is written
+  engine.onLost = (reason) => {
+    const err = new Error(`the writer's ${engine.name} stopped: ${reason}`)
+    for (const [, exec] of execs) exec.reject(err)
+    execs.clear()
+    if (running) {
+      const { batch } = running
+      running = undefined
+      refused(batch, err)
     }
-    worker.addEventListener('error', (event) => lost((event as ErrorEvent).message ?? 'error'))
-    worker.addEventListener('close', () => lost('closed'))
-    const open: ToWriter = { type: 'open', path, busyTimeoutMs }
-    worker.postMessage(open)
-    return worker
   }
 
-  /** Lets the thread close its connection, waiting up to `ms`; then it is stopped whatever it does. */
-  async function stopThread(ms: number) {
-    const worker = thread
-    thread = undefined
-    if (!worker) return
-    const ended = new Promise<void>((resolve) => worker.addEventListener('close', () => resolve()))
-    worker.postMessage({ type: 'close' } satisfies ToWriter)
-    await Promise.race([ended, Bun.sleep(ms)])
-    worker.terminate()
-  }
-
-  const post = (message: ToWriter) => {
-    thread ??= startThread()
-    thread.postMessage(message)
-  }
+  const post = (message: Extract<ToWriter, { type: 'batch' | 'exec' }>) => engine.send(message)
 
   const failed = (err: unknown) => {
     if (status.ok) status = { ok: false, since: new Date(), reason: err instanceof Error ? err.message : String(err) }
@@ -181,10 +156,7 @@ export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTim
 
   function answered(message: FromWriter) {
     if (message.type === 'failed-to-open') {
-      // a missing folder or an unreadable file: the next try starts a new thread that opens it again
-      const worker = thread
-      thread = undefined
-      worker?.terminate()
+      // a missing folder or an unreadable file: the engine opens it again on the next try
       const err = fromSqlError(message.error)
       if (running) {
         const { batch } = running
@@ -284,8 +256,8 @@ export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTim
       const by = Date.now() + timeoutMs
       while ((queue.length > 0 || running) && Date.now() < by) await Bun.sleep(20)
       if (retry) clearInterval(retry)
-      // a thread still in a batch (waiting for a lock, a frozen disk) gets no time: it is stopped
-      await stopThread(running ? 0 : 500)
+      // an engine still in a batch (waiting for a lock, a frozen disk) gets no time: it is stopped
+      await engine.stop(running ? 0 : 500)
       const err = new Error('the writer closed before this write committed')
       const lost = [...(running?.batch ?? []), ...queue.splice(0)].filter((job) => !job.probe)
       for (const job of lost) job.reject(err)
@@ -313,3 +285,66 @@ export function createWriter(path: string, { batchMax = WRITE_BATCH_MAX, busyTim
 }
 
 export type Writer = ReturnType<typeof createWriter>
+
+/**
+ * What runs the writer's batches against a database: it answers each batch (committed or refused)
+ * and each exec through `onAnswer`, and says through `onLost` when it lost what it was running.
+ * The policy (queue, kept writes, retries) is the writer's, the same for every database.
+ */
+export type WriteEngine = {
+  /** For messages: "thread" or "connection". */
+  name: string
+  send(message: Extract<ToWriter, { type: 'batch' | 'exec' }>): void
+  /** Lets the engine finish what it holds, waiting up to `ms`; then it is stopped whatever it does. */
+  stop(ms: number): Promise<void>
+  onAnswer: (message: FromWriter) => void
+  onLost: (reason: string) => void
+}
+
+/** SQLite's engine: a thread of its own (write-thread.ts) with its own connection, started on first use. */
+export function sqliteEngine(path: string, busyTimeoutMs: number = BUSY_TIMEOUT_MS): WriteEngine {
+  let thread: Worker | undefined
+
+  function startThread(): Worker {
+    const worker = new Worker(new URL('./write-thread.ts', import.meta.url).href)
+    // the thread never keeps the process alive by itself (close() stops it at shutdown)
+    ;(worker as Worker & { unref(): void }).unref()
+    worker.onmessage = (event: MessageEvent<FromWriter>) => {
+      // a missing folder or an unreadable file: the next message starts a new thread that opens it again
+      if (event.data.type === 'failed-to-open' && thread === worker) {
+        thread = undefined
+        worker.terminate()
+      }
+      engine.onAnswer(event.data)
+    }
+    const lost = (reason: string) => {
+      if (thread !== worker) return
+      thread = undefined
+      engine.onLost(reason)
+    }
+    worker.addEventListener('error', (event) => lost((event as ErrorEvent).message ?? 'error'))
+    worker.addEventListener('close', () => lost('closed'))
+    worker.postMessage({ type: 'open', path, busyTimeoutMs } satisfies ToWriter)
+    return worker
+  }
+
+  const engine: WriteEngine = {
+    name: 'thread',
+    send(message) {
+      thread ??= startThread()
+      thread.postMessage(message)
+    },
+    async stop(ms) {
+      const worker = thread
+      thread = undefined
+      if (!worker) return
+      const ended = new Promise<void>((resolve) => worker.addEventListener('close', () => resolve()))
+      worker.postMessage({ type: 'close' } satisfies ToWriter)
+      await Promise.race([ended, Bun.sleep(ms)])
+      worker.terminate()
+    },
+    onAnswer: () => {},
+    onLost: () => {},
+  }
+  return engine
+}

@@ -1,112 +1,109 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm'
-import type { Db } from '../../db/open.ts'
-import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../../db/schema.ts'
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm'
+import type { Dialect } from '../../db/dialect.ts'
+import type { PgDb } from '../../db/pg/open.ts'
+import { searchMessages } from '../../db/pg/search.ts'
+import type { Attachment, Conversation, Message } from '../../db/schema.ts'
 import type { RecordedInvocation } from '../metrics/index.ts'
 
 /**
- * What the chat reads of conversations, messages and attachments: prepared once per connection,
- * run on a read thread (src/services/reads.ts), never on the server's.
+ * What the chat reads of conversations, messages and attachments, written once for both
+ * databases (drizzle's builder on the dialect's tables): on SQLite it runs on a read thread
+ * (src/services/reads.ts), on PostgreSQL through the driver's pool; the server's thread waits
+ * for neither. Only search is the database's own (SQLite's FTS5, PostgreSQL's tsvector).
  */
 
 export type AttachmentMeta = Omit<Attachment, 'bytes'>
 export type ThreadRow = { message: Message; invocation: RecordedInvocation | null }
 export type SearchHit = { conversationId: string; title: string; messageId: string; snippet: string; updatedAt: Date }
 
-const attachmentMeta = {
-  id: attachments.id,
-  messageId: attachments.messageId,
-  kind: attachments.kind,
-  format: attachments.format,
-  name: attachments.name,
-  originalName: attachments.originalName,
-  mediaType: attachments.mediaType,
-  size: attachments.size,
-  width: attachments.width,
-  height: attachments.height,
-  pages: attachments.pages,
-}
+/** A reply a stopped server left streaming, with what its recovery records. */
+export type InterruptedReply = Pick<Message, 'id' | 'modelId' | 'createdAt' | 'progressAt'> & { owner: string; fallbackModel: string | null }
 
-const p = sql.placeholder
-
-export function conversationReads(db: Db) {
-  const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
-  const q = {
-    get: db
-      .select()
-      .from(conversations)
-      .where(byOwner(p('id'), p('owner')))
-      .prepare(),
-    list: db
-      .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
-      .from(conversations)
-      .where(eq(conversations.owner, p('owner')))
-      .orderBy(desc(conversations.updatedAt))
-      .limit(p('limit'))
-      .prepare(),
-    threadMessages: db
-      .select({ message: messages, invocation: invocations })
-      .from(messages)
-      .leftJoin(invocations, eq(invocations.id, messages.invocationId))
-      .where(eq(messages.conversationId, p('conversationId')))
-      .orderBy(asc(messages.seq))
-      .prepare(),
-    threadFiles: db
-      .select(attachmentMeta)
-      .from(attachments)
-      .innerJoin(messages, eq(messages.id, attachments.messageId))
-      .where(eq(messages.conversationId, p('conversationId')))
-      .prepare(),
-    filesOfMessage: db
-      .select()
-      .from(attachments)
-      .where(eq(attachments.messageId, p('messageId')))
-      .prepare(),
-    attachment: db
-      .select({ attachment: attachments })
-      .from(attachments)
-      .innerJoin(messages, eq(messages.id, attachments.messageId))
-      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-      .where(and(eq(attachments.id, p('attachmentId')), eq(conversations.id, p('conversationId')), eq(conversations.owner, p('owner'))))
-      .prepare(),
+export function conversationReads({ name, db, tables }: Dialect) {
+  const { conversations, messages, attachments, invocations } = tables
+  const byOwner = (id: string, owner: string) => and(eq(conversations.id, id), eq(conversations.owner, owner))
+  const attachmentMeta = {
+    id: attachments.id,
+    messageId: attachments.messageId,
+    kind: attachments.kind,
+    format: attachments.format,
+    name: attachments.name,
+    originalName: attachments.originalName,
+    mediaType: attachments.mediaType,
+    size: attachments.size,
+    width: attachments.width,
+    height: attachments.height,
+    pages: attachments.pages,
   }
-  // every file under one owner: their conversations, their messages, their files (three index lookups)
-  const filesUsed = db.$client.prepare<{ bytes: number }, [string]>(
-    'SELECT coalesce(sum(a.size), 0) AS bytes FROM conversations c JOIN messages m ON m.conversation_id = c.id JOIN attachments a ON a.message_id = m.id WHERE c.owner = ?',
-  )
 
   return {
-    list(owner: string, limit: number): Pick<Conversation, 'id' | 'title' | 'updatedAt'>[] {
-      return q.list.all({ owner, limit })
+    async list(owner: string, limit: number): Promise<Pick<Conversation, 'id' | 'title' | 'updatedAt'>[]> {
+      return db
+        .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
+        .from(conversations)
+        .where(eq(conversations.owner, owner))
+        .orderBy(desc(conversations.updatedAt))
+        .limit(limit)
     },
 
-    ownerExists(owner: string): boolean {
-      return q.list.all({ owner, limit: 1 }).length > 0
+    async ownerExists(owner: string): Promise<boolean> {
+      const rows = await db.select({ id: conversations.id }).from(conversations).where(eq(conversations.owner, owner)).limit(1)
+      return rows.length > 0
     },
 
-    get(owner: string, id: string): Conversation | null {
-      return q.get.get({ id, owner }) ?? null
+    async get(owner: string, id: string): Promise<Conversation | null> {
+      const [row] = await db.select().from(conversations).where(byOwner(id, owner)).limit(1)
+      return row ?? null
     },
 
     /** Every message in order with its recorded call, and the attachments (without bytes) of them all. */
-    thread(conversationId: string): { rows: ThreadRow[]; files: AttachmentMeta[] } {
-      const rows = q.threadMessages.all({ conversationId })
-      return { rows, files: rows.length ? q.threadFiles.all({ conversationId }) : [] }
+    async thread(conversationId: string): Promise<{ rows: ThreadRow[]; files: AttachmentMeta[] }> {
+      const rows = await db
+        .select({ message: messages, invocation: invocations })
+        .from(messages)
+        .leftJoin(invocations, eq(invocations.id, messages.invocationId))
+        .where(eq(messages.conversationId, conversationId))
+        .orderBy(asc(messages.seq))
+      const files = rows.some((r) => r.message.role === 'user')
+        ? await db
+            .select(attachmentMeta)
+            .from(attachments)
+            .innerJoin(messages, eq(messages.id, attachments.messageId))
+            .where(eq(messages.conversationId, conversationId))
+        : []
+      return { rows, files }
     },
 
-    attachmentBytes(messageIds: string[]): Attachment[] {
-      return messageIds.flatMap((messageId) => q.filesOfMessage.all({ messageId }))
+    async attachmentBytes(messageIds: string[]): Promise<Attachment[]> {
+      if (messageIds.length === 0) return []
+      return db.select().from(attachments).where(inArray(attachments.messageId, messageIds))
     },
 
-    attachment(owner: string, conversationId: string, attachmentId: string): Attachment | null {
-      return q.attachment.get({ owner, conversationId, attachmentId })?.attachment ?? null
+    async attachment(owner: string, conversationId: string, attachmentId: string): Promise<Attachment | null> {
+      const [row] = await db
+        .select({ attachment: attachments })
+        .from(attachments)
+        .innerJoin(messages, eq(messages.id, attachments.messageId))
+        .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+        .where(and(eq(attachments.id, attachmentId), eq(conversations.id, conversationId), eq(conversations.owner, owner)))
+        .limit(1)
+      return row?.attachment ?? null
     },
 
-    attachmentBytesUsed(owner: string): number {
-      return filesUsed.get(owner)?.bytes ?? 0
+    /** Every file under one owner: their conversations, their messages, their files (three index lookups). */
+    async attachmentBytesUsed(owner: string): Promise<number> {
+      const [row] = await db
+        .select({ bytes: sql<number>`coalesce(sum(${attachments.size}), 0)`.mapWith(Number) })
+        .from(conversations)
+        .innerJoin(messages, eq(messages.conversationId, conversations.id))
+        .innerJoin(attachments, eq(attachments.messageId, messages.id))
+        .where(eq(conversations.owner, owner))
+      return row?.bytes ?? 0
     },
 
-    /** SQLite FTS5 with a prefix match on the last word, newest conversation first, one hit per conversation. */
-    search(owner: string, query: string, limit: number): SearchHit[] {
+    /** Every word, a prefix match on the last, newest conversation first, one hit per conversation. */
+    async search(owner: string, query: string, limit: number): Promise<SearchHit[]> {
+      if (name === 'postgres') return searchMessages(db as unknown as PgDb, owner, query, limit)
       const words = query.match(/[\p{L}\p{N}_]+/gu) ?? []
       if (words.length === 0) return []
       const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ')
@@ -125,6 +122,22 @@ export function conversationReads(db: Db) {
         .filter((hit, i, all) => all.findIndex((h) => h.conversationId === hit.conversationId) === i)
         .slice(0, limit)
         .map((hit) => ({ ...hit, updatedAt: new Date(hit.updatedAt) }))
+    },
+
+    /** Replies left "streaming" by a server that stopped without saving them (start-up's recovery). */
+    async interrupted(): Promise<InterruptedReply[]> {
+      return db
+        .select({
+          id: messages.id,
+          modelId: messages.modelId,
+          createdAt: messages.createdAt,
+          progressAt: messages.progressAt,
+          owner: conversations.owner,
+          fallbackModel: conversations.modelId,
+        })
+        .from(messages)
+        .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+        .where(eq(messages.status, 'streaming'))
     },
   }
 }

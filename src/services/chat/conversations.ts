@@ -1,6 +1,6 @@
-import { and, eq, gt, sql } from 'drizzle-orm'
-import type { Db } from '../../db/open.ts'
-import { attachments, conversations, invocations, messages, type Attachment, type Conversation, type Message } from '../../db/schema.ts'
+import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm'
+import type { Dialect } from '../../db/dialect.ts'
+import type { Attachment, Conversation, Message } from '../../db/schema.ts'
 import type { Remote } from '../../db/read-pool.ts'
 import { changesOf, statement, type Statement, type Writer } from '../../db/writer.ts'
 import type { AttachmentMeta, ConversationReads, SearchHit } from './conversation-reads.ts'
@@ -67,12 +67,12 @@ function withBuffer(file: Attachment): Attachment {
  * Reads run on the read threads (`reads`, conversation-reads.ts); writes are statements for the
  * database's writer, which runs them on its own thread. The server's thread waits for neither.
  */
-export function createConversations({ db, writer, reads }: { db: Db; writer: Writer; reads: Remote<ConversationReads> }) {
+export function createConversations({ dialect, writer, reads }: { dialect: Dialect; writer: Writer; reads: Remote<ConversationReads> }) {
+  const { db } = dialect
+  const { conversations, messages, attachments, invocations } = dialect.tables
   /** Finished replies the database has not taken yet, by message id: shown from here meanwhile. */
   const unsaved = new Map<string, ReplyFinishWrite>()
   const byOwner = (id: string, owner: string) => and(eq(conversations.id, id), eq(conversations.owner, owner))
-  // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages (triggers)
-  const FORGET_UNUSED = 'DELETE FROM conversations WHERE id IN (SELECT id FROM conversations WHERE updated_at < ? ORDER BY updated_at LIMIT ?)'
 
   return {
     /** The browser's conversations, most recently used first. */
@@ -158,7 +158,14 @@ export function createConversations({ db, writer, reads }: { db: Db; writer: Wri
      * messages and files, in one job of the writer; resolves with how many went.
      */
     async forgetUnusedBefore(cutoff: Date, batch: number): Promise<number> {
-      return changesOf(await writer.write([{ sql: FORGET_UNUSED, params: [cutoff.getTime(), batch] }]))
+      // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages
+      const oldest = db
+        .select({ id: conversations.id })
+        .from(conversations)
+        .where(lt(conversations.updatedAt, cutoff))
+        .orderBy(asc(conversations.updatedAt))
+        .limit(batch)
+      return changesOf(await writer.write([statement(db.delete(conversations).where(inArray(conversations.id, oldest)))]))
     },
 
     /** A new id for a conversation, message or attachment. */
@@ -228,46 +235,35 @@ export function createConversations({ db, writer, reads }: { db: Db; writer: Wri
      * At start-up: replies left "streaming" by a server that stopped without saving them (kill -9,
      * a crash, power loss) are marked as interrupted, keeping the text of their last progress save,
      * and each gets the row its model call never wrote: `stopped` (the server stopped it), error
-     * type `Interrupted`, running from the message's start to its last progress save. One
-     * transaction; start-up only.
+     * type `Interrupted`, running from the message's start to its last progress save. One job of
+     * the writer; start-up only, before the server takes requests.
      */
-    recoverInterrupted(): number {
-      return db.transaction((tx) => {
-        const left = tx
-          .select({
-            id: messages.id,
-            modelId: messages.modelId,
-            createdAt: messages.createdAt,
-            progressAt: messages.progressAt,
-            owner: conversations.owner,
-            fallbackModel: conversations.modelId,
+    async recoverInterrupted(): Promise<number> {
+      const left = await reads.interrupted()
+      if (left.length === 0) return 0
+      const statements = left.flatMap((reply) => {
+        const ref = `interrupted:${reply.id}`
+        const row = db
+          .insert(invocations)
+          .values({
+            timestamp: reply.createdAt,
+            latencyMs: Math.max(0, (reply.progressAt ?? reply.createdAt).getTime() - reply.createdAt.getTime()),
+            success: false,
+            modelId: reply.modelId ?? reply.fallbackModel ?? 'unknown',
+            errorType: INTERRUPTED,
+            attempts: 1,
+            outcome: 'stopped',
+            owner: reply.owner,
           })
-          .from(messages)
-          .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-          .where(eq(messages.status, 'streaming'))
-          .all()
-        for (const reply of left) {
-          const row = tx
-            .insert(invocations)
-            .values({
-              timestamp: reply.createdAt,
-              latencyMs: Math.max(0, (reply.progressAt ?? reply.createdAt).getTime() - reply.createdAt.getTime()),
-              success: false,
-              modelId: reply.modelId ?? reply.fallbackModel ?? 'unknown',
-              errorType: INTERRUPTED,
-              attempts: 1,
-              outcome: 'stopped',
-              owner: reply.owner,
-            })
-            .returning({ id: invocations.id })
-            .get()
-          tx.update(messages)
-            .set({ status: 'error', error: 'This reply was interrupted when the server stopped: press Retry.', invocationId: row?.id ?? null })
-            .where(eq(messages.id, reply.id))
-            .run()
-        }
-        return left.length
+          .returning({ id: invocations.id })
+        const marked = db
+          .update(messages)
+          .set({ status: 'error', error: 'This reply was interrupted when the server stopped: press Retry.', invocationId: sql`${p('invocation')}` })
+          .where(eq(messages.id, reply.id))
+        return [statement(row, { returns: 'rows', saveAs: ref }), statement(marked, { refs: { invocation: ref } })]
       })
+      await writer.write(statements)
+      return left.length
     },
   }
 }

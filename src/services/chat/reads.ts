@@ -1,3 +1,4 @@
+import { sqliteDialect } from '../../db/dialect.ts'
 import type { Db } from '../../db/open.ts'
 import { conversationReads } from './conversation-reads.ts'
 import { spendReads } from './spend-reads.ts'
@@ -7,8 +8,8 @@ import { spendReads } from './spend-reads.ts'
  * the chat (the SDK, the reply lifecycle), so a read thread starts in a few milliseconds.
  */
 export function chatReads(db: Db) {
-  return { conversations: conversationReads(db), spend: spendReads(db) }
+  return { conversations: conversationReads(sqliteDialect(db)), spend: spendReads(db) }
 }
 
-export type { ConversationReads, ThreadRow } from './conversation-reads.ts'
+export { conversationReads, type ConversationReads, type ThreadRow } from './conversation-reads.ts'
 export type { SpendReads, Tokens } from './spend-reads.ts'

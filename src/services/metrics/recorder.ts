@@ -1,10 +1,11 @@
-import type { Db } from '../../db/open.ts'
-import { invocations, type Invocation, type NewInvocation } from '../../db/schema.ts'
+import { asc, inArray, lt } from 'drizzle-orm'
+import type { Dialect } from '../../db/dialect.ts'
+import type { Invocation, NewInvocation } from '../../db/schema.ts'
 import { changesOf, statement, type Writer } from '../../db/writer.ts'
 import type { Log } from '../../logger.ts'
 
 export type MetricsOptions = {
-  db: Db
+  dialect: Dialect
   writer: Writer
   log: Log
   /** Called once a call's row is committed (the live dashboard looks at once). */
@@ -20,9 +21,9 @@ export type RecordedInvocation = Omit<Invocation, 'id'>
  * thrown to the chat. The dashboard notices new rows through SQLite's data_version, which also
  * sees other processes' writes; the rollups are kept by the table's triggers.
  */
-export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
-  // the oldest calls first, through the timestamp index, a batch at a time
-  const FORGET = 'DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE timestamp < ? ORDER BY timestamp LIMIT ?)'
+export function createMetrics({ dialect, writer, log, onRecorded }: MetricsOptions) {
+  const { db } = dialect
+  const { invocations } = dialect.tables
   // names for the writer's saved ids: unique to this recorder
   const prefix = `call:${crypto.randomUUID().slice(0, 8)}:`
   let calls = 0
@@ -50,12 +51,12 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
       const ref = `${prefix}${++calls}`
       // kept while the database refuses writes: a call Bedrock answered (and billed) keeps its row
       const recorded = writer
-        .write([statement(db.insert(invocations).values(invocation), { saveAs: ref })], {
+        .write([statement(db.insert(invocations).values(invocation).returning({ id: invocations.id }), { saveAs: ref, returns: 'rows' })], {
           keep: true,
           onDeferred: (err) => log.warn("a call's row could not be written yet: it is kept and written once the database takes writes", { err }),
         })
         .then(([result]) => {
-          const id = result && 'lastInsertRowid' in result ? Number(result.lastInsertRowid) : null
+          const id = Array.isArray(result) ? Number(result[0]?.id ?? 0) : null
           if (!id) throw new Error('no row inserted')
           onRecorded?.()
           log.info('invocation recorded', {
@@ -82,7 +83,14 @@ export function createMetrics({ db, writer, log, onRecorded }: MetricsOptions) {
      * Invocations list and its paging stay equal to the calls that remain (see retention.ts).
      */
     async forgetBefore(cutoff: Date, batch: number): Promise<number> {
-      return changesOf(await writer.write([{ sql: FORGET, params: [cutoff.getTime(), batch] }]))
+      // the oldest calls first, through the timestamp index, a batch at a time
+      const oldest = db
+        .select({ id: invocations.id })
+        .from(invocations)
+        .where(lt(invocations.timestamp, cutoff))
+        .orderBy(asc(invocations.timestamp))
+        .limit(batch)
+      return changesOf(await writer.write([statement(db.delete(invocations).where(inArray(invocations.id, oldest)))]))
     },
   }
 }
