@@ -63,10 +63,8 @@ export function changesOf(results: StatementResult[]): number {
   return results.reduce((n, result) => n + ('changes' in result ? Number(result.changes) : 0), 0)
 }
 
-const PROBE: Statement = {
-  sql: "INSERT INTO server_secrets (name, value) VALUES ('write-probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-  params: [''],
-}
+/** The probe's write (one row in server_secrets), with its one parameter as the engine's SQL spells it. */
+const probeSql = (param: string) => `INSERT INTO server_secrets (name, value) VALUES ('write-probe', ${param}) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
 
 /**
  * The database's one writer. Its statements run on a thread of their own (write-thread.ts) with
@@ -231,7 +229,7 @@ export function createWriter(target: string | WriteEngine, { batchMax = WRITE_BA
       probing = true
       // the probe goes after the kept writes, so they are tried again in the same transaction
       enqueue({
-        statements: [{ ...PROBE, params: [String(Date.now())] }],
+        statements: [{ sql: probeSql(engine.parameter), params: [String(Date.now())] }],
         resolve: () => {},
         reject: () => {},
         options: {},
@@ -294,6 +292,8 @@ export type Writer = ReturnType<typeof createWriter>
 export type WriteEngine = {
   /** For messages: "thread" or "connection". */
   name: string
+  /** How the database's SQL spells a statement's first parameter ("?", "$1"). */
+  parameter: string
   send(message: Extract<ToWriter, { type: 'batch' | 'exec' }>): void
   /** Lets the engine finish what it holds, waiting up to `ms`; then it is stopped whatever it does. */
   stop(ms: number): Promise<void>
@@ -330,6 +330,7 @@ export function sqliteEngine(path: string, busyTimeoutMs: number = BUSY_TIMEOUT_
 
   const engine: WriteEngine = {
     name: 'thread',
+    parameter: '?',
     send(message) {
       thread ??= startThread()
       thread.postMessage(message)

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
@@ -13,6 +15,9 @@ const MIGRATIONS = join(import.meta.dir, 'migrations')
  */
 const MIGRATION_LOCK = 72_853_311
 
+/** How long a connection may take to open, once running: a server that cannot be reached is a refused write, soon. */
+const CONNECT_TIMEOUT_S = 5
+
 /** How long start-up waits for another instance's migrations (or an unreachable server) before failing. */
 const STARTUP_TIMEOUT_S = 30
 
@@ -21,6 +26,10 @@ export type OpenPostgresOptions = {
   max?: number
   /** The server's NOTICE messages (e.g. "schema drizzle already exists"); ignored unless given. */
   onNotice?: (message: string) => void
+  /** Applies the migrations first (default); a second pool of the same process needs not. */
+  migrate?: boolean
+  /** The server cancels a statement running longer (statement_timeout): a read pool's bound. */
+  statementTimeoutMs?: number
 }
 
 /**
@@ -30,19 +39,36 @@ export type OpenPostgresOptions = {
  */
 export async function openPostgres(url: string, options: OpenPostgresOptions = {}) {
   const onnotice = (notice: postgres.Notice) => options.onNotice?.(notice.message ?? String(notice))
-  const migrator = postgres(url, { max: 1, onnotice, connect_timeout: STARTUP_TIMEOUT_S })
-  try {
-    await migrator`SELECT set_config('lock_timeout', ${`${STARTUP_TIMEOUT_S}s`}, false)`
-    await migrator`SELECT pg_advisory_lock(${MIGRATION_LOCK})`
-    await migrate(drizzle({ client: migrator }), { migrationsFolder: MIGRATIONS })
-    await migrator`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`
-  } finally {
-    await migrator.end({ timeout: 5 })
+  if (options.migrate !== false) {
+    const migrator = postgres(url, { max: 1, onnotice, connect_timeout: STARTUP_TIMEOUT_S })
+    try {
+      await migrator`SELECT set_config('lock_timeout', ${`${STARTUP_TIMEOUT_S}s`}, false)`
+      await migrator`SELECT pg_advisory_lock(${MIGRATION_LOCK})`
+      await migrate(drizzle({ client: migrator }), { migrationsFolder: MIGRATIONS })
+      await migrator`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`
+    } finally {
+      await migrator.end({ timeout: 5 })
+    }
   }
 
-  const sql = postgres(url, { max: options.max ?? 10, onnotice })
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    ...(options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {}),
+  })
   const db = drizzle({ client: sql, schema })
-  return { db, sql, close: () => sql.end({ timeout: 5 }) }
+  return {
+    db,
+    sql,
+    close: () => sql.end({ timeout: 5 }),
+    /** A secret the server made for itself, the same on every instance: created at random the first time it is asked for. */
+    async serverSecret(name: string): Promise<string> {
+      await db.insert(schema.serverSecrets).values({ name, value: randomBytes(32).toString('base64url') }).onConflictDoNothing()
+      const [row] = await db.select().from(schema.serverSecrets).where(eq(schema.serverSecrets.name, name))
+      return row!.value
+    },
+  }
 }
 
 export type PgDb = Awaited<ReturnType<typeof openPostgres>>['db']

@@ -1,0 +1,84 @@
+import { type Dialect, postgresDialect, sqliteDialect } from './db/dialect.ts'
+import type { Db } from './db/open.ts'
+import { boundedReads } from './db/pg/bounded-reads.ts'
+import { openPostgres } from './db/pg/open.ts'
+import { postgresEngine } from './db/pg/write-engine.ts'
+import { createReadPool, READ_TIMEOUT_MS, type ReaderStatus, type Remote } from './db/read-pool.ts'
+import { serverSecret } from './db/secrets.ts'
+import { createWriter, type Writer } from './db/writer.ts'
+import { catalogOverrides } from './services/models.ts'
+import { postgresReaders, READERS_MODULE, type Readers, type ReadersInit } from './services/reads.ts'
+
+/**
+ * The app's storage, SQLite (a file: the default) or PostgreSQL (DATABASE_URL: a fleet's shared
+ * store). Either way the same parts: the dialect statements are built in, the one writer, the
+ * reads and whether they are answered, and the session cookie's key. The code above does not
+ * know which database it is.
+ */
+export type Store = {
+  dialect: Dialect
+  writer: Writer
+  reads: Remote<Readers>
+  readStatus(): ReaderStatus
+  /** Signs the session cookie: made once and kept in the database (the same on every instance). */
+  sessionSecret: string
+  /** Calls recorded by any instance (PostgreSQL's LISTEN/NOTIFY), for the dashboard to look at once; SQLite's own are nudged by its recorder. */
+  onRecordedElsewhere(listener: () => void): void
+  /** Closes the reads and the connections (the shutdown closes the writer first, once it has flushed). */
+  close(): Promise<void>
+}
+
+export type StoreOptions = {
+  /** How long a read may take (default READ_TIMEOUT_MS; tests shorten it). */
+  readTimeoutMs?: number
+  /** The module SQLite's read threads run (default the app's, src/services/reads.ts; tests wrap it to stall on demand). */
+  readersModule?: URL
+}
+
+/** SQLite: a file, its writer's thread and its read threads, each with a connection of its own. */
+export function sqliteStore(database: { db: Db; path: string }, { readTimeoutMs = READ_TIMEOUT_MS, readersModule = READERS_MODULE }: StoreOptions = {}): Store {
+  const writer = createWriter(database.path)
+  const pool = createReadPool<Readers>({
+    path: database.path,
+    module: readersModule,
+    init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
+    timeoutMs: readTimeoutMs,
+  })
+  return {
+    dialect: sqliteDialect(database.db),
+    writer,
+    reads: pool.reads,
+    readStatus: () => pool.status,
+    sessionSecret: serverSecret(database.db, 'session-cookie'),
+    onRecordedElsewhere: () => {},
+    async close() {
+      pool.close()
+    },
+  }
+}
+
+/** The channel every instance's commits of `invocations` notify (a statement trigger: migration 0002 of PostgreSQL's). */
+export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
+
+/** PostgreSQL: one pool for the writer, one for reads (each read bounded on the server too), and a LISTEN connection. */
+export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIMEOUT_MS }: StoreOptions = {}): Promise<Store> {
+  const store = await openPostgres(url, { max: 4 })
+  const readers = await openPostgres(url, { max: 10, migrate: false, statementTimeoutMs: readTimeoutMs * 2 })
+  const bounded = boundedReads(postgresReaders(readers), { timeoutMs: readTimeoutMs })
+  const listeners: (() => void)[] = []
+  const listening = await store.sql.listen(RECORDED_CHANNEL, () => {
+    for (const listener of listeners) listener()
+  })
+  return {
+    dialect: postgresDialect(store.db),
+    writer: createWriter(postgresEngine(store.sql)),
+    reads: bounded.reads,
+    readStatus: () => bounded.status,
+    sessionSecret: await store.serverSecret('session-cookie'),
+    onRecordedElsewhere: (listener) => listeners.push(listener),
+    async close() {
+      await listening.unlisten().catch(() => {})
+      await Promise.all([readers.close(), store.close()])
+    },
+  }
+}
