@@ -121,6 +121,15 @@ export const configSchema = z.object({
       'a file path, not :memory: (the server and its writer thread share the database, so it must be a file)',
     )
     .default('metrics/metrics.db'),
+  /**
+   * PostgreSQL for a fleet (postgres://user:password@host:port/database): conversations, calls and
+   * rollups in one store that every instance shares. Unset: SQLite at METRICS_DB_PATH.
+   */
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a PostgreSQL URL such as postgres://chat:secret@db.internal:5432/chat')
+    .optional(),
   LOG_DIR: nonEmpty('a folder path for the log files').default('logs'),
   BEDROCK_MODEL_ID: nonEmpty('a Bedrock model ID or inference profile ID').default(DEFAULT_MODEL_ID),
   ALLOWED_HOSTS: z

@@ -1,9 +1,7 @@
 import { DEFAULT_MODEL_ID, type Config } from './config.ts'
-import { sqliteDialect } from './db/dialect.ts'
 import type { OpenedDatabase } from './db/open.ts'
-import { serverSecret } from './db/secrets.ts'
-import { createReadPool, type ReadPool, type Remote } from './db/read-pool.ts'
-import { createWriter, type Writer } from './db/writer.ts'
+import type { Remote } from './db/read-pool.ts'
+import type { Writer } from './db/writer.ts'
 import { getLogger, logFileStatus, registerSecret, type Log } from './logger.ts'
 import { endpointPasswords } from './services/endpoints.ts'
 import {
@@ -29,8 +27,7 @@ import { displayEndpoint } from './services/endpoints.ts'
 import { createReadiness, type ReadinessCheck } from './services/readiness.ts'
 import { createDashboard, createLogTail, type Dashboard } from './services/dashboard/index.ts'
 import { createMetrics, type MetricsQueries } from './services/metrics/index.ts'
-import { catalogOverrides } from './services/models.ts'
-import { READERS_MODULE, type Readers, type ReadersInit } from './services/reads.ts'
+import { sqliteStore, type Store } from './store.ts'
 
 /** Everything the routes use, wired once by src/index.ts (or a test's makeApp). */
 export type Deps = {
@@ -57,7 +54,7 @@ export type Deps = {
   /** The database's one writer (its own thread): closed last at shutdown, once what it holds is saved. */
   writer: Writer
   /** The database's readers (their own threads): every read the server makes. */
-  readPool: ReadPool<Readers>
+  store: Store
   /** Which models the credentials in use can call (Bedrock's control plane), with the catalogue as the fallback. */
   models: Discovery
 }
@@ -67,7 +64,9 @@ export type DashboardDeps = Pick<Deps, 'config' | 'log' | 'metricsQueries' | 'da
 
 export type DepsOptions = {
   config: Config
-  database: Pick<OpenedDatabase, 'db' | 'path'>
+  /** The storage: PostgreSQL's (openPostgresStore) or SQLite's; given a SQLite `database` instead, its store is made here. */
+  store?: Store
+  database?: Pick<OpenedDatabase, 'db' | 'path'>
   bedrock?: Omit<BedrockOptions, 'endpoint' | 'serverBearerToken' | 'guardrail'>
   sessions?: SessionsOptions
   /** How long a model call may wait for its first token (default FIRST_TOKEN_TIMEOUT_MS from the config; tests shorten it). */
@@ -95,18 +94,12 @@ export function createDeps({
   limits: limitsOptions,
   discovery: discoveryOptions,
   readTimeoutMs,
-  readersModule = READERS_MODULE,
+  readersModule,
+  store: given,
 }: DepsOptions): Deps {
-  const { db } = database
-  const dialect = sqliteDialect(db)
-  const writer = createWriter(database.path)
-  const readPool = createReadPool<Readers>({
-    path: database.path,
-    module: readersModule,
-    init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
-    timeoutMs: readTimeoutMs,
-  })
-  const { reads } = readPool
+  if (!given && !database) throw new Error('createDeps needs a store or a SQLite database')
+  const store = given ?? sqliteStore(database!, { readTimeoutMs, readersModule })
+  const { dialect, writer, reads } = store
   // what the server holds from its environment never reaches a log line, whatever quotes it
   registerSecret(config.AWS_BEARER_TOKEN_BEDROCK)
   for (const endpoint of [config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, config.AWS_ENDPOINT_URL_BEDROCK]) {
@@ -136,13 +129,15 @@ export function createDeps({
   const metricsQueries = reads.metrics
   const readiness = createReadiness({
     database: () => writer.status,
-    databaseReadable: () => readPool.status,
+    databaseReadable: () => store.readStatus(),
     log: logFileStatus,
     pendingWrites: () => writer.pending,
     bedrockEndpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) ?? `the SDK's endpoint for ${config.AWS_REGION}`,
   })
   const dashboard = createDashboard({ metrics: metricsQueries, logTail: createLogTail(config.LOG_DIR), log: getLogger('dashboard'), health: readiness })
   const metrics = createMetrics({ dialect, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
+  // another instance's calls (PostgreSQL): open dashboards look at once; the poll is the safety net
+  store.onRecordedElsewhere(() => dashboard.nudge())
   const conversations = createConversations({ dialect, writer, reads: reads.conversations })
   const limits = createLimits({
     spendReads: reads.spend,
@@ -175,7 +170,7 @@ export function createDeps({
       ...sessionsOptions,
     }),
     access: accessFor(config),
-    sessionSecret: serverSecret(db, 'session-cookie'),
+    sessionSecret: store.sessionSecret,
     limits,
     retention: createRetention({ days: config.RETENTION_DAYS, conversations, metrics, log: getLogger('retention') }),
     replies: createReplies({
@@ -189,7 +184,7 @@ export function createDeps({
     }),
     log: getLogger('app'),
     writer,
-    readPool,
+    store,
     models,
   }
 }

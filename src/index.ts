@@ -3,9 +3,10 @@ import { isLoopback } from './config.ts'
 import { startupConfig } from './startup.ts'
 import { openDatabase } from './db/open.ts'
 import { createDeps } from './deps.ts'
-import { configureLogging, getLogger } from './logger.ts'
+import { configureLogging, getLogger, registerSecret } from './logger.ts'
 import { serve } from './server.ts'
-import { displayEndpoint } from './services/endpoints.ts'
+import { displayEndpoint, endpointPasswords } from './services/endpoints.ts'
+import { openPostgresStore } from './store.ts'
 import { RETENTION_INTERVAL_MS } from './services/chat/index.ts'
 
 /** After the grace: how long stopped replies get to save (the writer's thread is stopped then, whatever holds it). */
@@ -16,8 +17,12 @@ async function start() {
 
   const logging = configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL })
   const log = getLogger('startup')
-  const database = openDatabase(config.METRICS_DB_PATH)
-  const deps = createDeps({ config, database })
+  // PostgreSQL when DATABASE_URL names one (a fleet's shared store), else the SQLite file
+  for (const password of endpointPasswords(config.DATABASE_URL)) registerSecret(password)
+  const store = config.DATABASE_URL ? await openPostgresStore(config.DATABASE_URL) : undefined
+  const database = store ? undefined : openDatabase(config.METRICS_DB_PATH)
+  const where = config.DATABASE_URL ? displayEndpoint(config.DATABASE_URL) : config.METRICS_DB_PATH
+  const deps = createDeps({ config, database, store })
   const interrupted = await deps.conversations.recoverInterrupted()
   if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
   const server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
@@ -31,7 +36,7 @@ async function start() {
   }
 
   const url = `http://${server.hostname}:${server.port}/`
-  log.info('started', { url, db: config.METRICS_DB_PATH, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
+  log.info('started', { url, db: where, logDir: config.LOG_DIR, endpoint: displayEndpoint(config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME) })
   const sweep = setInterval(() => {
     void deps.sessions.sweep()
     deps.limits.sweep()
@@ -64,15 +69,15 @@ async function start() {
     const lost = await deps.writer.close(Math.max(0, flushBy - Date.now()))
     if (lost > 0) log.error('writes the database did not take before the exit are lost', { count: lost })
     await server.stop(true)
-    deps.readPool.close()
-    database.close()
+    await deps.store.close()
+    database?.close()
     await logging.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   // said once signals are handled: whoever reads this line may stop the server gracefully at once
-  process.stdout.write(`Bedrock Chat on ${url} (metrics: ${config.METRICS_DB_PATH}, log: ${logging.logFile})\n`)
+  process.stdout.write(`Bedrock Chat on ${url} (metrics: ${where}, log: ${logging.logFile})\n`)
 }
 
 await start()

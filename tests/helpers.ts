@@ -57,7 +57,7 @@ export async function makeApp(overrides: { env?: Record<string, string>; emulato
     async close() {
       deps.sessions.abortAll('shutdown')
       await deps.writer.close(1000)
-      deps.readPool.close()
+      await deps.store.close()
       await logging.close()
       database.close()
       if (!overrides.emulator) await emulator.close()
