@@ -54,9 +54,10 @@ async function issuedSession(c: Context, options: SessionOptions): Promise<{ iss
     return { upgrade: false }
   }
   // a cookie from before cookies were signed: kept only if it already owns conversations (so a
-  // value someone made up, owning nothing, is never adopted), then re-issued signed
+  // value someone made up, owning nothing, is never adopted), then re-issued signed; a database that
+  // cannot tell is a 503 (StorageNotAnswering), never a fresh session that would drop the cookie
   const legacy = raw
-  if (legacy && SESSION_ID_PATTERN.test(legacy) && (await options.ownerHasConversations(ownerOf(legacy)).catch(() => false))) {
+  if (legacy && SESSION_ID_PATTERN.test(legacy) && (await options.ownerHasConversations(ownerOf(legacy)))) {
     return { issued: { id: legacy, ownerKey: legacy }, upgrade: true }
   }
   return { upgrade: false }
