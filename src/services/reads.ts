@@ -1,4 +1,5 @@
 import type { Db } from '../db/open.ts'
+import { sqliteReader } from '../db/sql-reader.ts'
 import { chatReads } from './chat/reads.ts'
 import { createMetricsQueries, readersInit, type ReadersInit } from './metrics/reads.ts'
 
@@ -9,7 +10,7 @@ import { createMetricsQueries, readersInit, type ReadersInit } from './metrics/r
  */
 export function readers(db: Db, init: ReadersInit | undefined) {
   readersInit(init)
-  return { ...chatReads(db), metrics: createMetricsQueries(db) }
+  return { ...chatReads(db), metrics: createMetricsQueries(sqliteReader(db.$client)) }
 }
 
 export type Readers = ReturnType<typeof readers>

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/open.ts'
+import { sqliteReader } from '../../db/sql-reader.ts'
 import { conversationReads } from './conversation-reads.ts'
 import { spendReads } from './spend-reads.ts'
 
@@ -7,7 +8,7 @@ import { spendReads } from './spend-reads.ts'
  * the chat (the SDK, the reply lifecycle), so a read thread starts in a few milliseconds.
  */
 export function chatReads(db: Db) {
-  return { conversations: conversationReads(db), spend: spendReads(db) }
+  return { conversations: conversationReads(db), spend: spendReads(sqliteReader(db.$client)) }
 }
 
 export type { ConversationReads, ThreadRow } from './conversation-reads.ts'
