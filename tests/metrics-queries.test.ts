@@ -6,9 +6,10 @@ import { asc } from 'drizzle-orm'
 import { openDatabase } from '../src/db/open.ts'
 import { openPostgres, type OpenedPostgres } from '../src/db/pg/open.ts'
 import * as pgSchema from '../src/db/pg/schema.ts'
-import { type PostgresReadClient, postgresReadClient, postgresReader } from '../src/db/pg/sql-reader.ts'
+import { numberPlaceholders, type PostgresReadClient, postgresReadClient, postgresReader } from '../src/db/pg/sql-reader.ts'
 import { invocations, type Invocation, type NewInvocation } from '../src/db/schema.ts'
 import { sqliteReader, type SqlReader } from '../src/db/sql-reader.ts'
+import { spendReads } from '../src/services/chat/spend-reads.ts'
 import {
   createMetricsQueries,
   invocationQuerySchema,
@@ -563,6 +564,22 @@ for (const dialect of DIALECTS) {
         expect(await q.models()).toEqual([CLAUDE4, SONNET, NOVA, ODD].sort())
       })
 
+      test('two downloads of the same CSV at once each get every row, and one stopped early leaves the other whole', async () => {
+        const { q } = await seeded()
+        const input = query({ range: '7d', sort: 'latency' })
+        const whole = (await Array.fromAsync(q.invocationsCsv(input, NOW))).join('')
+        const [a, b, c] = [q.invocationsCsv(input, NOW), q.invocationsCsv(input, NOW), q.invocationsCsv(input, NOW)]
+        const texts = ['', '']
+        for (let step = 0; ; step++) {
+          const [na, nb] = [await a.next(), await b.next()]
+          if (step === 1) await c.next().then(() => c.return(undefined))
+          if (na.done && nb.done) break
+          if (!na.done) texts[0] += na.value
+          if (!nb.done) texts[1] += nb.value
+        }
+        expect(texts).toEqual([whole, whole])
+      })
+
       test('CSV: a header, the filtered rows in the list order, RFC 4180 quoting, in chunks', async () => {
         const { q, all } = await seeded()
         const input = { range: '7d', sort: 'latency', dir: 'asc' }
@@ -852,4 +869,104 @@ describe('invocationQuerySchema', () => {
     expect(message({ outcome: 'failed' })).toBe('outcome: Outcome must be ok, error, stopped, or empty for all.')
     expect(message({ model: 'x'.repeat(3000) })).toBe('model: Model must be 2,048 characters or fewer.')
   })
+})
+
+describe.skipIf(skipPostgres)('PostgreSQL beside SQLite', () => {
+  /** The same week of varied calls in both stores. */
+  async function both() {
+    const sqlite = await freshStore('sqlite')
+    const pg = await freshStore('postgres')
+    const rand = seededRandom(23)
+    const models = [SONNET, NOVA, CLAUDE4, ODD, 'mystery.model-v1:0']
+    const types = ['ThrottlingException', 'ValidationException', 'InternalServerException', null]
+    const calls: Call[] = Array.from({ length: 1500 }, (_, i) => {
+      const r = rand()
+      const outcome = r < 0.15 ? ('error' as const) : r < 0.2 ? ('stopped' as const) : ('ok' as const)
+      return {
+        at: i < 800 ? NOW - Math.floor(rand() * HOUR) : NOW - Math.floor(rand() * 7.5 * DAY),
+        modelId: models[Math.floor(rand() * models.length)]!,
+        outcome,
+        errorType: outcome === 'error' ? types[Math.floor(rand() * types.length)]! : outcome === 'stopped' ? 'Stopped' : null,
+        latencyMs: Math.floor(Math.exp(rand() * 11)),
+        timeToFirstTokenMs: rand() < 0.3 ? null : Math.floor(rand() * 2000),
+        inputTokens: rand() < 0.1 ? null : Math.floor(rand() * 5000),
+        outputTokens: outcome === 'ok' ? Math.floor(rand() * 900) : null,
+        cacheReadInputTokens: rand() < 0.5 ? null : Math.floor(rand() * 9000),
+        cacheWriteInputTokens: rand() < 0.7 ? null : Math.floor(rand() * 3000),
+        owner: rand() < 0.4 ? 'owner-a' : 'owner-b',
+      }
+    })
+    await insert(sqlite.db, calls)
+    await insert(pg.db, calls)
+    return { sqlite, pg }
+  }
+
+  /** A reader that writes down every statement it runs: the list's own SQL, to ask PostgreSQL for its plans. */
+  function recording(reader: SqlReader, seen: { sql: string; params: readonly (string | number)[] }[]): SqlReader {
+    const wrapped = (r: SqlReader): SqlReader => ({
+      dialect: r.dialect,
+      all: (sql, params) => (seen.push({ sql, params }), r.all(sql, params)),
+      iterate: (sql, params) => (seen.push({ sql, params }), r.iterate(sql, params)),
+      snapshot: (fn) => r.snapshot((inner) => fn(wrapped(inner))),
+    })
+    return wrapped(reader)
+  }
+
+  test('every panel, page, export and budget figure is the same on both, to the last digit', async () => {
+    const { sqlite, pg } = await both()
+    for (const range of RANGE_KEYS) {
+      for (const now of [NOW, NOW + 7 * HOUR + 13 * MINUTE]) {
+        expect({ range, s: await pg.q.summary(range, now) }).toEqual({ range, s: await sqlite.q.summary(range, now) })
+        expect(await pg.q.series(range, now)).toEqual(await sqlite.q.series(range, now))
+        expect(await pg.q.errorsByType(range, now)).toEqual(await sqlite.q.errorsByType(range, now))
+        expect(await pg.q.perModel(range, now)).toEqual(await sqlite.q.perModel(range, now))
+      }
+      for (const sort of SORTS) {
+        for (const input of [
+          { range, sort },
+          { range, sort, dir: 'asc', page: 3, pageSize: 20 },
+          { range, sort, model: NOVA, outcome: 'ok', pageSize: 10, page: 2 },
+        ]) {
+          expect({ input, page: await pg.q.invocations(query(input), NOW) }).toEqual({ input, page: await sqlite.q.invocations(query(input), NOW) })
+        }
+        const csv = async (s: Store) => (await Array.fromAsync(s.q.invocationsCsv(query({ range, sort }), NOW))).join('')
+        expect(await csv(pg)).toBe(await csv(sqlite))
+      }
+    }
+    expect(await pg.q.models()).toEqual(await sqlite.q.models())
+    expect(await pg.q.prometheus()).toBe(await sqlite.q.prometheus())
+    const [pgSpend, sqliteSpend] = [spendReads(pg.reader), spendReads(sqlite.reader)]
+    const since = NOW - 2 * HOUR
+    // per model, in no order (the budgets add them up)
+    const byModel = (rows: { modelId: string }[]) => rows.sort((x, y) => (x.modelId < y.modelId ? -1 : 1))
+    expect(byModel(await pgSpend.ownerSince('owner-a', since))).toEqual(byModel(await sqliteSpend.ownerSince('owner-a', since)))
+    expect(byModel(await pgSpend.serverSince(since))).toEqual(byModel(await sqliteSpend.serverSince(since)))
+    expect((await sqliteSpend.serverSince(since)).length).toBeGreaterThan(3)
+  }, 60_000)
+
+  test('the list’s statements on PostgreSQL read invocations through its indexes, whatever the sort and filter', async () => {
+    const { pg } = await both()
+    const { read } = await postgresOf()
+    await read`ANALYZE invocations`
+    const seen: { sql: string; params: readonly (string | number)[] }[] = []
+    const q = createMetricsQueries(recording(pg.reader, seen))
+    for (const sort of SORTS) {
+      for (const filter of [{}, { model: NOVA }, { outcome: 'error' }, { model: ODD, outcome: 'stopped' }]) {
+        await q.invocations(query({ range: '7d', sort, page: 4, pageSize: 10, ...filter }), NOW)
+        await Array.fromAsync(q.invocationsCsv(query({ range: '1h', sort, ...filter }), NOW))
+      }
+    }
+    const listed = seen.filter((s) => /FROM invocations\b/.test(s.sql) && !/max\(id\)/.test(s.sql))
+    expect(listed.length).toBeGreaterThan(40)
+    for (const { sql, params } of listed) {
+      // seq scans off: a statement that cannot use an index (a bound the index cannot take) still seq-scans, and fails here
+      const plan = await read.begin(async (tx) => {
+        await tx`SET LOCAL enable_seqscan = off`
+        return tx.unsafe(`EXPLAIN ${numberPlaceholders(sql)}`, params as (string | number)[])
+      })
+      const text = plan.map((row) => Object.values(row)[0]).join('\n')
+      expect({ sql, seqScan: /Seq Scan/.test(text) }).toEqual({ sql, seqScan: false })
+      expect(text).toMatch(/Index (Only )?Scan|Bitmap Index Scan/)
+    }
+  }, 60_000)
 })

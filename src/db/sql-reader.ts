@@ -32,6 +32,7 @@ export type SqlReader = {
  * begun meanwhile joins the open transaction rather than failing on a nested BEGIN.
  */
 export function sqliteReader(client: Database): SqlReader {
+  const stepping = new Set<string>()
   const reader: SqlReader = {
     dialect: 'sqlite',
 
@@ -57,12 +58,16 @@ export function sqliteReader(client: Database): SqlReader {
     },
 
     async *iterate<T>(sql: string, params: readonly SqlParam[]): AsyncGenerator<T, void, undefined> {
-      // a statement of its own (not the cached one): two exports may step at once
-      const statement = client.prepare<T, SqlParam[]>(sql)
+      // the cached statement, unless another loop is stepping it (two exports at once): then one of its own
+      const shared = !stepping.has(sql)
+      const statement = shared ? client.query<T, SqlParam[]>(sql) : client.prepare<T, SqlParam[]>(sql)
+      if (shared) stepping.add(sql)
       try {
         yield* statement.iterate(...params)
       } finally {
-        statement.finalize()
+        // a loop stopped early returns the statement's iterator, which resets it
+        if (shared) stepping.delete(sql)
+        else statement.finalize()
       }
     },
   }
