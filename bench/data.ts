@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { openDatabase, type OpenedDatabase } from '../src/db/open.ts'
 import { invocations } from '../src/db/schema.ts'
+import { sqliteReader } from '../src/db/sql-reader.ts'
 import { createMetricsQueries, invocationQuerySchema, RANGE_KEYS, type MetricsQueries, type RangeKey } from '../src/services/metrics/index.ts'
 import { fill } from './fill.ts'
 import { fmt, median } from './lib/stats.ts'
@@ -20,12 +21,12 @@ const SCRATCH = join(import.meta.dir, 'scratch')
 type Result = { name: string; rows: number; medianMs: number; ratioVsBaseline: number | null }
 
 /** Median wall time of `fn` over `runs` runs, after `warmup` unmeasured ones. */
-function measure(fn: () => unknown, runs = RUNS, warmup = 2): number {
-  for (let i = 0; i < warmup; i++) fn()
+async function measure(fn: () => unknown, runs = RUNS, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn()
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const started = performance.now()
-    fn()
+    await fn()
     times.push(performance.now() - started)
   }
   return median(times)
@@ -51,13 +52,13 @@ function originalDashboard(sqlite: OpenedDatabase['sqlite']) {
 }
 
 /** Every panel of one dashboard refresh, as the dashboard asks for them. */
-function refresh(q: MetricsQueries, range: RangeKey, now: number) {
-  q.summary(range, now)
-  q.series(range, now)
-  q.errorsByType(range, now)
-  q.perModel(range, now)
-  q.invocations(invocationQuerySchema.parse({ range }), now)
-  q.models()
+async function refresh(q: MetricsQueries, range: RangeKey, now: number) {
+  await q.summary(range, now)
+  await q.series(range, now)
+  await q.errorsByType(range, now)
+  await q.perModel(range, now)
+  await q.invocations(invocationQuerySchema.parse({ range }), now)
+  await q.models()
 }
 
 function listCase(q: MetricsQueries, now: number, input: Record<string, unknown>) {
@@ -67,9 +68,9 @@ function listCase(q: MetricsQueries, now: number, input: Record<string, unknown>
 
 function drain(q: MetricsQueries, now: number, input: Record<string, unknown>) {
   const query = invocationQuerySchema.parse(input)
-  return () => {
+  return async () => {
     let chars = 0
-    for (const chunk of q.invocationsCsv(query, now)) chars += chunk.length
+    for await (const chunk of q.invocationsCsv(query, now)) chars += chunk.length
     return chars
   }
 }
@@ -79,7 +80,7 @@ function sqliteVersion(sqlite: OpenedDatabase['sqlite']): string {
 }
 
 /** The dashboard's data layer at each size of `SIZES` calls; prints its table and returns its results. */
-export function dashboardQueries(SIZES: number[]) {
+export async function dashboardQueries(SIZES: number[]) {
   mkdirSync(SCRATCH, { recursive: true })
   const started = performance.now()
   const results: Result[] = []
@@ -87,7 +88,8 @@ export function dashboardQueries(SIZES: number[]) {
   let baselineMs = Number.NaN
   let sqlite = 'unknown'
 
-  const record = (name: string, rows: number, medianMs: number) => {
+  const record = async (name: string, rows: number, measured: number | Promise<number>) => {
+    const medianMs = await measured
     const ratio = Number.isFinite(baselineMs) ? baselineMs / medianMs : null
     results.push({ name, rows, medianMs: Number(medianMs.toFixed(3)), ratioVsBaseline: ratio === null ? null : Number(ratio.toFixed(1)) })
     const ratioText = ratio === null ? '' : `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}x`
@@ -114,47 +116,47 @@ export function dashboardQueries(SIZES: number[]) {
 
     const reader = openDatabase(path, { readonly: true })
     sqlite = sqliteVersion(reader.sqlite)
-    const q = createMetricsQueries(reader.db)
+    const q = createMetricsQueries(sqliteReader(reader.sqlite))
     console.log(`\n${'measure (median)'.padEnd(58)} ${'rows'.padStart(11)} ${'time'.padStart(12)} ${'vs (a)'.padStart(8)}`)
 
     const baselineRuns = rows === SIZES[0] ? BASELINE_RUNS : 3
-    const baseline = measure(() => originalDashboard(reader.sqlite), baselineRuns, 1)
+    const baseline = await measure(() => originalDashboard(reader.sqlite), baselineRuns, 1)
     if (rows === SIZES[0]) baselineMs = baseline
-    record('(a) original: load every row, aggregate per minute in JS', rows, baseline)
+    await record('(a) original: load every row, aggregate per minute in JS', rows, baseline)
 
     for (const range of RANGE_KEYS)
-      record(
+      await record(
         `(b) full dashboard refresh, ${range}`,
         rows,
         measure(() => refresh(q, range, now)),
       )
 
-    const last = q.invocations(invocationQuerySchema.parse({ range: '7d' }), now).pages
-    record('    invocations 7d, page 1', rows, measure(listCase(q, now, { range: '7d' })))
-    record(`    invocations 7d, middle page (${Math.ceil(last / 2)})`, rows, measure(listCase(q, now, { range: '7d', page: Math.ceil(last / 2) })))
-    record(`    invocations 7d, last page (${last})`, rows, measure(listCase(q, now, { range: '7d', page: last })))
-    record('    invocations 7d, oldest first, page 1000', rows, measure(listCase(q, now, { range: '7d', dir: 'asc', page: 1000 })))
+    const last = (await q.invocations(invocationQuerySchema.parse({ range: '7d' }), now)).pages
+    await record('    invocations 7d, page 1', rows, measure(listCase(q, now, { range: '7d' })))
+    await record(`    invocations 7d, middle page (${Math.ceil(last / 2)})`, rows, measure(listCase(q, now, { range: '7d', page: Math.ceil(last / 2) })))
+    await record(`    invocations 7d, last page (${last})`, rows, measure(listCase(q, now, { range: '7d', page: last })))
+    await record('    invocations 7d, oldest first, page 1000', rows, measure(listCase(q, now, { range: '7d', dir: 'asc', page: 1000 })))
     const llamaErrors = { range: '7d', model: 'us.meta.llama3-3-70b-instruct-v1:0', outcome: 'error', page: 20 }
-    record('    invocations 7d, model + outcome=error filter, page 20', rows, measure(listCase(q, now, llamaErrors)))
-    record('    invocations 7d, sorted by model, middle page', rows, measure(listCase(q, now, { range: '7d', sort: 'model', page: Math.ceil(last / 2) })))
-    record('    invocations 7d, sorted by latency, page 1', rows, measure(listCase(q, now, { range: '7d', sort: 'latency' })))
-    record('    invocations 7d, sorted by latency, page 100', rows, measure(listCase(q, now, { range: '7d', sort: 'latency', page: 100 }), 5))
-    record(
+    await record('    invocations 7d, model + outcome=error filter, page 20', rows, measure(listCase(q, now, llamaErrors)))
+    await record('    invocations 7d, sorted by model, middle page', rows, measure(listCase(q, now, { range: '7d', sort: 'model', page: Math.ceil(last / 2) })))
+    await record('    invocations 7d, sorted by latency, page 1', rows, measure(listCase(q, now, { range: '7d', sort: 'latency' })))
+    await record('    invocations 7d, sorted by latency, page 100', rows, measure(listCase(q, now, { range: '7d', sort: 'latency', page: 100 }), 5))
+    await record(
       '    invocations 7d, sorted by latency, page 10,000 (skips 500k)',
       rows,
       measure(listCase(q, now, { range: '7d', sort: 'latency', page: 10_000 }), 3, 1),
     )
-    record('    invocations 1h, sorted by output tokens, page 1', rows, measure(listCase(q, now, { range: '1h', sort: 'output_tokens' })))
+    await record('    invocations 1h, sorted by output tokens, page 1', rows, measure(listCase(q, now, { range: '1h', sort: 'output_tokens' })))
     const sparse = { range: '1h', model: 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123', sort: 'input_tokens' }
-    record('    invocations 1h, a 2% model sorted by input tokens', rows, measure(listCase(q, now, sparse)))
-    record('    invocations 24h, sorted by ttft asc, page 1', rows, measure(listCase(q, now, { range: '24h', sort: 'ttft', dir: 'asc' }), 5))
-    record('    CSV export, 15m range (every row, streamed)', rows, measure(drain(q, now, { range: '15m' }), 5, 1))
-    record(
+    await record('    invocations 1h, a 2% model sorted by input tokens', rows, measure(listCase(q, now, sparse)))
+    await record('    invocations 24h, sorted by ttft asc, page 1', rows, measure(listCase(q, now, { range: '24h', sort: 'ttft', dir: 'asc' }), 5))
+    await record('    CSV export, 15m range (every row, streamed)', rows, measure(drain(q, now, { range: '15m' }), 5, 1))
+    await record(
       '    prometheus(), all time',
       rows,
       measure(() => q.prometheus()),
     )
-    record(
+    await record(
       '    changeToken()',
       rows,
       measure(() => q.changeToken(), 50),
@@ -176,7 +178,7 @@ export function dashboardQueries(SIZES: number[]) {
           timeToFirstTokenMs: 300,
         })
         .run()
-    record('    one call recorded by the app (triggers + indexes, autocommit)', rows, measure(insertOne, 200, 5))
+    await record('    one call recorded by the app (triggers + indexes, autocommit)', rows, measure(insertOne, 200, 5))
     writer.close()
   }
 

@@ -51,7 +51,7 @@ try {
 } finally {
   await emulator.stop()
 }
-if (wanted('data')) report.dashboardData = dashboardQueries(quick ? [200_000] : [1_000_000, 10_000_000])
+if (wanted('data')) report.dashboardData = await dashboardQueries(quick ? [200_000] : [1_000_000, 10_000_000])
 
 report.totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
 // only a complete full run replaces bench/results.json (and the document made from it)

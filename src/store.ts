@@ -2,6 +2,7 @@ import { type Dialect, postgresDialect, sqliteDialect } from './db/dialect.ts'
 import type { Db } from './db/open.ts'
 import { boundedReads } from './db/pg/bounded-reads.ts'
 import { openPostgres } from './db/pg/open.ts'
+import { postgresReadClient } from './db/pg/sql-reader.ts'
 import { postgresEngine } from './db/pg/write-engine.ts'
 import { createReadPool, READ_TIMEOUT_MS, type ReaderStatus, type Remote } from './db/read-pool.ts'
 import { serverSecret } from './db/secrets.ts'
@@ -63,8 +64,11 @@ export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
 /** PostgreSQL: one pool for the writer, one for reads (each read bounded on the server too), and a LISTEN connection. */
 export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIMEOUT_MS }: StoreOptions = {}): Promise<Store> {
   const store = await openPostgres(url, { max: 4 })
-  const readers = await openPostgres(url, { max: 10, migrate: false, statementTimeoutMs: readTimeoutMs * 2 })
-  const bounded = boundedReads(postgresReaders(readers), { timeoutMs: readTimeoutMs })
+  // reads on pools of their own, each statement cancelled by the server past twice the wait
+  const serverBound = { statement_timeout: readTimeoutMs * 2 }
+  const readers = await openPostgres(url, { max: 6, migrate: false, statementTimeoutMs: serverBound.statement_timeout })
+  const readClient = postgresReadClient(url, { max: 6, connect_timeout: 5, connection: serverBound })
+  const bounded = boundedReads(postgresReaders({ db: readers.db, readClient }), { timeoutMs: readTimeoutMs })
   const listeners: (() => void)[] = []
   const listening = await store.sql.listen(RECORDED_CHANNEL, () => {
     for (const listener of listeners) listener()
@@ -78,7 +82,7 @@ export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIME
     onRecordedElsewhere: (listener) => listeners.push(listener),
     async close() {
       await listening.unlisten().catch(() => {})
-      await Promise.all([readers.close(), store.close()])
+      await Promise.all([readers.close(), readClient.end({ timeout: 5 }), store.close()])
     },
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { rmSync, writeFileSync } from 'node:fs'
 import { createReadPool } from '../src/db/read-pool.ts'
 import { STREAM_TEXT_MAX } from '../src/db/read-protocol.ts'
+import { sqliteReader } from '../src/db/sql-reader.ts'
 import { createMetricsQueries, invocationQuerySchema } from '../src/services/metrics/index.ts'
 import { READERS_MODULE, type Readers } from '../src/services/reads.ts'
 import { STALLING_READERS } from './fixtures/stalling-readers.ts'
@@ -89,7 +90,7 @@ describe('results larger than one message', () => {
       for (let i = 0; i < 6000; i++) insert.run(now - i * 100, 100 + (i % 900), i % 50, i % 70)
     })()
     const query = invocationQuerySchema.parse({ range: '24h' })
-    const onTheSpot = [...createMetricsQueries(t.database.db).invocationsCsv(query, now)].join('')
+    const onTheSpot = (await Array.fromAsync(createMetricsQueries(sqliteReader(t.database.sqlite)).invocationsCsv(query, now))).join('')
     // more than one message of the stream carries
     expect(onTheSpot.length).toBeGreaterThan(STREAM_TEXT_MAX * 1.5)
 

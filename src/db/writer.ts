@@ -64,7 +64,8 @@ export function changesOf(results: StatementResult[]): number {
 }
 
 /** The probe's write (one row in server_secrets), with its one parameter as the engine's SQL spells it. */
-const probeSql = (param: string) => `INSERT INTO server_secrets (name, value) VALUES ('write-probe', ${param}) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
+const probeSql = (param: string) =>
+  `INSERT INTO server_secrets (name, value) VALUES ('write-probe', ${param}) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
 
 /**
  * The database's one writer. Its statements run on a thread of their own (write-thread.ts) with

@@ -16,7 +16,10 @@ export function boundedReads<T extends object>(impl: T, { timeoutMs = READ_TIMEO
   async function call(fn: (...args: unknown[]) => unknown, self: unknown, args: unknown[]): Promise<unknown> {
     let timer: ReturnType<typeof setTimeout> | undefined
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StorageNotAnswering(`The database did not answer within ${timeoutMs / 1000} s (it may be locked, busy or unreachable).`)), timeoutMs)
+      timer = setTimeout(
+        () => reject(new StorageNotAnswering(`The database did not answer within ${timeoutMs / 1000} s (it may be locked, busy or unreachable).`)),
+        timeoutMs,
+      )
     })
     try {
       const value = await Promise.race([Promise.resolve(fn.apply(self, args)), late])

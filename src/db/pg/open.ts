@@ -64,7 +64,10 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
     close: () => sql.end({ timeout: 5 }),
     /** A secret the server made for itself, the same on every instance: created at random the first time it is asked for. */
     async serverSecret(name: string): Promise<string> {
-      await db.insert(schema.serverSecrets).values({ name, value: randomBytes(32).toString('base64url') }).onConflictDoNothing()
+      await db
+        .insert(schema.serverSecrets)
+        .values({ name, value: randomBytes(32).toString('base64url') })
+        .onConflictDoNothing()
       const [row] = await db.select().from(schema.serverSecrets).where(eq(schema.serverSecrets.name, name))
       return row!.value
     },

@@ -14,7 +14,16 @@ import type { FromWriter, JobStatements, Param, Statement, StatementResult, SqlE
 const REFS_MAX = 50_000
 
 /** The driver's own codes for a connection that is gone or never came. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT'])
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+])
 
 /**
  * PostgreSQL's errors that say the database cannot take writes right now, as opposed to a bad

@@ -1,14 +1,14 @@
-import { sqliteDialect } from '../../db/dialect.ts'
-import type { Db } from '../../db/open.ts'
+import type { Dialect } from '../../db/dialect.ts'
+import type { SqlReader } from '../../db/sql-reader.ts'
 import { conversationReads } from './conversation-reads.ts'
 import { spendReads } from './spend-reads.ts'
 
 /**
- * The chat's face for the read threads (src/services/reads.ts): what it reads, without the rest of
+ * The chat's face for the read side (src/services/reads.ts): what it reads, without the rest of
  * the chat (the SDK, the reply lifecycle), so a read thread starts in a few milliseconds.
  */
-export function chatReads(db: Db) {
-  return { conversations: conversationReads(sqliteDialect(db)), spend: spendReads(db) }
+export function chatReads(dialect: Dialect, reader: SqlReader) {
+  return { conversations: conversationReads(dialect), spend: spendReads(reader) }
 }
 
 export { conversationReads, type ConversationReads, type ThreadRow } from './conversation-reads.ts'

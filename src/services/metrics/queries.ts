@@ -1,4 +1,3 @@
-import type { Db } from '../../db/open.ts'
 import {
   ALL_MODELS,
   ALL_TIME,
@@ -10,6 +9,7 @@ import {
   type GenAiHistogram,
   type Outcome,
 } from '../../db/schema.ts'
+import type { SqlParam, SqlReader } from '../../db/sql-reader.ts'
 import { errorCategory, type ErrorCategory } from './error-categories.ts'
 import { createInvocationList, type InvocationQuery } from './invocation-list.ts'
 import { coverWindow, rangeWindow, segmentsSql, type RangeKey, type TimeWindow } from './ranges.ts'
@@ -26,9 +26,10 @@ import { prometheusText, type ErrorTotals, type GenAiTotals, type ModelTotals } 
  *
  * Latency figures cover every call (ok, error and stopped), as the original dashboard's average
  * did; percentiles come from the rollup's histogram, with the method and error bound given in
- * ./percentiles.ts. Queries go through the raw client (`db.$client`) as cached prepared
- * statements: the panels' SQL is generated from the histogram's columns, and a refresh has a
- * budget of a few milliseconds.
+ * ./percentiles.ts. Queries go through a SqlReader (src/db/sql-reader.ts), one SQL text for
+ * SQLite and PostgreSQL: on SQLite they are cached prepared statements of the raw client, as the
+ * panels' SQL is generated from the histogram's columns and a refresh has a budget of a few
+ * milliseconds.
  *
  * Works on a read-only connection (the dashboard's own process): nothing here writes.
  */
@@ -165,7 +166,7 @@ type Aggregate = {
   [histogramColumn: string]: number | string | null
 }
 
-type Param = string | number
+type Param = SqlParam
 
 /**
  * Sums of the rollup's counters and latency histogram over the rows `where` selects, grouped by
@@ -256,14 +257,8 @@ function cacheHitRatio(row: Aggregate): number | null {
   return ratio(row.cache_read_input_tokens, row.input_tokens + row.cache_read_input_tokens + row.cache_write_input_tokens)
 }
 
-export function createMetricsQueries(db: Db) {
-  const connection = crypto.randomUUID().slice(0, 8)
-  const client = db.$client
-  const list = createInvocationList(client)
-
-  function all<T>(sql: string, params: readonly Param[]): T[] {
-    return client.query<T, Param[]>(sql).all(...params)
-  }
+export function createMetricsQueries(reader: SqlReader) {
+  const list = createInvocationList(reader)
 
   /** The window's tiling, as a WHERE clause on the rollup's (bucket_ms, t). */
   function covered(win: TimeWindow) {
@@ -271,21 +266,22 @@ export function createMetricsQueries(db: Db) {
     return { sql: `(${sql})`, params }
   }
 
-  function errorsByType(win: TimeWindow): ErrorTypeCount[] {
+  async function errorsByType(r: SqlReader, win: TimeWindow): Promise<ErrorTypeCount[]> {
     const cover = covered(win)
-    return all<{ outcome: Outcome; type: string; count: number }>(
+    const rows = await r.all<{ outcome: Outcome; type: string; count: number }>(
       `SELECT outcome, error_type AS type, sum(count) AS count FROM invocation_error_rollup WHERE model_id = ? AND ${cover.sql}` +
         ' GROUP BY outcome, error_type HAVING sum(count) > 0 ORDER BY count DESC, type',
       [ALL_MODELS, ...cover.params],
-    ).map((r) => ({ category: errorCategory(r.outcome, r.type), type: r.type, count: r.count }))
+    )
+    return rows.map((row) => ({ category: errorCategory(row.outcome, row.type), type: row.type, count: row.count }))
   }
 
-  function tokensByModel(win: TimeWindow) {
+  function tokensByModel(r: SqlReader, win: TimeWindow) {
     const cover = covered(win)
-    return all<ModelTokens>(
-      'SELECT model_id AS modelId, sum(input_tokens) AS inputTokens, sum(output_tokens) AS outputTokens,' +
-        ' sum(cache_read_input_tokens) AS cacheReadInputTokens, sum(cache_write_input_tokens) AS cacheWriteInputTokens FROM invocation_rollup' +
-        ` WHERE model_id <> ? AND ${cover.sql} GROUP BY model_id`,
+    return r.all<ModelTokens>(
+      'SELECT model_id AS "modelId", sum(input_tokens) AS "inputTokens", sum(output_tokens) AS "outputTokens",' +
+        ' sum(cache_read_input_tokens) AS "cacheReadInputTokens", sum(cache_write_input_tokens) AS "cacheWriteInputTokens" FROM invocation_rollup' +
+        ` WHERE model_id <> ? AND ${cover.sql} GROUP BY model_id ORDER BY model_id`,
       [ALL_MODELS, ...cover.params],
     )
   }
@@ -296,13 +292,29 @@ export function createMetricsQueries(db: Db) {
     return counts
   }
 
+  /**
+   * Changes whenever a call is recorded, updated or deleted, by this connection or another
+   * process or instance: the newest id (an insert) and the all-time ALL_MODELS rollup row's
+   * counters (an insert, a delete, an update of a call's outcome, latency or tokens), two index
+   * lookups, the same on both databases. It reads the data, not a connection's counter (SQLite's
+   * data_version is per connection, and each read thread has its own), so every thread, process
+   * and instance gives the same token for the same calls. Only an update that moves a call to
+   * another model and changes nothing else leaves it alone; the app never makes one.
+   */
+  const changeSql =
+    "SELECT coalesce((SELECT max(id) FROM invocations), 0) || ':' || coalesce((SELECT requests || ':' || ok || ':' || errors || ':' || stopped" +
+    " || ':' || latency_sum || ':' || input_tokens || ':' || output_tokens || ':' || cache_read_input_tokens || ':' || cache_write_input_tokens" +
+    " FROM invocation_rollup WHERE bucket_ms = ? AND t = 0 AND model_id = ?), '') AS token"
+  const changeParams = [ALL_TIME, ALL_MODELS]
+
   return {
-    summary(range: RangeKey, now?: number): Summary {
+    summary(range: RangeKey, now?: number): Promise<Summary> {
       const win = rangeWindow(range, now)
-      return client.transaction(() => {
+      return reader.snapshot(async (r) => {
         const cover = covered(win)
-        const [row] = all<Aggregate>(aggregateSql(`model_id = ? AND ${cover.sql}`, null), [ALL_MODELS, ...cover.params])
-        const categories = countCategories(errorsByType(win))
+        const [row] = await r.all<Aggregate>(aggregateSql(`model_id = ? AND ${cover.sql}`, null), [ALL_MODELS, ...cover.params])
+        const categories = countCategories(await errorsByType(r, win))
+        const cost = totalCost(await tokensByModel(r, win))
         return {
           from: win.from,
           to: win.to,
@@ -317,18 +329,18 @@ export function createMetricsQueries(db: Db) {
           intervened: categories.intervened,
           otherErrors: categories.other,
           cacheHitRatio: cacheHitRatio(row ?? EMPTY),
-          ...totalCost(tokensByModel(win)),
+          ...cost,
         }
-      })()
+      })
     },
 
     /**
      * One point per bucket, oldest first, empty buckets included (zeros and nulls). Each bucket
      * of the range is one ALL_MODELS row of the rollup at the range's resolution: no GROUP BY.
      */
-    series(range: RangeKey, now?: number): SeriesPoint[] {
+    async series(range: RangeKey, now?: number): Promise<SeriesPoint[]> {
       const win = rangeWindow(range, now)
-      const rows = all<Aggregate & { t: number }>(
+      const rows = await reader.all<Aggregate & { t: number }>(
         `SELECT t, ${[...SUMS, ...LAT].join(', ')}, latency_max FROM invocation_rollup` +
           ' WHERE bucket_ms = ? AND t >= ? AND t < ? AND model_id = ? AND requests > 0',
         [win.bucketMs, win.from, win.to, ALL_MODELS],
@@ -353,16 +365,17 @@ export function createMetricsQueries(db: Db) {
     },
 
     /** Failed and stopped calls by error type, most frequent first, each with its category. */
-    errorsByType(range: RangeKey, now?: number): ErrorTypeCount[] {
-      return errorsByType(rangeWindow(range, now))
+    errorsByType(range: RangeKey, now?: number): Promise<ErrorTypeCount[]> {
+      return errorsByType(reader, rangeWindow(range, now))
     },
 
     /** One row per model seen in the range, busiest first. */
-    perModel(range: RangeKey, now?: number): ModelBreakdown[] {
+    async perModel(range: RangeKey, now?: number): Promise<ModelBreakdown[]> {
       const win = rangeWindow(range, now)
       const cover = covered(win)
       const sql = aggregateSql(`model_id <> ? AND ${cover.sql}`, 'model_id')
-      return all<Aggregate & { model_id: string }>(sql, [ALL_MODELS, ...cover.params]).map((row) => {
+      const rows = await reader.all<Aggregate & { model_id: string }>(sql, [ALL_MODELS, ...cover.params])
+      return rows.map((row) => {
         const { outputTokensPerSecond: _perSecond, ...f } = figures(row)
         return {
           modelId: row.model_id,
@@ -378,37 +391,33 @@ export function createMetricsQueries(db: Db) {
       return list.page(query, now)
     },
 
-    invocationsCsv(query: InvocationQuery, now?: number): Generator<string, void, undefined> {
+    invocationsCsv(query: InvocationQuery, now?: number): AsyncGenerator<string, void, undefined> {
       return list.csv(query, now)
     },
 
     /** Every model id ever recorded, for the filter's select: the rollup's all-time rows. */
-    models(): string[] {
-      return all<{ model_id: string }>(
+    async models(): Promise<string[]> {
+      const rows = await reader.all<{ model_id: string }>(
         'SELECT model_id FROM invocation_rollup WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND requests > 0 ORDER BY model_id',
         [ALL_TIME, ALL_MODELS],
-      ).map((r) => r.model_id)
+      )
+      return rows.map((r) => r.model_id)
     },
 
-    /**
-     * Changes whenever a call is recorded, by this connection or another process: SQLite's
-     * data_version moves on every commit by another connection, max(id) on our own.
-     */
-    changeToken(): string {
-      const [version] = all<{ data_version: number }>('PRAGMA data_version', [])
-      const [newest] = all<{ id: number | null }>('SELECT max(id) AS id FROM invocations', [])
-      // data_version counts per connection: another connection (a database reopened after a
-      // restore) starts again, so the token names the connection too
-      return `${connection}:${version?.data_version ?? 0}:${newest?.id ?? 0}`
+    /** A text that changes whenever calls are recorded, updated or deleted (see changeSql). */
+    async changeToken(): Promise<string> {
+      const [row] = await reader.all<{ token: string }>(changeSql, changeParams)
+      return String(row?.token ?? '')
     },
 
-    prometheus(): string {
-      return client.transaction(() => {
-        const models = all<Aggregate & { model_id: string }>(
+    prometheus(): Promise<string> {
+      return reader.snapshot(async (r) => {
+        const modelRows = await r.all<Aggregate & { model_id: string }>(
           `SELECT model_id, ${[...SUMS, ...LAT, ...TTFT].join(', ')}, latency_max FROM invocation_rollup` +
             ' WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND requests > 0 ORDER BY model_id',
           [ALL_TIME, ALL_MODELS],
-        ).map(
+        )
+        const models = modelRows.map(
           (row): ModelTotals => ({
             modelId: row.model_id,
             byOutcome: { ok: row.ok, error: row.errors, stopped: row.stopped },
@@ -424,12 +433,13 @@ export function createMetricsQueries(db: Db) {
             estimatedCostUsd: costFor(row.model_id, row.input_tokens, row.output_tokens, row.cache_read_input_tokens, row.cache_write_input_tokens),
           }),
         )
-        const errors = all<ErrorTotals>(
-          'SELECT model_id AS modelId, outcome, error_type AS type, count FROM invocation_error_rollup' +
+        const errors = await r.all<ErrorTotals>(
+          'SELECT model_id AS "modelId", outcome, error_type AS type, count FROM invocation_error_rollup' +
             ' WHERE bucket_ms = ? AND t = 0 AND model_id <> ? AND count > 0',
           [ALL_TIME, ALL_MODELS],
         )
-        const genAi = all<GenAiRow>(`SELECT * FROM invocation_gen_ai_rollup WHERE calls > 0 ORDER BY model_id, error_type`, []).map(
+        const genAiRows = await r.all<GenAiRow>('SELECT * FROM invocation_gen_ai_rollup WHERE calls > 0 ORDER BY model_id, error_type', [])
+        const genAi = genAiRows.map(
           (row): GenAiTotals => ({
             modelId: row.model_id,
             errorType: row.error_type === GEN_AI_NO_ERROR ? null : row.error_type,
@@ -448,7 +458,7 @@ export function createMetricsQueries(db: Db) {
           }),
         )
         return prometheusText(models, errors, genAi)
-      })()
+      })
     },
   }
 }

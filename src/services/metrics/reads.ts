@@ -1,4 +1,5 @@
 import type { Db } from '../../db/open.ts'
+import { sqliteReader } from '../../db/sql-reader.ts'
 import { useCatalogOverrides, type CatalogEntry } from '../models.ts'
 import { createMetricsQueries } from './queries.ts'
 
@@ -20,7 +21,7 @@ export function readersInit(init: ReadersInit | undefined) {
 /** The dashboard process's read module: metrics only. */
 export function readers(db: Db, init: ReadersInit | undefined) {
   readersInit(init)
-  return { metrics: createMetricsQueries(db) }
+  return { metrics: createMetricsQueries(sqliteReader(db.$client)) }
 }
 
 export type MetricsReaders = ReturnType<typeof readers>
