@@ -123,7 +123,8 @@ describe.skipIf(skip)('the PostgreSQL store', () => {
     const [a, b] = await Promise.all([openPostgres(database.url), openPostgres(database.url)])
     const applied = await a.sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`
     await Promise.all([a.close(), b.close()])
-    expect(applied[0]!.n).toBe(2)
+    const journal = JSON.parse(readFileSync(join(PG_MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
+    expect(applied[0]!.n).toBe(journal.entries.length)
   })
 
   test("has SQLite's tables, columns (with their nullability), primary keys and indexes, by the same names", async () => {

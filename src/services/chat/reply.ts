@@ -268,14 +268,23 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
     const release = () => reserved(fits ? undefined : { unused: true })
     if (!fits) release()
     session.saved = true
-    const begun = conversations.beginReply({
-      conversation,
-      isNew: !existing,
-      truncateAfter,
-      edited,
-      user: start.kind === 'message' && user ? { message: user, files: newFiles } : undefined,
-      reply: replyRow,
-    })
+    // whether the start was saved, known from here on (the caller runs the reply a moment later)
+    const saved = conversations
+      .beginReply({
+        conversation,
+        isNew: !existing,
+        truncateAfter,
+        edited,
+        user: start.kind === 'message' && user ? { message: user, files: newFiles } : undefined,
+        reply: replyRow,
+      })
+      .then(
+        () => true,
+        (err: unknown) => {
+          log.error('saving the start of a reply failed', { reply: reply.id, err })
+          return false
+        },
+      )
 
     async function run(emit: (event: ReplyEvent) => void | Promise<void>): Promise<ThreadEntry> {
       const show = (event: ReplyEvent) =>
@@ -283,13 +292,6 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
           .then(() => emit(event))
           .catch(() => {})
       try {
-        const saved = begun.then(
-          () => true,
-          (err: unknown) => {
-            log.error('saving the start of a reply failed', { reply: reply.id, err })
-            return false
-          },
-        )
         // The model call starts at once: the start's save commits while the request is in flight,
         // and nothing of the reply is shown before it has (a message that could not be saved
         // ends the call at its first event).
