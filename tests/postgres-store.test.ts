@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
+import { getLogger } from '../src/logger.ts'
+import { createMetrics } from '../src/services/metrics/index.ts'
 import { openPostgresStore } from '../src/store.ts'
 import { browser, eventually, makeApp, unique, type TestApp } from './helpers.ts'
 import { skipWithoutPostgres, testDatabase, type TestDatabase } from './support/postgres.ts'
@@ -41,7 +43,8 @@ describe.skipIf(skip)('the app on PostgreSQL', () => {
     const sql = postgres(t.url, { max: 1, onnotice: () => {} })
     try {
       await eventually(async () => {
-        const [row] = await sql`SELECT m.status, i.outcome, i.output_tokens FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.role = 'assistant'`
+        const [row] =
+          await sql`SELECT m.status, i.outcome, i.output_tokens FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.role = 'assistant'`
         expect(row).toMatchObject({ status: 'done', outcome: 'ok', output_tokens: 12 })
       })
       const [all] = await sql`SELECT requests::int AS requests FROM invocation_rollup WHERE bucket_ms = 0 AND t = 0 AND model_id = '*'`
@@ -83,5 +86,24 @@ describe.skipIf(skip)('the app on PostgreSQL', () => {
     expect(again.status).toBe(200)
     const page = await (await you.get(you.conversation!)).text()
     expect(page.match(/class="msg assistant/g)).toHaveLength(2)
+  })
+
+  test('a call recorded by one instance tells every other instance at its commit (LISTEN/NOTIFY), so their dashboards need not wait for the poll', async () => {
+    const database = await testDatabase()
+    databases.push(database)
+    const [one, other] = await Promise.all([openPostgresStore(database.url), openPostgresStore(database.url)])
+    try {
+      let told = 0
+      other.onRecordedElsewhere(() => (told += 1))
+      const metrics = createMetrics({ dialect: one.dialect, writer: one.writer, log: getLogger('test') })
+      expect(await metrics.record({ timestamp: new Date(), latencyMs: 10, modelId: 'us.amazon.nova-pro-v1:0', outcome: 'ok' }).recorded).toBeGreaterThan(0)
+      await eventually(() => expect(told).toBe(1), 2000)
+      // reads on the other instance see it as soon as it is told
+      expect((await other.reads.metrics.summary('15m')).requests).toBe(1)
+    } finally {
+      await one.writer.close(1000)
+      await other.writer.close(1000)
+      await Promise.all([one.close(), other.close()])
+    }
   })
 })
