@@ -24,6 +24,7 @@ export function createApp(deps: Deps) {
       secret: deps.sessionSecret,
       storeVisitors: !deps.access.required,
       ownerHasConversations: (owner) => deps.conversations.ownerExists(owner),
+      signIns: deps.signIns,
       overHttps: (c) =>
         new URL(c.req.url).protocol === 'https:' || (c.req.header('X-Forwarded-Proto') === 'https' && deps.access.fromTrustedProxy(clientAddress(c))),
     }),

@@ -12,6 +12,7 @@ import {
   createReplies,
   createRetention,
   createSessions,
+  createSignIns,
   type BedrockOptions,
   type Conversations,
   type Limits,
@@ -19,6 +20,7 @@ import {
   type Replies,
   type Retention,
   type Sessions,
+  type SignIns,
   type SessionsOptions,
 } from './services/chat/index.ts'
 import { accessFor, type Access } from './services/access.ts'
@@ -43,6 +45,8 @@ export type Deps = {
   chatUrl?: string
   /** Who may use the app: sign-in password, proxy users. */
   access: Access
+  /** Password sign-ins on record, so one holds on every instance (and across a restart). */
+  signIns: SignIns
   /** Signs the session cookie: made once and kept in the database. */
   sessionSecret: string
   /** What /readyz reports and the dashboard's banner says. */
@@ -79,6 +83,8 @@ export type DepsOptions = {
   readTimeoutMs?: number
   /** The module the read threads run (default the app's, src/services/reads.ts; tests wrap it to stall on demand). */
   readersModule?: URL
+  /** How often a signed-in session is checked against the record (default SIGN_IN_CHECK_MS; tests shorten it). */
+  signInCheckMs?: number
   /** Model discovery's bounds and clock (tests). */
   discovery?: Pick<DiscoveryOptions, 'pageWaitMs' | 'ttlMs' | 'timeoutMs' | 'now'>
 }
@@ -96,6 +102,7 @@ export function createDeps({
   readTimeoutMs,
   readersModule,
   store: given,
+  signInCheckMs,
 }: DepsOptions): Deps {
   if (!given && !database) throw new Error('createDeps needs a store or a SQLite database')
   const store = given ?? sqliteStore(database!, { readTimeoutMs, readersModule })
@@ -171,6 +178,7 @@ export function createDeps({
     }),
     access: accessFor(config),
     sessionSecret: store.sessionSecret,
+    signIns: createSignIns({ dialect, writer, reads: reads.signIns, ttlMs: config.SESSION_IDLE_MINUTES * 60_000, checkEveryMs: signInCheckMs }),
     limits,
     retention: createRetention({ days: config.RETENTION_DAYS, conversations, metrics, log: getLogger('retention') }),
     replies: createReplies({

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { conversations as conversationsTable } from '../src/db/schema.ts'
 import { ownerOf } from '../src/services/chat/index.ts'
-import { browser, listen, makeApp, type TestApp } from './helpers.ts'
+import { createApp } from '../src/app.ts'
+import { createDeps } from '../src/deps.ts'
+import { browser, eventually, listen, makeApp, SERVER_CREDENTIALS, type TestApp } from './helpers.ts'
 
 /**
  * Who can reach what: the sign-in page (APP_PASSWORD), a sign-in proxy's users
@@ -106,6 +108,30 @@ describe('with APP_PASSWORD, a stranger sees only the sign-in page', () => {
     const replay = await t.app.request('http://localhost/', { headers: { Cookie: signedInCookie } })
     expect(replay.status).toBe(303)
     expect(replay.headers.get('location')).toStartWith('/signin')
+  })
+
+  test('a sign-in holds on another instance of the same database (or after a restart), and a signed-out one holds nowhere', async () => {
+    const t = await app({ APP_PASSWORD: PASSWORD })
+    const you = browser(t.app)
+    await signIn(you)
+    const cookie = you.cookie
+    // another instance: the same database, none of this one's memory
+    const otherDeps = createDeps({ config: t.config, database: t.database, bedrock: { serverCredentials: SERVER_CREDENTIALS }, signInCheckMs: 100 })
+    const other = createApp(otherDeps)
+    try {
+      const there = await other.request('http://localhost/', { headers: { Cookie: cookie } })
+      expect(there.status).toBe(200)
+      expect(await there.text()).toContain('Sign out')
+      expect((await you.post('/signout', {})).status).toBe(303)
+      await eventually(async () => {
+        const after = await other.request('http://localhost/', { headers: { Cookie: cookie } })
+        expect(after.status).toBe(303)
+        expect(after.headers.get('location')).toStartWith('/signin')
+      })
+    } finally {
+      await otherDeps.writer.close(1000)
+      await otherDeps.store.close()
+    }
   })
 
   test('a sign-in posted from another site is refused', async () => {

@@ -21,12 +21,16 @@ type Tables =
   | 'messages'
   | 'attachments'
   | 'serverSecrets'
+  | 'signIns'
 
 type SameRows<K extends Tables> = Equal<(typeof pg)[K]['$inferSelect'], (typeof sqlite)[K]['$inferSelect']>
 type SameInserts<K extends Tables> = Equal<(typeof pg)[K]['$inferInsert'], (typeof sqlite)[K]['$inferInsert']>
 type SameName<K extends Tables> = Equal<(typeof pg)[K]['_']['name'], (typeof sqlite)[K]['_']['name']>
 
 export type Checks = [
+  Expect<SameRows<'signIns'>>,
+  Expect<SameInserts<'signIns'>>,
+  Expect<SameName<'signIns'>>,
   Expect<SameRows<'invocations'>>,
   Expect<SameInserts<'invocations'>>,
   Expect<SameName<'invocations'>>,

@@ -4,7 +4,7 @@ import * as pgTables from './pg/schema.ts'
 import * as sqliteTables from './schema.ts'
 
 /** The tables the app's statements are built on. */
-export type Tables = Pick<typeof sqliteTables, 'conversations' | 'messages' | 'attachments' | 'invocations' | 'serverSecrets'>
+export type Tables = Pick<typeof sqliteTables, 'conversations' | 'messages' | 'attachments' | 'invocations' | 'serverSecrets' | 'signIns'>
 
 /**
  * The database the app's statements are built for: drizzle's query builder and the tables, in

@@ -317,3 +317,15 @@ export const serverSecrets = sqliteTable('server_secrets', {
   name: text('name').primaryKey(),
   value: text('value').notNull(),
 })
+
+/**
+ * Password sign-ins (APP_PASSWORD), so that one survives a move to another instance of a fleet
+ * (or a restart): the SHA-256 of the signed-in session's id, never the id itself, and until when
+ * it holds. Sign-out deletes it everywhere at once. Sidebar credentials are never here.
+ */
+export const signIns = sqliteTable('sign_ins', {
+  id: text('id').primaryKey(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+})
+
+export type SignIn = typeof signIns.$inferSelect

@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
-import { ownerOf, SESSION_ID_PATTERN, type IssuedSession, type Session, type Sessions } from '../services/chat/index.ts'
+import { ownerOf, SESSION_ID_PATTERN, type IssuedSession, type Session, type Sessions, type SignIns } from '../services/chat/index.ts'
 
 export const SESSION_COOKIE = 'bc_session'
 
@@ -22,6 +22,8 @@ export type SessionOptions = {
   storeVisitors: boolean
   /** Whether conversations exist under an owner: lets a cookie from before cookies were signed keep them. */
   ownerHasConversations: (owner: string) => Promise<boolean>
+  /** Recorded password sign-ins (sign-ins.ts): a cookie this server does not hold may be signed in elsewhere. */
+  signIns?: Pick<SignIns, 'holds' | 'renew' | 'current'>
   /** Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so): the cookie is then Secure. */
   overHttps: (c: Context) => boolean
 }
@@ -71,7 +73,11 @@ async function issuedSession(c: Context, options: SessionOptions): Promise<{ iss
 export function session(sessions: Sessions, options: SessionOptions) {
   return createMiddleware<{ Variables: SessionVariables }>(async (c, next) => {
     const { issued, upgrade } = await issuedSession(c, options)
-    const { session, created } = sessions.resolve(issued, { store: options.storeVisitors })
+    const { session, created, restored } = sessions.resolve(issued, { store: options.storeVisitors })
+    // a browser moved from another instance (or back after a restart) stays signed in while its sign-in is on record
+    if (restored && options.signIns && (await options.signIns.holds(session.id))) session.signedIn = true
+    // and a sign-out on another instance ends it here too, within SIGN_IN_CHECK_MS
+    else if (session.signedIn && session.user === undefined && options.signIns && !(await options.signIns.current(session.id))) sessions.signOut(session)
     const keep = async (s: Session) =>
       setCookie(c, SESSION_COOKIE, sealed(s, options.secret), {
         httpOnly: true,
@@ -83,6 +89,7 @@ export function session(sessions: Sessions, options: SessionOptions) {
     // a new session gets its cookie; a page load renews it, so a browser in use keeps its conversations
     const pageLoad = c.req.method === 'GET' && c.req.header('HX-Request') !== 'true'
     if (sessions.holds(session) && (created || upgrade || pageLoad)) await keep(session)
+    if (pageLoad && session.signedIn && session.user === undefined) void options.signIns?.renew(session.id)?.catch(() => {})
     c.set('session', session)
     c.set('keepSession', async (next) => {
       c.set('session', next)

@@ -51,16 +51,21 @@ signIn.post(
       deps.log.warn('sign-in refused: wrong password', { client })
       return renderPage(c, <SignInPage next={next} error="That password is not right." />, 401)
     }
-    await c.var.keepSession(deps.sessions.signIn(session))
+    const signedIn = deps.sessions.signIn(session)
+    await c.var.keepSession(signedIn)
+    // on record, so the sign-in holds on every instance (a storage fault leaves it on this one only)
+    await deps.signIns.record(signedIn.id).catch((err: unknown) => deps.log.warn('a sign-in could not be recorded: it holds on this instance only', { err }))
     deps.log.info('signed in', { client })
     return c.redirect(next, 303)
   },
 )
 
 /** Sign out: this browser's streams end, its sidebar credentials are erased, its cookie goes. */
-signIn.post('/signout', (c) => {
+signIn.post('/signout', async (c) => {
   const { deps, session } = c.var
   deps.sessions.end(session)
+  // off the record too, so no instance takes the cookie as signed in again (kept until the database takes it)
+  void deps.signIns.forget(session.id).catch((err: unknown) => deps.log.error('a sign-out could not be recorded', { err }))
   deleteCookie(c, SESSION_COOKIE, { path: '/' })
   deps.log.info('signed out')
   if (c.var.partial) {

@@ -220,3 +220,10 @@ export const serverSecrets = pgTable('server_secrets', {
   name: text('name').primaryKey(),
   value: text('value').notNull(),
 })
+
+export const signIns = pgTable('sign_ins', {
+  id: text('id').primaryKey(),
+  expiresAt: instant('expires_at').notNull(),
+})
+
+export type SignIn = typeof signIns.$inferSelect

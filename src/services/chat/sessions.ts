@@ -114,21 +114,23 @@ export function createSessions(options: SessionsOptions = {}) {
     /**
      * The session a browser's cookie names. `issued` is what the server's own signed cookie says
      * (absent: no cookie, or one the server never issued). An issued id the server no longer holds
-     * (after a restart, or idle past its time) starts afresh under the same id and owner, so the
-     * browser keeps its conversations but not its credentials or its sign-in; anything else gets
+     * (after a restart, another instance's, or idle past its time) starts afresh under the same id
+     * and owner, so the browser keeps its conversations but not its credentials (its sign-in, if
+     * recorded, is the session middleware's to find: sign-ins.ts); anything else gets
      * new random ones. With `store: false` a new session is not kept (a visitor who has not signed
      * in yet), so such requests cost no memory.
      */
-    resolve(issued: IssuedSession | undefined, { store = true } = {}): { session: Session; created: boolean } {
+    resolve(issued: IssuedSession | undefined, { store = true } = {}): { session: Session; created: boolean; restored: boolean } {
       const found = issued ? sessions.get(issued.id) : undefined
       if (found && found.ownerKey === issued?.ownerKey && now() - found.lastSeen <= idleTtlMs) {
         found.lastSeen = now()
-        return { session: found, created: false }
+        return { session: found, created: false, restored: false }
       }
       if (found) forget(found)
       const session = issued ? make(issued.id, issued.ownerKey) : make(newId(), newId())
       if (store || issued) sessions.set(session.id, session)
-      return { session, created: !issued }
+      // `restored`: a cookie this server no longer holds (a restart, another instance's): its sign-in may be on record
+      return { session, created: !issued, restored: Boolean(issued) }
     },
 
     /**
@@ -145,6 +147,12 @@ export function createSessions(options: SessionsOptions = {}) {
       }
       sessions.set(next.id, next)
       return next
+    },
+
+    /** Signed out elsewhere (another instance): no longer signed in here, its credentials erased. */
+    signOut(session: Session): void {
+      session.signedIn = false
+      setCredentials(session, undefined)
     },
 
     /** Sign-out: its streams end, its sidebar credentials are erased, and the server forgets it. */
