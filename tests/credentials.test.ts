@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { apiKeyFingerprint } from '../src/emulator/server.ts'
-import { browser, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
+import { createApp } from '../src/app.ts'
+import { createDeps } from '../src/deps.ts'
+import { CREDENTIALS_LOST } from '../src/presenters/chat-page.tsx'
+import { browser, makeApp, SERVER_CREDENTIALS, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ALICE = {
   accessKeyId: 'AKIAALICEALICE000001',
@@ -430,6 +433,51 @@ describe('an endpoint URL with a user name and password', () => {
       expect(upstreamFor('through userinfo #u2')).toHaveLength(1)
     } finally {
       await proxied.close()
+    }
+  })
+})
+
+describe('a server that does not hold the credentials a browser saved', () => {
+  test('after a restart, or on another instance, the sidebar asks for them again; the conversations stay, and Use server credentials dismisses it', async () => {
+    const origin = 'http://localhost'
+    let cookies: string[] = []
+    const ask = async (app: { request: typeof t.app.request }, path: string, form?: Record<string, string>) => {
+      const res = await app.request(`${origin}${path}`, {
+        method: form ? 'POST' : 'GET',
+        headers: { Cookie: cookies.join('; '), Origin: origin },
+        body: form ? new URLSearchParams(form) : undefined,
+        redirect: 'manual',
+      })
+      for (const set of res.headers.getSetCookie()) {
+        const [pair] = set.split(';')
+        const name = pair!.split('=')[0]
+        cookies = [...cookies.filter((c) => !c.startsWith(`${name}=`)), ...(/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(set) ? [] : [pair!])]
+      }
+      return res
+    }
+    await ask(t.app, '/')
+    expect(
+      (await ask(t.app, '/credentials', { accessKeyId: 'AKIAEXAMPLEEXAMPLE01', secretAccessKey: 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY01' })).status,
+    ).toBe(303)
+    const title = `Kept across servers ${crypto.randomUUID().slice(0, 6)}`
+    const sent = await ask(t.app, '/c/new/messages', { message: title })
+    expect(sent.status).toBe(303)
+
+    // another server on the same database: none of the first one's memory
+    const otherDeps = createDeps({ config: t.config, database: t.database, bedrock: { serverCredentials: SERVER_CREDENTIALS } })
+    const other = createApp(otherDeps)
+    try {
+      const page = unescapeHtml(await (await ask(other, '/')).text())
+      expect(page).toContain(CREDENTIALS_LOST)
+      expect(page).toContain('Using <strong>server credentials</strong>')
+      expect(page).toContain(title)
+      const dismissed = unescapeHtml(await (await ask(other, '/credentials/clear', {})).text())
+      expect((await ask(other, '/')).status).toBe(200)
+      expect(unescapeHtml(await (await ask(other, '/')).text())).not.toContain(CREDENTIALS_LOST)
+      expect(dismissed).not.toContain(CREDENTIALS_LOST)
+    } finally {
+      await otherDeps.writer.close(1000)
+      await otherDeps.store.close()
     }
   })
 })

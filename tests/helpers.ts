@@ -136,8 +136,14 @@ export function browser(target: App | string) {
       typeof target === 'string'
         ? await fetch(target + path, { ...init, headers, redirect: 'manual' })
         : await target.request(origin + path, { ...init, headers, redirect: 'manual' })
-    const set = res.headers.get('set-cookie')
-    if (set) cookie = set.split(';')[0]!
+    // a cookie jar, as a browser keeps one: each Set-Cookie replaces its name, an expired one goes
+    for (const set of res.headers.getSetCookie()) {
+      const pair = set.split(';')[0]!
+      const name = pair.slice(0, pair.indexOf('='))
+      const kept = cookie ? cookie.split('; ').filter((c) => !c.startsWith(`${name}=`)) : []
+      if (!/;\s*Max-Age=0/i.test(set) && !/;\s*Expires=Thu, 01 Jan 1970/i.test(set)) kept.push(pair)
+      cookie = kept.join('; ')
+    }
     return res
   }
   /** Where the next message goes: a new chat until the first reply names its conversation. */

@@ -59,6 +59,8 @@ export type CredentialsView = {
   defaultRegion: string
   /** What the last save said: a confirmation or a refusal. */
   notice?: { kind: 'ok' | 'error'; text: string }
+  /** The browser saved credentials this server does not hold (a restart, another instance): "Use server credentials" dismisses it. */
+  lost?: boolean
   /** Field values to keep after a refused save; secrets are never sent back. */
   values?: { accessKeyId?: string; region?: string }
 }
@@ -411,7 +413,7 @@ export function CredentialsPanel(props: CredentialsView) {
           <button type="submit">Save credentials</button>
         </div>
       </form>
-      {(props.maskedAccessKey || props.apiKey) && (
+      {(props.maskedAccessKey || props.apiKey || props.lost) && (
         <form method="post" action="/credentials/clear" hx-post="/credentials/clear" hx-target="#credentials" hx-swap="outerHTML">
           <button type="submit" class="secondary">
             Use server credentials

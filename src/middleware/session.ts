@@ -1,10 +1,17 @@
 import type { Context } from 'hono'
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { getCookie, setCookie } from 'hono/cookie'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { createMiddleware } from 'hono/factory'
 import { ownerOf, SESSION_ID_PATTERN, type IssuedSession, type Session, type Sessions, type SignIns } from '../services/chat/index.ts'
 
 export const SESSION_COOKIE = 'bc_session'
+
+/**
+ * Says only that this browser saved sidebar credentials (never what they are): a server that does
+ * not hold them (restarted, or another instance) then asks for them again instead of quietly
+ * using its own.
+ */
+export const CREDENTIALS_COOKIE = 'bc_keys'
 
 /** Conversations are found again by the cookie, so it outlives the browser session. */
 const COOKIE_MAX_AGE_S = 180 * 24 * 60 * 60
@@ -13,6 +20,8 @@ export type SessionVariables = {
   session: Session
   /** Makes `session` this browser's from now on (sign-in): its signed cookie goes with the answer. */
   keepSession: (session: Session) => Promise<void>
+  /** Notes in the browser whether it has sidebar credentials saved (after a save or a clear). */
+  noteCredentials: (saved: boolean) => void
 }
 
 export type SessionOptions = {
@@ -75,6 +84,7 @@ export function session(sessions: Sessions, options: SessionOptions) {
     const { issued, upgrade } = await issuedSession(c, options)
     const { session, created, restored } = sessions.resolve(issued, { store: options.storeVisitors })
     // a browser moved from another instance (or back after a restart) stays signed in while its sign-in is on record
+    if (restored && getCookie(c, CREDENTIALS_COOKIE) === '1') session.credentialsLost = true
     if (restored && options.signIns && (await options.signIns.holds(session.id))) session.signedIn = true
     // and a sign-out on another instance ends it here too, within SIGN_IN_CHECK_MS
     else if (session.signedIn && session.user === undefined && options.signIns && !(await options.signIns.current(session.id))) sessions.signOut(session)
@@ -94,6 +104,10 @@ export function session(sessions: Sessions, options: SessionOptions) {
     c.set('keepSession', async (next) => {
       c.set('session', next)
       await keep(next)
+    })
+    c.set('noteCredentials', (saved) => {
+      if (saved) setCookie(c, CREDENTIALS_COOKIE, '1', { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: COOKIE_MAX_AGE_S, secure: options.overHttps(c) })
+      else deleteCookie(c, CREDENTIALS_COOKIE, { path: '/' })
     })
     await next()
   })

@@ -34,6 +34,7 @@ credentials.post(
     const region = session.region ?? deps.config.AWS_REGION
     if (form.kind === 'apiKey') {
       deps.sessions.setCredentials(session, { apiKey: form.apiKey })
+      c.var.noteCredentials(true)
       deps.log.info('browser Bedrock API key saved', { kind: apiKeyKind(form.apiKey), region })
       return answer(c, credentialsView(session, deps.config, { notice: { kind: 'ok', text: 'Saved. Replies in this browser now use this Bedrock API key.' } }))
     }
@@ -42,6 +43,7 @@ credentials.post(
       secretAccessKey: form.secretAccessKey,
       sessionToken: form.sessionToken,
     })
+    c.var.noteCredentials(true)
     deps.log.info('browser credentials saved', { accessKey: maskAccessKey(form.accessKeyId), region })
     return answer(c, credentialsView(session, deps.config, { notice: { kind: 'ok', text: 'Saved. Replies in this browser now use these credentials.' } }))
   },
@@ -50,6 +52,7 @@ credentials.post(
 credentials.post('/clear', (c) => {
   const { session, deps } = c.var
   deps.sessions.setCredentials(session, undefined)
+  c.var.noteCredentials(false)
   session.region = undefined
   deps.log.info('browser credentials cleared')
   return answer(c, credentialsView(session, deps.config, { notice: { kind: 'ok', text: 'Cleared. Replies now use the server credentials.' } }))

@@ -22,6 +22,11 @@ export type Session = {
   /** The person a trusted proxy named: conversations belong to them, in whichever browser. */
   user?: string
   credentials?: Credentials
+  /**
+   * The browser had saved sidebar credentials with a server that no longer holds them (it
+   * restarted, or the browser was moved to another instance): the sidebar asks for them again.
+   */
+  credentialsLost?: boolean
   region?: string
   activeReply?: ActiveReply
   /** Has started a conversation (or is known to own one): kept for the whole idle time, not the short one. */
@@ -103,6 +108,7 @@ export function createSessions(options: SessionsOptions = {}) {
   function setCredentials(session: Session, credentials: Credentials | undefined) {
     if (session.credentials) for (const secret of secretsOf(session.credentials)) forgetSecret(secret)
     session.credentials = credentials
+    session.credentialsLost = false
     if (credentials) for (const secret of secretsOf(credentials)) registerSecret(secret)
   }
 
