@@ -145,7 +145,13 @@ export function createDeps({
   const metrics = createMetrics({ dialect, writer, log: getLogger('metrics'), onRecorded: () => dashboard.nudge() })
   // another instance's calls (PostgreSQL): open dashboards look at once; the poll is the safety net
   store.onRecordedElsewhere(() => dashboard.nudge())
-  const conversations = createConversations({ dialect, writer, reads: reads.conversations })
+  const conversations = createConversations({
+    dialect,
+    writer,
+    reads: reads.conversations,
+    instance: store.instance,
+    instanceAlive: (id) => store.instanceAlive(id),
+  })
   const limits = createLimits({
     spendReads: reads.spend,
     ratePerMinute: config.RATE_LIMIT_PER_MINUTE,

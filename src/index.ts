@@ -40,6 +40,11 @@ async function start() {
   const sweep = setInterval(() => {
     void deps.sessions.sweep()
     deps.limits.sweep()
+    // replies another instance of a fleet left streaming when it stopped (none of this one's)
+    void deps.conversations
+      .recoverInterrupted()
+      .then((n) => n > 0 && log.warn('replies interrupted by a stopped instance were marked as failed', { count: n }))
+      .catch(() => {})
   }, 60_000)
   // the age-based clean-up: now, then every hour, in small batches through the writer
   void deps.retention.run()

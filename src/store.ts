@@ -23,6 +23,10 @@ export type Store = {
   readStatus(): ReaderStatus
   /** Signs the session cookie: made once and kept in the database (the same on every instance). */
   sessionSecret: string
+  /** This server process's id among the instances sharing the database: the replies it streams carry it. */
+  instance: string
+  /** Whether the instance of that id is running (its replies left streaming are not to be recovered yet). */
+  instanceAlive(id: string | null): Promise<boolean>
   /** Calls recorded by any instance (PostgreSQL's LISTEN/NOTIFY), for the dashboard to look at once; SQLite's own are nudged by its recorder. */
   onRecordedElsewhere(listener: () => void): void
   /** Closes the reads and the connections (the shutdown closes the writer first, once it has flushed). */
@@ -45,18 +49,30 @@ export function sqliteStore(database: { db: Db; path: string }, { readTimeoutMs 
     init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
     timeoutMs: readTimeoutMs,
   })
+  const instance = newInstanceId()
   return {
     dialect: sqliteDialect(database.db),
     writer,
     reads: pool.reads,
     readStatus: () => pool.status,
     sessionSecret: serverSecret(database.db, 'session-cookie'),
+    instance,
+    // one server per file: any other instance's reply left streaming is a stopped server's
+    instanceAlive: async (id) => id === instance,
     onRecordedElsewhere: () => {},
     async close() {
       pool.close()
     },
   }
 }
+
+/** A new instance id: random, so two processes never share one. */
+function newInstanceId(): string {
+  return crypto.randomUUID()
+}
+
+/** The advisory lock that says an instance is running. */
+const lockName = (instance: string) => `bedrock-chat instance ${instance}`
 
 /** The channel every instance's commits of `invocations` notify (a statement trigger: migration 0002 of PostgreSQL's). */
 export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
@@ -73,15 +89,29 @@ export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIME
   const listening = await store.sql.listen(RECORDED_CHANNEL, () => {
     for (const listener of listeners) listener()
   })
+  // this instance is alive while it holds its advisory lock, on a connection of its own for its lifetime
+  const instance = newInstanceId()
+  const alive = await store.sql.reserve()
+  await alive`SELECT pg_advisory_lock(hashtext(${lockName(instance)}))`
   return {
     dialect: postgresDialect(store.db),
     writer: createWriter(postgresEngine(store.sql)),
     reads: bounded.reads,
     readStatus: () => bounded.status,
     sessionSecret: await store.serverSecret('session-cookie'),
+    instance,
+    async instanceAlive(id) {
+      if (id === instance) return true
+      if (id === null) return false
+      // a lock no session holds is a stopped instance's: taken and let go at once, in one statement
+      const [row] = await store.sql<{ gone: boolean }[]>`
+        SELECT CASE WHEN pg_try_advisory_lock(hashtext(${lockName(id)})) THEN pg_advisory_unlock(hashtext(${lockName(id)})) ELSE false END AS gone`
+      return !row?.gone
+    },
     onRecordedElsewhere: (listener) => listeners.push(listener),
     async close() {
       await listening.unlisten().catch(() => {})
+      alive.release()
       await Promise.all([readers.close(), readClient.end({ timeout: 5 }), store.close()])
     },
   }

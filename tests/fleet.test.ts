@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
+import postgres from 'postgres'
 import { startEmulator } from '../src/emulator/server.ts'
 import { browser, eventually, unique, type Emulator } from './helpers.ts'
 import { skipWithoutPostgres, testDatabase, type TestDatabase } from './support/postgres.ts'
@@ -37,6 +38,10 @@ afterAll(async () => {
 
 /** One instance, started as the README says: the same DATABASE_URL, its own port and log folder. */
 async function instance(name: string): Promise<string> {
+  return (await startInstance(name)).url
+}
+
+async function startInstance(name: string): Promise<{ url: string; proc: Subprocess<'ignore', 'pipe', 'inherit'> }> {
   const proc = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: ROOT,
     env: {
@@ -57,7 +62,7 @@ async function instance(name: string): Promise<string> {
   for await (const chunk of proc.stdout) {
     out += new TextDecoder().decode(chunk)
     const url = out.match(/on (http:\/\/[^/\s]+)\//)?.[1]
-    if (url) return url
+    if (url) return { url, proc }
   }
   throw new Error(`instance ${name} did not start: ${out}`)
 }
@@ -103,4 +108,39 @@ describe.skipIf(skip)('two instances on one PostgreSQL', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain(text)
   })
+
+  test('an instance starting leaves the replies other running instances stream alone, and takes over those of one that was killed', async () => {
+    const a = await startInstance('streams')
+    const you = browser(a.url)
+    await you.get('/')
+    const text = unique('a long reply on A [[slow:100]] [[tokens:300]]')
+    const res = await fetch(`${a.url}/c/new/messages`, {
+      method: 'POST',
+      headers: { Cookie: you.cookie, Origin: a.url, 'HX-Request': 'true', 'HX-Request-Type': 'partial' },
+      body: new URLSearchParams({ message: text }),
+    })
+    const reader = res.body!.getReader()
+    let seen = ''
+    while (!seen.includes('-text')) seen += new TextDecoder().decode((await reader.read()).value)
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} })
+    try {
+      const status = async () =>
+        (await sql`SELECT status FROM messages WHERE role = 'assistant' AND instance IS NOT NULL ORDER BY created_at DESC LIMIT 1`)[0]?.status
+      await eventually(async () => expect(await status()).toBe('streaming'))
+      // another instance starts (and runs its recovery) while A streams: A's reply is not touched
+      await instance('starts-meanwhile')
+      expect(await status()).toBe('streaming')
+      // A is killed mid-reply: the next instance to look takes its reply over as interrupted
+      a.proc.kill('SIGKILL')
+      await a.proc.exited
+      await instance('after-the-kill')
+      await eventually(async () => expect(await status()).toBe('error'))
+      const [row] =
+        await sql`SELECT i.outcome, i.error_type FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.role = 'assistant' AND m.status = 'error'`
+      expect(row).toEqual({ outcome: 'stopped', error_type: 'Interrupted' })
+    } finally {
+      await sql.end({ timeout: 5 })
+      reader.cancel().catch(() => {})
+    }
+  }, 30_000)
 })

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 /** How a model call ended: answered, failed, or stopped (the person pressed Stop or left). */
@@ -279,8 +280,14 @@ export const messages = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     /** When a streaming reply's text so far was last saved: how long its call had run, should the server die. */
     progressAt: integer('progress_at', { mode: 'timestamp_ms' }),
+    /** The server process a streaming reply runs in (its instance id): a reply left streaming is recovered once that one is gone. */
+    instance: text('instance'),
   },
-  (t) => [uniqueIndex('messages_conversation_seq').on(t.conversationId, t.seq)],
+  (t) => [
+    uniqueIndex('messages_conversation_seq').on(t.conversationId, t.seq),
+    // the replies streaming now, however many messages there are: what recovery looks at
+    index('messages_streaming').on(t.instance).where(sql`${t.status} = 'streaming'`),
+  ],
 )
 
 export const attachments = sqliteTable(

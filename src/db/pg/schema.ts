@@ -180,9 +180,11 @@ export const messages = pgTable(
     droppedTurns: integer('dropped_turns'),
     createdAt: instant('created_at').notNull(),
     progressAt: instant('progress_at'),
+    instance: text('instance'),
   },
   (t) => [
     uniqueIndex('messages_conversation_seq').on(t.conversationId, t.seq),
+    index('messages_streaming').on(t.instance).where(sql`${t.status} = 'streaming'`),
     // Full-text search (SQLite: the FTS5 table messages_fts): an expression index, so the text is
     // stored once, as with SQLite's external-content table. 'simple': words lower-cased, no
     // language's stemming or stop words (replies come in any language). A query uses the index

@@ -17,7 +17,7 @@ export type ThreadRow = { message: Message; invocation: RecordedInvocation | nul
 export type SearchHit = { conversationId: string; title: string; messageId: string; snippet: string; updatedAt: Date }
 
 /** A reply a stopped server left streaming, with what its recovery records. */
-export type InterruptedReply = Pick<Message, 'id' | 'modelId' | 'createdAt' | 'progressAt'> & { owner: string; fallbackModel: string | null }
+export type InterruptedReply = Pick<Message, 'id' | 'modelId' | 'createdAt' | 'progressAt' | 'instance'> & { owner: string; fallbackModel: string | null }
 
 export function conversationReads({ name, db, tables }: Dialect) {
   const { conversations, messages, attachments, invocations } = tables
@@ -132,6 +132,7 @@ export function conversationReads({ name, db, tables }: Dialect) {
           modelId: messages.modelId,
           createdAt: messages.createdAt,
           progressAt: messages.progressAt,
+          instance: messages.instance,
           owner: conversations.owner,
           fallbackModel: conversations.modelId,
         })

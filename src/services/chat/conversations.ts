@@ -67,7 +67,17 @@ function withBuffer(file: Attachment): Attachment {
  * Reads run on the read threads (`reads`, conversation-reads.ts); writes are statements for the
  * database's writer, which runs them on its own thread. The server's thread waits for neither.
  */
-export function createConversations({ dialect, writer, reads }: { dialect: Dialect; writer: Writer; reads: Remote<ConversationReads> }) {
+export type ConversationsOptions = {
+  dialect: Dialect
+  writer: Writer
+  reads: Remote<ConversationReads>
+  /** This server's instance id, written on the replies it streams. */
+  instance: string
+  /** Whether an instance is running: the replies it left streaming are recovered only once it is not. */
+  instanceAlive: (id: string | null) => Promise<boolean>
+}
+
+export function createConversations({ dialect, writer, reads, instance, instanceAlive }: ConversationsOptions) {
   const { db } = dialect
   const { conversations, messages, attachments, invocations } = dialect.tables
   /** Finished replies the database has not taken yet, by message id: shown from here meanwhile. */
@@ -192,7 +202,7 @@ export function createConversations({ dialect, writer, reads }: { dialect: Diale
         statements.push(statement(db.insert(messages).values(write.user.message)))
         for (const file of write.user.files) statements.push(statement(db.insert(attachments).values(file)))
       }
-      statements.push(statement(db.insert(messages).values(write.reply)))
+      statements.push(statement(db.insert(messages).values({ ...write.reply, instance })))
       return writer.write(statements).then(() => {})
     },
 
@@ -232,14 +242,17 @@ export function createConversations({ dialect, writer, reads }: { dialect: Diale
     },
 
     /**
-     * At start-up: replies left "streaming" by a server that stopped without saving them (kill -9,
-     * a crash, power loss) are marked as interrupted, keeping the text of their last progress save,
-     * and each gets the row its model call never wrote: `stopped` (the server stopped it), error
-     * type `Interrupted`, running from the message's start to its last progress save. One job of
-     * the writer; start-up only, before the server takes requests.
+     * Replies left "streaming" by a server that stopped without saving them (kill -9, a crash,
+     * power loss) are marked as interrupted, keeping the text of their last progress save, and each
+     * gets the row its model call never wrote: `stopped` (the server stopped it), error type
+     * `Interrupted`, running from the message's start to its last progress save. Only replies of
+     * instances that are gone (a fleet's others may be streaming theirs right now). One job of the
+     * writer; at start-up, and on a timer for instances that stop while others run.
      */
     async recoverInterrupted(): Promise<number> {
-      const left = await reads.interrupted()
+      const streaming = await reads.interrupted()
+      const gone = await Promise.all(streaming.map(async (reply) => !(await instanceAlive(reply.instance))))
+      const left = streaming.filter((_, i) => gone[i])
       if (left.length === 0) return 0
       const statements = left.flatMap((reply) => {
         const ref = `interrupted:${reply.id}`

@@ -80,7 +80,7 @@ export type RepliesOptions = {
 
 /** A stored message with every column set (what the writer inserts). */
 function message(fields: Pick<Message, 'id' | 'conversationId' | 'seq' | 'role' | 'text' | 'status' | 'createdAt'> & Partial<Message>): Message {
-  return { reasoning: null, error: null, modelId: null, invocationId: null, droppedTurns: null, progressAt: null, ...fields }
+  return { reasoning: null, error: null, modelId: null, invocationId: null, droppedTurns: null, progressAt: null, instance: null, ...fields }
 }
 
 function attachmentRows(messageId: string, files: AcceptedAttachment[], newId: () => string): Attachment[] {
