@@ -7,6 +7,7 @@ import { postgresEngine } from './db/pg/write-engine.ts'
 import { createReadPool, READ_TIMEOUT_MS, type ReaderStatus, type Remote } from './db/read-pool.ts'
 import { serverSecret } from './db/secrets.ts'
 import { createWriter, type Writer } from './db/writer.ts'
+import type postgres from 'postgres'
 import { catalogOverrides } from './services/models.ts'
 import { postgresReaders, READERS_MODULE, type Readers, type ReadersInit } from './services/reads.ts'
 
@@ -74,6 +75,15 @@ function newInstanceId(): string {
 /** The advisory lock that says an instance is running. */
 const lockName = (instance: string) => `bedrock-chat instance ${instance}`
 
+/** How often an instance checks the connection holding its lock (and takes it again on a new one). */
+const LOCK_CHECK_MS = 10_000
+
+async function holdLock(sql: postgres.Sql, instance: string): Promise<postgres.ReservedSql> {
+  const held = await sql.reserve()
+  await held`SELECT pg_advisory_lock(hashtext(${lockName(instance)}))`
+  return held
+}
+
 /** The channel every instance's commits of `invocations` notify (a statement trigger: migration 0002 of PostgreSQL's). */
 export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
 
@@ -89,10 +99,22 @@ export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIME
   const listening = await store.sql.listen(RECORDED_CHANNEL, () => {
     for (const listener of listeners) listener()
   })
-  // this instance is alive while it holds its advisory lock, on a connection of its own for its lifetime
+  // this instance is alive while it holds its advisory lock, on a connection of its own for its
+  // lifetime; a connection lost (a server restart, a terminated backend) is replaced and the lock
+  // taken again within LOCK_CHECK_MS
   const instance = newInstanceId()
-  const alive = await store.sql.reserve()
-  await alive`SELECT pg_advisory_lock(hashtext(${lockName(instance)}))`
+  let alive = await holdLock(store.sql, instance)
+  let closed = false
+  const checkLock = setInterval(async () => {
+    try {
+      await alive`SELECT 1`
+    } catch {
+      if (closed) return
+      alive.release()
+      alive = await holdLock(store.sql, instance).catch(() => alive)
+    }
+  }, LOCK_CHECK_MS)
+  checkLock.unref?.()
   return {
     dialect: postgresDialect(store.db),
     writer: createWriter(postgresEngine(store.sql)),
@@ -110,6 +132,8 @@ export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIME
     },
     onRecordedElsewhere: (listener) => listeners.push(listener),
     async close() {
+      closed = true
+      clearInterval(checkLock)
       await listening.unlisten().catch(() => {})
       alive.release()
       await Promise.all([readers.close(), readClient.end({ timeout: 5 }), store.close()])

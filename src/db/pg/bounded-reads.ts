@@ -30,7 +30,7 @@ export function boundedReads<T extends object>(impl: T, { timeoutMs = READ_TIMEO
         failed(err.message)
         throw err
       }
-      if (pgStorageFault(err) || (err as { code?: string }).code === '57014') {
+      if (pgStorageFault(err)) {
         const reason = `The database cannot be reached or did not answer (${(err as Error).message}).`
         failed(reason)
         throw new StorageNotAnswering(reason)

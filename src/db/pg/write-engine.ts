@@ -28,13 +28,16 @@ const CONNECTION_CODES = new Set([
 /**
  * PostgreSQL's errors that say the database cannot take writes right now, as opposed to a bad
  * write: a lost connection (class 08), too little disk or memory (53), a server shutting down or
- * starting (57P01–57P03), a read-only server (25006), a lock not granted in time (55P03), and a
+ * starting (57P01–57P03), a statement cancelled by its timeout (57014), a read-only server (25006), a lock not granted in time (55P03), and a
  * serialization failure or deadlock (40001, 40P01), which the next try gets past.
  */
 export function pgStorageFault(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code !== 'string') return false
-  return CONNECTION_CODES.has(code) || /^(08|53|57P0[1-3]|25006|55P03|40001|40P01)/.test(code)
+  // drizzle wraps the driver's error (DrizzleQueryError): its cause says what happened
+  for (let e: unknown = err, depth = 0; e && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || /^(08|53|57014|57P0[1-3]|25006|55P03|40001|40P01)/.test(code))) return true
+  }
+  return false
 }
 
 function toError(err: unknown): SqlError {
