@@ -1,21 +1,16 @@
 // `bun run dashboard`: the dashboard as its own process (the original design's second terminal).
-// It opens the metrics database read-only, never migrates or writes it, and tails the same log;
-// both stay live while the chat runs in another process.
+// It reads the metrics database (the SQLite file, or DATABASE_URL's PostgreSQL) read-only, never
+// migrates or writes it, and tails the same log; both stay live while the chat runs elsewhere.
 import { createDashboardApp } from './dashboard-app.ts'
 import type { DashboardDeps } from './deps.ts'
 import { accessFor } from './services/access.ts'
 import { createReadiness } from './services/readiness.ts'
 import { startupConfig } from './startup.ts'
-import { createReadPool } from './db/read-pool.ts'
-import { configureLogging, getLogger } from './logger.ts'
+import { dashboardSource } from './dashboard-source.ts'
+import { configureLogging, getLogger, registerSecret } from './logger.ts'
 import { createDashboard, createLogTail } from './services/dashboard/index.ts'
-import { catalogOverrides } from './services/models.ts'
-import { METRICS_READERS_MODULE, type MetricsReaders, type ReadersInit } from './services/metrics/index.ts'
-import { stat } from 'node:fs/promises'
+import { endpointPasswords } from './services/endpoints.ts'
 import { serve } from './server.ts'
-
-/** How often the dashboard checks that its database is still the file under its name. */
-const DATABASE_CHECK_MS = 2000
 
 async function start() {
   const config = await startupConfig('dashboard')
@@ -23,35 +18,13 @@ async function start() {
   configureLogging({ logDir: config.LOG_DIR, level: config.LOG_LEVEL, file: false })
   const log = getLogger('dashboard')
 
-  // The database may not exist yet (the chat has not started): each read tries to open it and says why meanwhile.
-  const readPool = createReadPool<MetricsReaders>({
-    path: config.METRICS_DB_PATH,
-    module: METRICS_READERS_MODULE,
-    init: (): ReadersInit => ({ catalogOverrides: catalogOverrides() }),
-    readonly: true,
-    cannotOpen: (reason) => `No readable metrics database at ${config.METRICS_DB_PATH} yet (${reason}): start the chat with bun start and it appears.`,
-  })
-  const metricsQueries = readPool.reads.metrics
-
-  // A database replaced (a restore) or deleted and made again is another file under the same name:
-  // the read threads would go on showing the old one, so they open the new file.
-  let inode: number | undefined
-  const follow = setInterval(async () => {
-    const now = await stat(config.METRICS_DB_PATH).then(
-      (s) => s.ino,
-      () => undefined,
-    )
-    if (now === inode) return
-    if (inode !== undefined) {
-      log.warn(now === undefined ? 'the metrics database is gone' : 'the metrics database was replaced: reading the new one', { path: config.METRICS_DB_PATH })
-    } else log.info('metrics database found, read-only', { path: config.METRICS_DB_PATH })
-    inode = now
-    readPool.reopen()
-  }, DATABASE_CHECK_MS)
-  follow.unref()
+  // SQLite's file read-only, or the fleet's PostgreSQL database (DATABASE_URL)
+  for (const password of endpointPasswords(config.DATABASE_URL)) registerSecret(password)
+  const source = await dashboardSource(config, log)
+  const metricsQueries = source.metrics
 
   const logTail = createLogTail(config.LOG_DIR)
-  const readiness = createReadiness({ databaseReadable: () => readPool.status })
+  const readiness = createReadiness({ databaseReadable: () => source.status() })
   const deps: DashboardDeps = {
     config,
     log,
@@ -60,19 +33,20 @@ async function start() {
     readiness,
     dashboard: createDashboard({ metrics: metricsQueries, logTail, log: getLogger('dashboard-feed'), health: readiness }),
   }
+  // another process's or instance's calls (PostgreSQL's NOTIFY): open dashboards look at once
+  source.onRecorded(() => deps.dashboard.nudge())
   const server = serve(createDashboardApp(deps), { port: config.DASHBOARD_PORT, hostname: config.HOST })
 
   const shutdown = async () => {
-    clearInterval(follow)
     deps.dashboard.stop()
     await server.stop(true)
-    readPool.close()
+    await source.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown())
   process.on('SIGTERM', () => void shutdown())
   // said once signals are handled: whoever reads this line may stop it gracefully at once
-  process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${config.METRICS_DB_PATH}, read-only)\n`)
+  process.stdout.write(`Bedrock Chat dashboard on http://${server.hostname}:${server.port}/dashboard (database ${source.where})\n`)
 }
 
 await start()

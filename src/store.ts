@@ -1,7 +1,7 @@
 import { type Dialect, postgresDialect, sqliteDialect } from './db/dialect.ts'
 import type { Db } from './db/open.ts'
 import { boundedReads } from './db/pg/bounded-reads.ts'
-import { openPostgres } from './db/pg/open.ts'
+import { openPostgres, RECORDED_CHANNEL } from './db/pg/open.ts'
 import { postgresReadClient } from './db/pg/sql-reader.ts'
 import { postgresEngine } from './db/pg/write-engine.ts'
 import { createReadPool, READ_TIMEOUT_MS, type ReaderStatus, type Remote } from './db/read-pool.ts'
@@ -83,9 +83,6 @@ async function holdLock(sql: postgres.Sql, instance: string): Promise<postgres.R
   await held`SELECT pg_advisory_lock(hashtext(${lockName(instance)}))`
   return held
 }
-
-/** The channel every instance's commits of `invocations` notify (a statement trigger: migration 0002 of PostgreSQL's). */
-export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
 
 /** PostgreSQL: one pool for the writer, one for reads (each read bounded on the server too), and a LISTEN connection. */
 export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIMEOUT_MS }: StoreOptions = {}): Promise<Store> {

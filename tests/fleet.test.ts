@@ -143,4 +143,26 @@ describe.skipIf(skip)('two instances on one PostgreSQL', () => {
       reader.cancel().catch(() => {})
     }
   }, 30_000)
+
+  test('bun run dashboard on the fleet database shows every instance’s calls, read-only', async () => {
+    const proc = Bun.spawn(['bun', 'src/dashboard.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, DASHBOARD_PORT: '0', DATABASE_URL: database.url, LOG_DIR: join(dir, 'dashboard', 'logs') },
+      stdout: 'pipe',
+      stderr: 'inherit',
+    })
+    started.push(proc)
+    let out = ''
+    let url: string | undefined
+    for await (const chunk of proc.stdout) {
+      out += new TextDecoder().decode(chunk)
+      url = out.match(/on (http:\/\/[^/\s]+)\/dashboard/)?.[1]
+      if (url) break
+    }
+    expect(out).not.toContain(new URL(database.url).password || 'no password in the test URL')
+    const page = await (await fetch(`${url}/dashboard?range=15m`)).text()
+    // the chats of the tests above, served by other instances
+    expect(Number(page.match(/<dt>Invocations<\/dt><dd><span class="value">(\d+)<\/span>/)?.[1])).toBeGreaterThanOrEqual(2)
+    expect((await fetch(`${url}/readyz`)).status).toBe(200)
+  })
 })

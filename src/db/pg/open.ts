@@ -15,6 +15,9 @@ const MIGRATIONS = join(import.meta.dir, 'migrations')
  */
 const MIGRATION_LOCK = 72_853_311
 
+/** The channel every instance's commits of `invocations` notify (a statement trigger: migration 0002). */
+export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
+
 /** How long a connection may take to open, once running: a server that cannot be reached is a refused write, soon. */
 const CONNECT_TIMEOUT_S = 5
 
