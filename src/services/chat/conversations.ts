@@ -1,4 +1,5 @@
-import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm'
+import { and, eq, gt, sql } from 'drizzle-orm'
+import { deleteOldestBefore } from '../../db/oldest-before.ts'
 import type { Dialect } from '../../db/dialect.ts'
 import type { Attachment, Conversation, Message } from '../../db/schema.ts'
 import type { Remote } from '../../db/read-pool.ts'
@@ -169,13 +170,8 @@ export function createConversations({ dialect, writer, reads, instance, instance
      */
     async forgetUnusedBefore(cutoff: Date, batch: number): Promise<number> {
       // messages and files go with their conversation (ON DELETE CASCADE), the search index with its messages
-      const oldest = db
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(lt(conversations.updatedAt, cutoff))
-        .orderBy(asc(conversations.updatedAt))
-        .limit(batch)
-      return changesOf(await writer.write([statement(db.delete(conversations).where(inArray(conversations.id, oldest)))]))
+      const old = deleteOldestBefore(dialect, conversations, { id: conversations.id, time: conversations.updatedAt }, cutoff, batch)
+      return changesOf(await writer.write([old]))
     },
 
     /** A new id for a conversation, message or attachment. */

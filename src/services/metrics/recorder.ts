@@ -1,4 +1,4 @@
-import { asc, inArray, lt } from 'drizzle-orm'
+import { deleteOldestBefore } from '../../db/oldest-before.ts'
 import type { Dialect } from '../../db/dialect.ts'
 import type { Invocation, NewInvocation } from '../../db/schema.ts'
 import { changesOf, statement, type Writer } from '../../db/writer.ts'
@@ -83,14 +83,8 @@ export function createMetrics({ dialect, writer, log, onRecorded }: MetricsOptio
      * Invocations list and its paging stay equal to the calls that remain (see retention.ts).
      */
     async forgetBefore(cutoff: Date, batch: number): Promise<number> {
-      // the oldest calls first, through the timestamp index, a batch at a time
-      const oldest = db
-        .select({ id: invocations.id })
-        .from(invocations)
-        .where(lt(invocations.timestamp, cutoff))
-        .orderBy(asc(invocations.timestamp))
-        .limit(batch)
-      return changesOf(await writer.write([statement(db.delete(invocations).where(inArray(invocations.id, oldest)))]))
+      const old = deleteOldestBefore(dialect, invocations, { id: invocations.id, time: invocations.timestamp }, cutoff, batch)
+      return changesOf(await writer.write([old]))
     },
   }
 }
