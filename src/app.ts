@@ -24,7 +24,8 @@ export function createApp(deps: Deps) {
       secret: deps.sessionSecret,
       storeVisitors: !deps.access.required,
       ownerHasConversations: (owner) => deps.conversations.ownerExists(owner),
-      signIns: deps.signIns,
+      // recorded sign-ins matter only where signing in does (APP_PASSWORD)
+      signIns: deps.access.passwordOn ? deps.signIns : undefined,
       overHttps: (c) =>
         new URL(c.req.url).protocol === 'https:' || (c.req.header('X-Forwarded-Proto') === 'https' && deps.access.fromTrustedProxy(clientAddress(c))),
     }),

@@ -23,7 +23,11 @@ async function start() {
   const database = store ? undefined : openDatabase(config.METRICS_DB_PATH)
   const where = config.DATABASE_URL ? displayEndpoint(config.DATABASE_URL) : config.METRICS_DB_PATH
   const deps = createDeps({ config, database, store })
-  const interrupted = await deps.conversations.recoverInterrupted()
+  // a database that does not answer now delays the recovery to the next sweep, never the start
+  const interrupted = await deps.conversations.recoverInterrupted().catch((err: unknown) => {
+    log.warn('replies left streaming could not be recovered yet: tried again within a minute', { err })
+    return 0
+  })
   if (interrupted > 0) log.warn('replies interrupted by the last stop were marked as failed', { count: interrupted })
   const server = serve(createApp(deps), { port: config.PORT, hostname: config.HOST })
 

@@ -75,6 +75,12 @@ function newInstanceId(): string {
 /** The advisory lock that says an instance is running. */
 const lockName = (instance: string) => `bedrock-chat instance ${instance}`
 
+/** How long a PostgreSQL write waits for another session's row lock before its batch is refused and retried. */
+const WRITE_LOCK_TIMEOUT_MS = 2000
+
+/** The longest a PostgreSQL write statement may run (a batch of deletes included) before the server cancels it. */
+const WRITE_STATEMENT_TIMEOUT_MS = 30_000
+
 /** How often an instance checks the connection holding its lock (and takes it again on a new one). */
 const LOCK_CHECK_MS = 10_000
 
@@ -86,7 +92,9 @@ async function holdLock(sql: postgres.Sql, instance: string): Promise<postgres.R
 
 /** PostgreSQL: one pool for the writer, one for reads (each read bounded on the server too), and a LISTEN connection. */
 export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIMEOUT_MS }: StoreOptions = {}): Promise<Store> {
-  const store = await openPostgres(url, { max: 4 })
+  // a write waiting on another session's lock fails after WRITE_LOCK_TIMEOUT_MS (55P03: the batch is
+  // refused, kept writes wait and retry, /readyz says so), and no statement runs past WRITE_STATEMENT_TIMEOUT_MS
+  const store = await openPostgres(url, { max: 4, lockTimeoutMs: WRITE_LOCK_TIMEOUT_MS, statementTimeoutMs: WRITE_STATEMENT_TIMEOUT_MS })
   // reads on pools of their own, each statement cancelled by the server past twice the wait
   const serverBound = { statement_timeout: readTimeoutMs * 2 }
   const readers = await openPostgres(url, { max: 6, migrate: false, statementTimeoutMs: serverBound.statement_timeout })

@@ -5,6 +5,7 @@ import { apiKeyFingerprint } from '../src/emulator/server.ts'
 import { createApp } from '../src/app.ts'
 import { createDeps } from '../src/deps.ts'
 import { CREDENTIALS_LOST } from '../src/presenters/chat-page.tsx'
+import { CREDENTIALS_NOT_HELD } from '../src/services/chat/reply.ts'
 import { browser, makeApp, SERVER_CREDENTIALS, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ALICE = {
@@ -471,6 +472,11 @@ describe('a server that does not hold the credentials a browser saved', () => {
       expect(page).toContain(CREDENTIALS_LOST)
       expect(page).toContain('Using <strong>server credentials</strong>')
       expect(page).toContain(title)
+      // nothing goes out on the server's credentials meanwhile
+      const before = t.emulator.requests.length
+      const refused = unescapeHtml(await (await ask(other, '/c/new/messages', { message: 'sent before entering them again' })).text())
+      expect(refused).toContain(CREDENTIALS_NOT_HELD)
+      expect(t.emulator.requests.length).toBe(before)
       const dismissed = unescapeHtml(await (await ask(other, '/credentials/clear', {})).text())
       expect((await ask(other, '/')).status).toBe(200)
       expect(unescapeHtml(await (await ask(other, '/')).text())).not.toContain(CREDENTIALS_LOST)

@@ -34,7 +34,7 @@ afterAll(async () => {
   await emulator?.close()
   await database?.drop()
   rmSync(dir, { recursive: true, force: true })
-})
+}, 30_000)
 
 /** One instance, started as the README says: the same DATABASE_URL, its own port and log folder. */
 async function instance(name: string): Promise<string> {

@@ -18,7 +18,7 @@ afterAll(async () => {
   for (const t of opened) await t.close()
   for (const d of databases) await d.drop()
   for (const s of servers) await s.stop()
-})
+}, 30_000)
 
 async function appOn(url: string, readTimeoutMs?: number) {
   const t = await makeApp({ deps: { store: await openPostgresStore(url, { readTimeoutMs }) } })

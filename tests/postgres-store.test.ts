@@ -17,7 +17,7 @@ const databases: TestDatabase[] = []
 afterAll(async () => {
   for (const t of opened) await t.close()
   for (const d of databases) await d.drop()
-})
+}, 30_000)
 
 async function pgApp(): Promise<TestApp & { url: string }> {
   const database = await testDatabase()

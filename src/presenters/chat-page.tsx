@@ -30,11 +30,11 @@ export const ATTACHMENTS_VIEW = { accept: ACCEPT_ATTRIBUTE, hint: ATTACHMENT_HIN
  */
 export type Viewer = Pick<AppEnv['Variables'], 'deps' | 'session'>
 
-/** What the sidebar shows about a session's credentials: never a secret, only a masked key id or an API key's kind. */
 /** What the sidebar says to a browser whose saved credentials this server does not hold. */
 export const CREDENTIALS_LOST =
   'This server does not hold the credentials you saved (it restarted, or your browser was moved to another server): enter them again, or use the server credentials.'
 
+/** What the sidebar shows about a session's credentials: never a secret, only a masked key id or an API key's kind. */
 export function credentialsView(session: Session, config: Config, extra: Partial<CredentialsView> = {}): CredentialsView {
   const saved = session.credentials
   return {

@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/env.ts'
 import { renderPage } from '../http/render.tsx'
 import { validForm } from '../http/validate.ts'
 import { clientAddress } from '../middleware/access.ts'
-import { SESSION_COOKIE } from '../middleware/session.ts'
+import { CREDENTIALS_COOKIE, SESSION_COOKIE } from '../middleware/session.ts'
 import { SignInPage } from '../../views/sign-in.tsx'
 
 /** A path on this site to return to after signing in; anything else (another site, `//host`) is the chat. */
@@ -67,6 +67,7 @@ signIn.post('/signout', async (c) => {
   // off the record too, so no instance takes the cookie as signed in again (kept until the database takes it)
   void deps.signIns.forget(session.id).catch((err: unknown) => deps.log.error('a sign-out could not be recorded', { err }))
   deleteCookie(c, SESSION_COOKIE, { path: '/' })
+  deleteCookie(c, CREDENTIALS_COOKIE, { path: '/' })
   deps.log.info('signed out')
   if (c.var.partial) {
     c.header('HX-Redirect', '/signin')

@@ -31,8 +31,10 @@ export type OpenPostgresOptions = {
   onNotice?: (message: string) => void
   /** Applies the migrations first (default); a second pool of the same process needs not. */
   migrate?: boolean
-  /** The server cancels a statement running longer (statement_timeout): a read pool's bound. */
+  /** The server cancels a statement running longer (statement_timeout): a pool's bound. */
   statementTimeoutMs?: number
+  /** How long a statement waits for another session's lock before it fails (lock_timeout): the writer's bound. */
+  lockTimeoutMs?: number
 }
 
 /**
@@ -58,7 +60,10 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
     max: options.max ?? 10,
     onnotice,
     connect_timeout: CONNECT_TIMEOUT_S,
-    ...(options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {}),
+    connection: {
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
+    },
   })
   const db = drizzle({ client: sql, schema })
   return {

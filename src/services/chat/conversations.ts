@@ -268,7 +268,8 @@ export function createConversations({ dialect, writer, reads, instance, instance
         const marked = db
           .update(messages)
           .set({ status: 'error', error: 'This reply was interrupted when the server stopped: press Retry.', invocationId: sql`${p('invocation')}` })
-          .where(eq(messages.id, reply.id))
+          // a reply that finished between the read and this write keeps what it saved
+          .where(and(eq(messages.id, reply.id), eq(messages.status, 'streaming')))
         return [statement(row, { returns: 'rows', saveAs: ref }), statement(marked, { refs: { invocation: ref } })]
       })
       await writer.write(statements)

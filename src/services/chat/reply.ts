@@ -62,6 +62,9 @@ export const PROGRESS_SAVE_MS = 2000
 
 export const STORAGE_DOWN = 'Messages cannot be saved right now (the server cannot write its database), so yours was not sent: try again in a moment.'
 export const SHUTTING_DOWN = 'The server is restarting: your message was not sent. Send it again in a moment.'
+/** A browser whose saved credentials this server does not hold: nothing is sent on the server's instead. */
+export const CREDENTIALS_NOT_HELD =
+  'This server does not hold the credentials you saved, so your message was not sent: enter them again in the sidebar, or press Use server credentials.'
 
 export type RepliesOptions = {
   conversations: Conversations
@@ -138,6 +141,8 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
           return { ok: false, refusal: { status: 503, message: STORAGE_DOWN, retryAfterS: 5 } }
         }
         if (session.activeReply) return refuse(409, BUSY)
+        // never quietly on the server's credentials when the person chose their own
+        if (session.credentialsLost && !session.credentials) return refuse(409, CREDENTIALS_NOT_HELD)
         return null
       }
       const early = refusedNow()

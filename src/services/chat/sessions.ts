@@ -157,6 +157,7 @@ export function createSessions(options: SessionsOptions = {}) {
 
     /** Signed out elsewhere (another instance): no longer signed in here, its credentials erased. */
     signOut(session: Session): void {
+      session.activeReply?.controller.abort('signed out')
       session.signedIn = false
       setCredentials(session, undefined)
     },

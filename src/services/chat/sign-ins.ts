@@ -84,11 +84,25 @@ export function createSignIns({ dialect, writer, reads, ttlMs, checkEveryMs = SI
       }
     },
 
-    /** Renews a signed-in session's record once half its time has passed since the last (called on page loads). */
+    /**
+     * Renews a signed-in session's record once half its time has passed since the last (called on
+     * page loads): an update only, so a renewal never brings back a record a sign-out elsewhere deleted.
+     */
     renew(sessionId: string): Promise<void> | undefined {
       const last = recorded.get(sessionId)
       if (last !== undefined && now() - last < ttlMs / 2) return undefined
-      return this.record(sessionId)
+      const at = now()
+      recorded.set(sessionId, at)
+      return writer
+        .write([
+          statement(
+            db
+              .update(signIns)
+              .set({ expiresAt: new Date(at + ttlMs) })
+              .where(eq(signIns.id, signInKey(sessionId))),
+          ),
+        ])
+        .then(() => {})
     },
 
     /** Whether a session this instance does not hold was signed in (on another instance, or before a restart). */
