@@ -51,7 +51,7 @@ try {
         ]
     report.concurrent = await concurrentReplies(emulator, sizes)
   }
-  if (wanted('dashboards')) report.dashboards = await openDashboards(emulator, quick ? 300 : 1000, quick ? 2 : 5)
+  if (wanted('dashboards')) report.dashboards = await openDashboards(emulator, quick ? 300 : 1000, quick ? 2 : 5, await pg?.database('dashboards'))
   if (wanted('pages')) report.pages = await pageThroughput(emulator, quick ? { ms: 1000, rounds: 1 } : { ms: 3000, rounds: 3 })
   if (wanted('start')) report.start = await startAndIdle(emulator, quick ? 2 : 5)
   if (wanted('recording')) report.recording = await recordingRates(pg, quick ? { seconds: 1, rounds: 1 } : { seconds: 3, rounds: 3 })
