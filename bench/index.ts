@@ -5,9 +5,11 @@ import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { dashboardQueries } from './data.ts'
+import { startBenchPostgres } from './lib/postgres.ts'
 import { startEmulatorProcess } from './lib/processes.ts'
 import { openDashboards } from './dashboards.ts'
 import { pageThroughput, startAndIdle } from './pages.ts'
+import { recordingRates } from './recording.ts'
 import { concurrentReplies, sequentialReplies } from './reply.ts'
 import { renderReport } from './report.ts'
 
@@ -29,6 +31,10 @@ const report: Record<string, unknown> = {
   quick,
 }
 
+// one PostgreSQL server for the run, when this machine has one: each benchmark makes its own database on it
+const pg = ['data', 'recording', 'dashboards'].some(wanted) ? await startBenchPostgres() : undefined
+if (pg) report.postgres = pg.version
+
 const emulator = await startEmulatorProcess(0)
 try {
   if (wanted('sequential')) report.sequential = await sequentialReplies(emulator, quick ? 60 : 400, 200)
@@ -45,13 +51,15 @@ try {
         ]
     report.concurrent = await concurrentReplies(emulator, sizes)
   }
-  if (wanted('dashboards')) report.dashboards = await openDashboards(emulator, quick ? 300 : 1000, quick ? 2 : 5)
+  if (wanted('dashboards')) report.dashboards = await openDashboards(emulator, quick ? 300 : 1000, quick ? 2 : 5, await pg?.database('dashboards'))
   if (wanted('pages')) report.pages = await pageThroughput(emulator, quick ? { ms: 1000, rounds: 1 } : { ms: 3000, rounds: 3 })
   if (wanted('start')) report.start = await startAndIdle(emulator, quick ? 2 : 5)
+  if (wanted('recording')) report.recording = await recordingRates(pg, quick ? { seconds: 1, rounds: 1 } : { seconds: 3, rounds: 3 })
+  if (wanted('data')) report.dashboardData = await dashboardQueries(quick ? [200_000] : [1_000_000, 10_000_000], pg)
 } finally {
   await emulator.stop()
+  await pg?.server.stop()
 }
-if (wanted('data')) report.dashboardData = await dashboardQueries(quick ? [200_000] : [1_000_000, 10_000_000])
 
 report.totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1))
 // only a complete full run replaces bench/results.json (and the document made from it)

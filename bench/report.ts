@@ -1,5 +1,7 @@
 // Writes docs/BENCHMARKS.md from bench/results.json, so the document shows exactly the latest full
-// run: `bun bench/report.ts` (a full `bun run bench` does it at the end).
+// run: `bun bench/report.ts` (a full `bun run bench` does it at the end). `bun bench/report.ts
+// --with-quick` first keeps the PostgreSQL sections of the latest quick run (bench/results-quick.json)
+// in results.json, under `quick`, shown in a section of their own until a full run has them.
 import { join } from 'node:path'
 import { fmt } from './lib/stats.ts'
 
@@ -20,8 +22,46 @@ type Concurrent = {
   peakMiB: number
   afterMiB: number
 }
+type Dashboards = { missed: number; allMsMedian: number; allMsMax: number }
+type DataResult = {
+  name: string
+  rows: number
+  medianMs: number
+  ratioVsBaseline: number | null
+  postgresMs?: number | null
+  postgresRatioVsBaseline?: number | null
+}
+type DashboardData = {
+  rows: number[]
+  sqlite: string
+  results: DataResult[]
+  postgres?: { version: string; fills: { rows: number; copyMs: number; indexMs: number; rollupMs: number; vacuumMs: number }[] } | null
+}
+type Rate = { calls: number; failed: number; perSecond: number; callsPerCommit?: number }
+type Recording = {
+  seconds: number
+  rounds: number
+  concurrency: number[]
+  failed: number
+  rowsMatch: Record<string, boolean>
+  results: { database: 'sqlite' | 'postgres'; concurrent: number; floor: Rate; app: Rate; ratio: number }[]
+}
+type DashboardsOnPostgres = { updateBytes: number; app: Dashboards; floor: Dashboards; ratio: number; appRssMiB: number } | null
+type Machine = { cpus: number; cpuModel: string; memoryGb: number; platform: string; bun: string }
+/** The PostgreSQL sections of a quick run, kept until a full run has them. */
+type Quick = {
+  date: string
+  machine: Machine
+  postgres?: string
+  dashboardData?: DashboardData
+  recording?: Recording
+  dashboards?: { dashboards: number; rounds: number; updateBytes: number; app: Dashboards; floor: Dashboards; postgres?: DashboardsOnPostgres }
+}
 type Results = {
-  machine: { cpus: number; cpuModel: string; memoryGb: number; platform: string; bun: string }
+  machine: Machine
+  postgres?: string
+  recording?: Recording
+  quick?: Quick
   date: string
   totalSeconds: number
   sequential: { samples: number; tokens: number; direct: Timing; relay: Timing; app: Timing; aiSdk: Timing; ratios: Timing; relayRatios: Timing }
@@ -30,13 +70,14 @@ type Results = {
     dashboards: number
     rounds: number
     updateBytes: number
+    postgres?: DashboardsOnPostgres
     app: { missed: number; allMsMedian: number; allMsMax: number }
     floor: { missed: number; allMsMedian: number; allMsMax: number }
     appRssMiB: number
   }
   pages: { concurrency: number; seconds: number; rounds: number; results: { page: string; bytes: number; appRps: number; floorRps: number; ratio: number }[] }
   start: { rounds: number; app: { firstPageMs: number; idleMiB: number }; floor: { firstPageMs: number; idleMiB: number } }
-  dashboardData: { rows: number[]; sqlite: string; results: { name: string; rows: number; medianMs: number; ratioVsBaseline: number | null }[] }
+  dashboardData: DashboardData
 }
 
 const x = (ratio: number) => `${fmt(ratio)}x`
@@ -142,6 +183,7 @@ export function renderReport(r: Results): string {
     ]),
     '',
     `The app held ${fmt(r.dashboards.appRssMiB)} MiB with them open.`,
+    ...(r.dashboards.postgres ? ['', dashboardsOnPostgres(r.dashboards.postgres)] : []),
     '',
     '## (d) Pages',
     '',
@@ -166,22 +208,109 @@ export function renderReport(r: Results): string {
     '',
     `A scratch database filled with ${r.dashboardData.rows.map((n) => n.toLocaleString('en-US')).join(' and ')} calls over 7 days; medians; the ratio is the original design's way (load every row, aggregate in the program) at ${r.dashboardData.rows[0]!.toLocaleString('en-US')} rows divided by each line.`,
     '',
-    table([
-      ['measure', 'rows', 'median', 'vs (a)'],
-      ...r.dashboardData.results.map((d) => [
-        d.name.trim(),
-        d.rows.toLocaleString('en-US'),
-        ms(d.medianMs),
-        d.ratioVsBaseline === null ? '' : x(d.ratioVsBaseline),
-      ]),
-    ]),
+    dataTable(r.dashboardData),
     '',
+    ...(r.recording ? ['## (g) Recording', '', recordingText(r.recording), ''] : []),
+    ...(r.quick ? quickSection(r.quick) : []),
   )
   return lines.join('\n')
 }
 
+function dataTable(d: DashboardData): string {
+  const pg = d.results.some((x) => x.postgresMs !== undefined)
+  const ratioCell = (ratio: number | null | undefined) => (ratio == null ? '' : x(ratio))
+  return table([
+    ['measure', 'rows', pg ? 'SQLite' : 'median', 'vs (a)', ...(pg ? ['PostgreSQL', 'vs (a)'] : [])],
+    ...d.results.map((r) => [
+      r.name.trim(),
+      r.rows.toLocaleString('en-US'),
+      ms(r.medianMs),
+      ratioCell(r.ratioVsBaseline),
+      ...(pg ? [r.postgresMs == null ? '' : ms(r.postgresMs), ratioCell(r.postgresRatioVsBaseline)] : []),
+    ]),
+  ])
+}
+
+function dashboardsOnPostgres(p: NonNullable<DashboardsOnPostgres>): string {
+  return [
+    'The same with the app on PostgreSQL (`DATABASE_URL`, one instance), its floor measured again, interleaved with it:',
+    '',
+    table([
+      ['', 'missed', 'all updated (median)', 'worst round'],
+      ['bare Bun.serve push (floor)', String(p.floor.missed), ms(p.floor.allMsMedian), ms(p.floor.allMsMax)],
+      ['the app on PostgreSQL', String(p.app.missed), ms(p.app.allMsMedian), ms(p.app.allMsMax)],
+    ]),
+    '',
+    `It held ${fmt(p.appRssMiB)} MiB with them open.`,
+  ].join('\n')
+}
+
+function recordingText(rec: Recording): string {
+  const name = { sqlite: 'SQLite', postgres: 'PostgreSQL' }
+  const databases = [...new Set(rec.results.map((r) => r.database))]
+  const at = (database: string, c: number) => rec.results.find((r) => r.database === database && r.concurrent === c)!
+  const matched = Object.entries(rec.rowsMatch)
+    .map(([db, ok]) => `${name[db as 'sqlite' | 'postgres']}: ${ok ? 'one row per call answered with an id' : '**rows and answered calls differ**'}`)
+    .join('; ')
+  return [
+    `Calls recorded per second through the app's writer (\`createWriter\` with SQLite's engine, its own thread, or PostgreSQL's on a pool of 4 as \`openPostgresStore\` opens it; each INSERT built by \`createMetrics(...).record\`, kept, and logged to the log file as the app does), by 1 recorder and by ${rec.concurrency.at(-1)} at once, each waiting for its call's id before the next. Floor: a bare \`INSERT … RETURNING id\` loop on the raw driver, one autocommit per row (bun:sqlite on the main thread, where loops at once take turns; postgres.js with its default pool of 10), as many loops at once, into the same database with its indexes and rollup triggers. Median of ${rec.rounds} alternating rounds of ${rec.seconds} s; ratio = the app ÷ the floor (above 1: faster than the floor); calls/commit: the writer's group commit. ${rec.failed} calls failed; ${matched}.`,
+    '',
+    table([
+      ['', ...rec.concurrency.flatMap((c) => [`${c} at once`, '÷ floor', 'calls/commit'])],
+      ...databases.flatMap((database) => [
+        [`${name[database]}: bare INSERT loop (floor)`, ...rec.concurrency.flatMap((c) => [`${fmt(at(database, c).floor.perSecond)}/s`, '', ''])],
+        [
+          `${name[database]}: the app's writer`,
+          ...rec.concurrency.flatMap((c) => [
+            `${fmt(at(database, c).app.perSecond)}/s`,
+            x(at(database, c).ratio),
+            fmt(at(database, c).app.callsPerCommit ?? Number.NaN),
+          ]),
+        ],
+      ]),
+    ]),
+  ].join('\n')
+}
+
+function quickSection(q: Quick): string[] {
+  const d = q.dashboardData
+  const fills = d?.postgres?.fills ?? []
+  return [
+    `## PostgreSQL beside SQLite (a quick run, ${q.date.slice(0, 10)})`,
+    '',
+    `\`bun run bench --quick --only data,recording,dashboards\` on ${q.machine.cpus} cores (${q.machine.cpuModel}), ${q.machine.memoryGb} GiB, ${q.machine.platform}, Bun ${q.machine.bun}, SQLite ${d?.sqlite ?? '–'}, PostgreSQL ${q.postgres ?? '–'}: the sections above are the full run's, on SQLite alone; these are a quick run's, at quick sizes, until a full run has PostgreSQL in them. PostgreSQL is a throwaway cluster the benchmark starts on 127.0.0.1 (tests/support/postgres.ts) with its default memory (shared_buffers 128MB) and durability off as in the tests (fsync, synchronous_commit: a commit waits for no disk flush, as SQLite's WAL with synchronous=NORMAL does not). Another process may have been running the test suite on the same two cores: compare ratios within a table, not milliseconds across runs.`,
+    '',
+    ...(d
+      ? [
+          "### The dashboard's data",
+          '',
+          `The same ${d.rows.map((n) => n.toLocaleString('en-US')).join(' and ')} calls (same seed) in both databases; on PostgreSQL COPYed in with the triggers disabled and the indexes dropped, then indexes, the rollups by \`rebuildRollupSql()\` and VACUUM ANALYZE (${fills.map((f) => `${f.rows.toLocaleString('en-US')}: COPY ${ms(f.copyMs)}, indexes ${ms(f.indexMs)}, rollups ${ms(f.rollupMs)}, VACUUM ANALYZE ${ms(f.vacuumMs)}`).join('; ')}). Each line runs on SQLite then on PostgreSQL through the same queries (\`createMetricsQueries\` over \`sqliteReader\` and \`postgresReader\`); medians; both ratios are to the same floor, (a) on SQLite (the original design's way: load every row, aggregate in the program) divided by the line.`,
+          '',
+          dataTable(d),
+          '',
+        ]
+      : []),
+    ...(q.recording ? ['### (g) Recording', '', recordingText(q.recording), ''] : []),
+    ...(q.dashboards?.postgres
+      ? [
+          '### (c) Open dashboards',
+          '',
+          `${q.dashboards.dashboards} dashboards, ${q.dashboards.rounds} rounds; on SQLite: ${ms(q.dashboards.app.allMsMedian)} (worst ${ms(q.dashboards.app.allMsMax)}) against a floor of ${ms(q.dashboards.floor.allMsMedian)}.`,
+          '',
+          dashboardsOnPostgres(q.dashboards.postgres),
+          '',
+        ]
+      : []),
+  ]
+}
+
 if (import.meta.main) {
   const results = (await Bun.file(join(import.meta.dir, 'results.json')).json()) as Results
+  if (Bun.argv.includes('--with-quick')) {
+    const q = (await Bun.file(join(import.meta.dir, 'results-quick.json')).json()) as Quick & { quick: boolean }
+    results.quick = { date: q.date, machine: q.machine, postgres: q.postgres, dashboardData: q.dashboardData, recording: q.recording, dashboards: q.dashboards }
+    await Bun.write(join(import.meta.dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+  }
   await Bun.write(join(import.meta.dir, '..', 'docs', 'BENCHMARKS.md'), renderReport(results))
   console.log('Wrote docs/BENCHMARKS.md')
 }

@@ -133,12 +133,17 @@ function startReaper(pid: number, dir: string) {
   return reaper
 }
 
+export type StartPostgresOptions = {
+  /** Server settings (`name=value`) over the tests' own: the benchmarks give PostgreSQL its default memory. */
+  settings?: string[]
+}
+
 /**
  * Creates a cluster in a new temporary folder, starts it and creates database `test`. Fast and
  * unsafe settings (fsync off): the data is thrown away. Fails with the server's log when it does
  * not accept connections within 30 s.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres({ settings = [] }: StartPostgresOptions = {}): Promise<PostgresServer> {
   const bin = findBinDir()
   if (!bin) throw new Error(POSTGRES_MISSING)
   const user = serverUser()
@@ -185,7 +190,8 @@ export async function startPostgres(): Promise<PostgresServer> {
       '-p',
       String(port),
       // throwaway data: no durability, and no more memory than a test needs
-      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'max_connections=50'].flatMap((s) => ['-c', s]),
+      // (a setting given twice: the last one counts)
+      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'max_connections=50', ...settings].flatMap((s) => ['-c', s]),
     ],
     { ...user, stdin: 'ignore', stdout: Bun.file(logFile), stderr: Bun.file(logFile) },
   )
