@@ -57,7 +57,15 @@ function postgresSql(url: string): { sql: RunSql; end(): Promise<void> } {
  * The real app on a temporary database and log folder, pointed at an emulator (its own unless
  * one is passed). Nothing of ours is replaced; `overrides` adjusts the environment or wiring.
  */
-export async function makeApp(overrides: { env?: Record<string, string>; emulator?: Emulator; deps?: Partial<DepsOptions> } = {}) {
+export async function makeApp(
+  overrides: {
+    env?: Record<string, string>
+    emulator?: Emulator
+    deps?: Partial<DepsOptions>
+    /** On PostgreSQL, a database that outlives this app (a restart test's; SQLite's is METRICS_DB_PATH in `env`): not dropped on close. */
+    databaseUrl?: string
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'bedrock-chat-test-'))
   const emulator = overrides.emulator ?? (await startEmulator({ port: 0 }))
   const config = loadConfig({
@@ -69,7 +77,9 @@ export async function makeApp(overrides: { env?: Record<string, string>; emulato
   })
   const logging = configureLogging({ logDir: config.LOG_DIR, console: false })
   // on PostgreSQL, a database of the app's own on the run's server (unless the test brings a store)
-  const pgDatabase: TestDatabase | undefined = TEST_STORE === 'postgres' && !overrides.deps?.store ? await testDatabase() : undefined
+  const onPostgres = TEST_STORE === 'postgres' && !overrides.deps?.store
+  const kept = overrides.databaseUrl
+  const pgDatabase: TestDatabase | undefined = onPostgres ? (kept ? { url: kept, drop: async () => {} } : await testDatabase()) : undefined
   const pgStore: Store | undefined = pgDatabase ? await openPostgresStore(pgDatabase.url, { readTimeoutMs: overrides.deps?.readTimeoutMs }) : undefined
   const pg = pgDatabase ? postgresSql(pgDatabase.url) : undefined
   const sqliteDatabase = pgDatabase ? undefined : openDatabase(config.METRICS_DB_PATH)
@@ -90,6 +100,8 @@ export async function makeApp(overrides: { env?: Record<string, string>; emulato
     emulator,
     /** Which database the app runs on. */
     store,
+    /** A `?` for an instant given as epoch ms, in t.sql's statements: SQLite stores the number, PostgreSQL a timestamptz. */
+    instant: store === 'postgres' ? 'to_timestamp(?::float8 / 1000)' : '?',
     /** The PostgreSQL database's URL (TEST_STORE=postgres), for a second instance or a process of its own. */
     databaseUrl: pgDatabase?.url,
     /** SQLite's file, for tests of SQLite's own mechanics (they skip under TEST_STORE=postgres). */

@@ -41,7 +41,8 @@ describe.skipIf(skip)('the app on PostgreSQL', () => {
     const sql = postgres(t.url, { max: 1, onnotice: () => {} })
     try {
       await eventually(async () => {
-        const [row] = await sql`SELECT m.status, i.outcome, i.output_tokens FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.role = 'assistant'`
+        const [row] =
+          await sql`SELECT m.status, i.outcome, i.output_tokens FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.role = 'assistant'`
         expect(row).toMatchObject({ status: 'done', outcome: 'ok', output_tokens: 12 })
       })
       const [all] = await sql`SELECT requests::int AS requests FROM invocation_rollup WHERE bucket_ms = 0 AND t = 0 AND model_id = '*'`
