@@ -306,3 +306,13 @@ export async function readUntil(res: Response, enough: (body: string) => boolean
     },
   }
 }
+
+/**
+ * The database for a server process of a test's own (`bun src/index.ts`): on PostgreSQL a fresh
+ * one, named in DATABASE_URL; on SQLite nothing here (the process's METRICS_DB_PATH is its file).
+ */
+export async function processDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  if (TEST_STORE !== 'postgres') return { env: {}, drop: async () => {} }
+  const database = await testDatabase()
+  return { env: { DATABASE_URL: database.url }, drop: () => database.drop() }
+}
