@@ -258,10 +258,11 @@ describe('refuses to start exposed', () => {
   async function start(env: Record<string, string>, script = 'src/index.ts') {
     const dir = mkdtempSync(join(tmpdir(), 'access-start-'))
     // the chat server on PostgreSQL too; the standalone dashboard reads SQLite's file only
-    const database = script === 'src/index.ts' ? await processDatabase() : { env: {}, drop: async () => {} }
+    const database =
+      script === 'src/index.ts' ? await processDatabase(join(dir, 'm.db')) : { env: { METRICS_DB_PATH: join(dir, 'm.db') }, drop: async () => {} }
     const proc = Bun.spawn(['bun', script], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', DASHBOARD_PORT: '0', METRICS_DB_PATH: join(dir, 'm.db'), LOG_DIR: join(dir, 'logs'), ...database.env, ...env },
+      env: { ...process.env, PORT: '0', DASHBOARD_PORT: '0', LOG_DIR: join(dir, 'logs'), ...database.env, ...env },
       stdout: 'pipe',
       stderr: 'pipe',
     })

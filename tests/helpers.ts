@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -308,11 +309,36 @@ export async function readUntil(res: Response, enough: (body: string) => boolean
 }
 
 /**
- * The database for a server process of a test's own (`bun src/index.ts`): on PostgreSQL a fresh
- * one, named in DATABASE_URL; on SQLite nothing here (the process's METRICS_DB_PATH is its file).
+ * The database for a server process of a test's own (`bun src/index.ts`): `env` names it (on
+ * PostgreSQL a fresh database in DATABASE_URL, on SQLite the file at `sqlitePath`); `sql` reads
+ * it from outside the process, rows shaped as t.sql's; `drop` removes PostgreSQL's.
  */
-export async function processDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
-  if (TEST_STORE !== 'postgres') return { env: {}, drop: async () => {} }
+export async function processDatabase(sqlitePath: string): Promise<{ env: Record<string, string>; sql: RunSql; drop(): Promise<void> }> {
+  if (TEST_STORE !== 'postgres') {
+    return {
+      env: { METRICS_DB_PATH: sqlitePath },
+      async sql<T>(query: string, ...params: unknown[]) {
+        const db = new Database(sqlitePath, { readonly: true })
+        try {
+          return db.query(query).all(...(params as never[])) as T[]
+        } finally {
+          db.close()
+        }
+      },
+      drop: async () => {},
+    }
+  }
   const database = await testDatabase()
-  return { env: { DATABASE_URL: database.url }, drop: () => database.drop() }
+  return {
+    env: { METRICS_DB_PATH: sqlitePath, DATABASE_URL: database.url },
+    async sql<T>(query: string, ...params: unknown[]) {
+      const pg = postgresSql(database.url)
+      try {
+        return await pg.sql<T>(query, ...params)
+      } finally {
+        await pg.end()
+      }
+    },
+    drop: () => database.drop(),
+  }
 }

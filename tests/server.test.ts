@@ -119,10 +119,10 @@ describe('names the server answers to', () => {
 describe('shutting down', () => {
   test('Ctrl-C stops the app promptly even with a dashboard open', async () => {
     const dir = `/tmp/bedrock-chat-stop-${crypto.randomUUID()}`
-    const database = await processDatabase()
+    const database = await processDatabase(`${dir}/m.db`)
     const proc = Bun.spawn(['bun', 'src/index.ts'], {
       cwd: `${import.meta.dir}/..`,
-      env: { ...process.env, PORT: '0', METRICS_DB_PATH: `${dir}/m.db`, LOG_DIR: `${dir}/logs`, ...database.env },
+      env: { ...process.env, PORT: '0', LOG_DIR: `${dir}/logs`, ...database.env },
       stdout: 'pipe',
       stderr: 'pipe',
     })
