@@ -2,11 +2,11 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { conversations as conversationsTable } from '../src/db/schema.ts'
 import { ownerOf } from '../src/services/chat/index.ts'
 import { createApp } from '../src/app.ts'
 import { createDeps } from '../src/deps.ts'
-import { browser, eventually, listen, makeApp, SERVER_CREDENTIALS, type TestApp } from './helpers.ts'
+import { browser, eventually, listen, makeApp, otherInstanceStore, processDatabase, SERVER_CREDENTIALS, TEST_STORE, type TestApp } from './helpers.ts'
+import { testDatabase } from './support/postgres.ts'
 
 /**
  * Who can reach what: the sign-in page (APP_PASSWORD), a sign-in proxy's users
@@ -116,7 +116,7 @@ describe('with APP_PASSWORD, a stranger sees only the sign-in page', () => {
     await signIn(you)
     const cookie = you.cookie
     // another instance: the same database, none of this one's memory
-    const otherDeps = createDeps({ config: t.config, database: t.database, bedrock: { serverCredentials: SERVER_CREDENTIALS }, signInCheckMs: 100 })
+    const otherDeps = createDeps({ config: t.config, ...(await otherInstanceStore(t)), bedrock: { serverCredentials: SERVER_CREDENTIALS }, signInCheckMs: 100 })
     const other = createApp(otherDeps)
     try {
       const there = await other.request('http://localhost/', { headers: { Cookie: cookie } })
@@ -242,12 +242,14 @@ describe('session ids only ever come from the server', () => {
   test("after a restart, a browser's cookie finds its conversations again", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'access-restart-'))
     const env = { METRICS_DB_PATH: join(dir, 'metrics.db') }
+    // on PostgreSQL the two servers share a database instead of the file
+    const kept = TEST_STORE === 'postgres' ? await testDatabase() : undefined
     try {
-      const first = await makeApp({ env })
+      const first = await makeApp({ env, databaseUrl: kept?.url })
       const you = browser(first.app)
       await you.send('remember me across a restart')
       await first.close()
-      const second = await makeApp({ env })
+      const second = await makeApp({ env, databaseUrl: kept?.url })
       try {
         const page = await second.app.request('http://localhost/', { headers: { Cookie: you.cookie } })
         expect(await page.text()).toContain('remember me across a restart')
@@ -255,6 +257,7 @@ describe('session ids only ever come from the server', () => {
         await second.close()
       }
     } finally {
+      await kept?.drop()
       rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -262,11 +265,15 @@ describe('session ids only ever come from the server', () => {
   test('a cookie from before cookies were signed keeps the conversations it already had', async () => {
     const t = await app()
     const legacy = 'LegacyCookieValue000000000000000'
-    const at = new Date()
-    t.database.db
-      .insert(conversationsTable)
-      .values({ id: 'legacy-conv', owner: ownerOf(legacy), title: 'From before signed cookies', createdAt: at, updatedAt: at })
-      .run()
+    const at = Date.now()
+    await t.sql(
+      `INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ${t.instant}, ${t.instant})`,
+      'legacy-conv',
+      ownerOf(legacy),
+      'From before signed cookies',
+      at,
+      at,
+    )
     const res = await t.app.request('http://localhost/', { headers: { Cookie: `bc_session=${legacy}` } })
     expect(await res.text()).toContain('From before signed cookies')
     expect(res.headers.get('set-cookie')).toMatch(/^bc_session=LegacyCookieValue000000000000000\.LegacyCookieValue000000000000000\./)
@@ -276,9 +283,12 @@ describe('session ids only ever come from the server', () => {
 describe('refuses to start exposed', () => {
   async function start(env: Record<string, string>, script = 'src/index.ts') {
     const dir = mkdtempSync(join(tmpdir(), 'access-start-'))
+    // the chat server on PostgreSQL too; the standalone dashboard reads SQLite's file only
+    const database =
+      script === 'src/index.ts' ? await processDatabase(join(dir, 'm.db')) : { env: { METRICS_DB_PATH: join(dir, 'm.db') }, drop: async () => {} }
     const proc = Bun.spawn(['bun', script], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', DASHBOARD_PORT: '0', METRICS_DB_PATH: join(dir, 'm.db'), LOG_DIR: join(dir, 'logs'), ...env },
+      env: { ...process.env, PORT: '0', DASHBOARD_PORT: '0', LOG_DIR: join(dir, 'logs'), ...database.env, ...env },
       stdout: 'pipe',
       stderr: 'pipe',
     })
@@ -296,6 +306,7 @@ describe('refuses to start exposed', () => {
     await proc.exited
     const stderr = await new Response(proc.stderr).text()
     rmSync(dir, { recursive: true, force: true })
+    await database.drop()
     return { exitCode: exited, stderr, output: out + stderr }
   }
 

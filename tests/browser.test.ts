@@ -162,8 +162,8 @@ browserTest(
 
       // the Bedrock call itself was aborted, and the metrics say "stopped"
       await eventually(() => expect(requestsFor(marker).map((r) => r.outcome)).toEqual(['aborted']))
-      await eventually(() => {
-        const outcomes = (t.database.sqlite.query('select outcome from invocations').all() as { outcome: string }[]).map((r) => r.outcome)
+      await eventually(async () => {
+        const outcomes = (await t.sql<{ outcome: string }>('select outcome from invocations')).map((r) => r.outcome)
         expect(outcomes).toContain('stopped')
       })
     })

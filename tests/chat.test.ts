@@ -27,7 +27,7 @@ function requestsFor(marker: string) {
   return emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
 }
 function rows() {
-  return t.database.sqlite.query('select * from invocations order by id').all() as Record<string, unknown>[]
+  return t.sql('select * from invocations order by id')
 }
 /** A reply cut off part-way: some text streamed, and the final bubble is an error that keeps it. */
 function cutOffReply(body: string, messages: SseMessage[]) {
@@ -119,28 +119,28 @@ describe('a chat turn', () => {
   test('a throttled call is retried, the thread says so, and the reply arrives', async () => {
     const you = browser(t.app)
     const text = unique('[[throttle:2]] Busy day')
-    const before = rows().length
+    const before = (await rows()).length
     const { body, messages } = await you.send(text)
     expect(body).toContain('retrying (attempt 2 of 3)')
     expect(body).toContain('ThrottlingException')
     expect(streamedPieces(messages).join('')).toContain('Emulated reply')
     expect(finalBubble(body)).toContain('data-status="done"')
     expect(requestsFor(text).map((r) => r.status)).toEqual([429, 429, 200])
-    const row = rows().at(-1)!
-    expect(rows().length).toBe(before + 1)
+    const row = (await rows()).at(-1)!
+    expect((await rows()).length).toBe(before + 1)
     expect(row).toMatchObject({ outcome: 'ok', success: 1, attempts: 3 })
   })
 
   test('throttling that outlasts the retries is explained and recorded once', async () => {
     const you = browser(t.app)
     const text = unique('[[throttle:5]] Very busy day')
-    const before = rows().length
+    const before = (await rows()).length
     const { body } = await you.send(text)
     expect(requestsFor(text)).toHaveLength(3)
     expect(finalBubble(body)).toContain('data-status="error"')
     expect(unescapeHtml(finalBubble(body))).toContain('Bedrock is throttling requests')
-    expect(rows().length).toBe(before + 1)
-    expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0, error_type: 'ThrottlingException', attempts: 3 })
+    expect((await rows()).length).toBe(before + 1)
+    expect((await rows()).at(-1)).toMatchObject({ outcome: 'error', success: 0, error_type: 'ThrottlingException', attempts: 3 })
   })
 
   test('a validation error is not retried and is explained', async () => {
@@ -152,7 +152,7 @@ describe('a chat turn', () => {
     expect(bubble).toContain('data-status="error"')
     expect(bubble).toContain('Bedrock refused the request')
     expect(bubble).toContain('role="alert"')
-    expect(rows().at(-1)).toMatchObject({ outcome: 'error', error_type: 'ValidationException', attempts: 1 })
+    expect((await rows()).at(-1)).toMatchObject({ outcome: 'error', error_type: 'ValidationException', attempts: 1 })
   })
 
   test('a model that needs an inference profile is named with the profile to use', async () => {
@@ -190,8 +190,8 @@ describe('a chat turn', () => {
     expect(bubble).toContain('Bedrock had a service error')
     // nothing is re-sent once tokens reached the person
     expect(requestsFor(text)).toHaveLength(1)
-    expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0, error_type: 'ModelStreamErrorException' })
-    expect(rows().at(-1)!['time_to_first_token_ms']).not.toBeNull()
+    expect((await rows()).at(-1)).toMatchObject({ outcome: 'error', success: 0, error_type: 'ModelStreamErrorException' })
+    expect((await rows()).at(-1)!['time_to_first_token_ms']).not.toBeNull()
   })
 
   test('a connection dropped mid-reply keeps the partial text and says the connection broke', async () => {
@@ -201,7 +201,7 @@ describe('a chat turn', () => {
     const { bubble, partial } = cutOffReply(body, messages)
     expect(bubble).toContain('The connection to Bedrock broke off before the reply was complete')
     expect(requestsFor(text)).toHaveLength(1)
-    expect(rows().at(-1)).toMatchObject({ outcome: 'error', success: 0 })
+    expect((await rows()).at(-1)).toMatchObject({ outcome: 'error', success: 0 })
   })
 
   test('Stop aborts the upstream Bedrock call, keeps the partial reply and is recorded', async () => {
@@ -233,17 +233,17 @@ describe('a chat turn', () => {
       return r!
     })
     expect(upstream.tokensSent).toBeLessThan(20)
-    expect(rows().at(-1)).toMatchObject({ outcome: 'stopped', success: 0, error_type: 'Stopped' })
+    expect((await rows()).at(-1)).toMatchObject({ outcome: 'stopped', success: 0, error_type: 'Stopped' })
   })
 
   test('one metrics row per call, whatever the outcome', async () => {
     const you = browser(t.app)
-    const before = rows().length
+    const before = (await rows()).length
     await you.send(unique('plain'))
     await you.send(unique('[[validation]] bad'))
     await you.send(unique('[[midstream]] broken'))
     await you.send(unique('[[throttle:1]] busy'))
-    const added = rows().slice(before)
+    const added = (await rows()).slice(before)
     expect(added.map((r) => r['outcome'])).toEqual(['ok', 'error', 'error', 'ok'])
     for (const row of added) {
       expect(row['latency_ms']).toBeGreaterThanOrEqual(0)
@@ -257,17 +257,23 @@ describe('a chat turn', () => {
 
   test('a failing metrics write is logged and the chat still answers', async () => {
     const you = browser(t.app)
-    const before = rows().length
-    // every metrics insert on the writer's connection now fails
-    await t.deps.writer.exec("CREATE TEMP TRIGGER metrics_down BEFORE INSERT ON invocations BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    const before = (await rows()).length
+    // every metrics insert now fails: on SQLite a trigger on the writer's connection, on PostgreSQL one on the table
+    if (t.store === 'sqlite') {
+      await t.deps.writer.exec("CREATE TEMP TRIGGER metrics_down BEFORE INSERT ON invocations BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    } else {
+      await t.sql("CREATE FUNCTION metrics_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk I/O error'; END $$")
+      await t.sql('CREATE TRIGGER metrics_down BEFORE INSERT ON invocations FOR EACH ROW EXECUTE FUNCTION metrics_down()')
+    }
     try {
       const { messages } = await you.send(unique('metrics are down'))
       expect(streamedPieces(messages).join('')).toContain('Emulated reply')
       expect(messages.at(-1)!.data).toContain('data-status="done"')
     } finally {
-      await t.deps.writer.exec('DROP TRIGGER temp.metrics_down')
+      if (t.store === 'sqlite') await t.deps.writer.exec('DROP TRIGGER temp.metrics_down')
+      else await t.sql('DROP TRIGGER metrics_down ON invocations')
     }
-    expect(rows().length).toBe(before)
+    expect((await rows()).length).toBe(before)
     expect(await t.logText()).toContain('metrics write failed; the chat goes on without this row')
   })
 
@@ -359,7 +365,7 @@ describe('timeouts a person can live with', () => {
       const { body, messages } = await browser(quiet.app).send(text)
       const { bubble, partial } = cutOffReply(body, messages)
       expect(bubble).toContain('Bedrock stopped sending for 0.4 s in the middle of the reply, so it was cut off there: send again to retry.')
-      const row = quiet.database.sqlite.query('select outcome, error_type, time_to_first_token_ms from invocations').get() as Record<string, unknown>
+      const row = (await quiet.sql('select outcome, error_type, time_to_first_token_ms from invocations'))[0]!
       expect(row).toMatchObject({ outcome: 'error', error_type: 'StreamIdleTimeout' })
       expect(row['time_to_first_token_ms']).not.toBeNull()
       await eventually(() => expect(requestsFor(text)[0]?.outcome).toBe('aborted'))
@@ -374,7 +380,7 @@ describe('timeouts a person can live with', () => {
     try {
       const { body } = await browser(patient.app).send(unique('[[firstdelay:1000]] take your time'))
       expect(finalBubble(body)).toContain('data-status="done"')
-      expect(patient.database.sqlite.query('select outcome, error_type from invocations').get()).toEqual({ outcome: 'ok', error_type: null })
+      expect((await patient.sql('select outcome, error_type from invocations'))[0]).toEqual({ outcome: 'ok', error_type: null })
     } finally {
       await patient.close()
     }
@@ -400,7 +406,7 @@ describe('answers that cannot be read', () => {
         // the tokens that did arrive are kept
         if (directive === '[[malformed:3]]') expect(bubble).toContain(streamedPieces(messages).join('').trim())
       }
-      expect(small.database.sqlite.query('select outcome, error_type from invocations').all()).toEqual(
+      expect(await small.sql('select outcome, error_type from invocations order by id')).toEqual(
         broken.map(() => ({ outcome: 'error', error_type: 'MalformedStreamError' })),
       )
       // the emulator held every broken answer open; the app hung up on each
@@ -423,7 +429,7 @@ describe('answers that cannot be read', () => {
     expect(bubble).toContain(
       `Bedrock's answer could not be read: it announced a single event of ${HUGE_FRAME_BYTES.toLocaleString('en')} bytes, and at most ${MAX_EVENT_MESSAGE_BYTES.toLocaleString('en')} bytes are accepted`,
     )
-    expect(rows().at(-1)).toMatchObject({ outcome: 'error', error_type: 'EventMessageTooLargeError' })
+    expect((await rows()).at(-1)).toMatchObject({ outcome: 'error', error_type: 'EventMessageTooLargeError' })
     // the emulator sent the 12-byte prelude and nothing more, and still held the message open when
     // the app hung up: the call ended on the prelude, without waiting for (or keeping) 4 GiB
     await eventually(() => expect(requestsFor(text)[0]).toMatchObject({ errorType: 'hugeframe', outcome: 'aborted', tokensSent: 3 }))

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseFragment } from 'parse5'
-import { browser, type Emulator, makeApp, parseSse, readUntil, streamedPieces, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
+import { browser, type Emulator, makeApp, parseSse, readUntil, streamedPieces, TEST_STORE, type TestApp, unescapeHtml, unique, useApp } from './helpers.ts'
+import { testDatabase } from './support/postgres.ts'
 import { concat, fixture, pdf, png } from './fixtures/attachments/build.ts'
 
 /** A model with extended thinking on a budget (the default model thinks adaptively). */
@@ -86,11 +87,11 @@ async function pageOf(you: Browser, path: string) {
   const res = await you.get(path)
   return { status: res.status, html: await res.text() }
 }
-function conversationRow(path: string) {
-  return t.database.sqlite.query('select * from conversations where id = ?').get(path.replace('/c/', '')) as Record<string, unknown> | null
+async function conversationRow(path: string) {
+  return (await t.sql('select * from conversations where id = ?', path.replace('/c/', '')))[0] ?? null
 }
-function count(sql: string, ...params: string[]) {
-  return (t.database.sqlite.query(sql).get(...params) as { n: number }).n
+async function count(sql: string, ...params: string[]) {
+  return (await t.sql<{ n: number }>(sql, ...params))[0]!.n
 }
 
 /** A file as a browser's file input gives it. */
@@ -119,8 +120,10 @@ describe('the conversation list', () => {
   test('conversations survive a restart: the same browser sees the same list and thread', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bedrock-chat-restart-'))
     const env = { METRICS_DB_PATH: join(dir, 'metrics', 'metrics.db'), LOG_DIR: join(dir, 'logs') }
+    // on PostgreSQL the two servers share a database instead of the file
+    const kept = TEST_STORE === 'postgres' ? await testDatabase() : undefined
     try {
-      const first = await makeApp({ emulator, env })
+      const first = await makeApp({ emulator, env, databaseUrl: kept?.url })
       const you = browser(first.app)
       const one = unique('Remember this across a restart')
       const two = unique('And this second message')
@@ -133,9 +136,9 @@ describe('the conversation list', () => {
       expect(userTexts(before)).toEqual([one, two])
       // the server stops: replies aborted, database closed (close() removes only makeApp's own empty folder)
       await first.close()
-      expect(existsSync(env.METRICS_DB_PATH)).toBe(true)
+      if (!kept) expect(existsSync(env.METRICS_DB_PATH)).toBe(true)
 
-      const second = await makeApp({ emulator, env })
+      const second = await makeApp({ emulator, env, databaseUrl: kept?.url })
       try {
         const get = (p: string) => second.app.request(ORIGIN + p, { headers: { Cookie: you.cookie } })
         const res = await get(path)
@@ -166,6 +169,7 @@ describe('the conversation list', () => {
         await second.close()
       }
     } finally {
+      await kept?.drop()
       rmSync(dir, { recursive: true, force: true })
     }
   })
@@ -242,7 +246,7 @@ describe('the conversation list', () => {
     const you = browser(t.app)
     await you.send(unique('Keep this title'))
     const path = you.conversation!
-    const title = conversationRow(path)!['title']
+    const title = (await conversationRow(path))!['title']
 
     const empty = await you.post(`${path}/rename`, { title: '   ' }, { htmx: true })
     expect(empty.status).toBe(422)
@@ -256,7 +260,7 @@ describe('the conversation list', () => {
     expect(page).toStartWith('<!DOCTYPE html>')
     expect(page).toContain('A title can be at most 80 characters.')
 
-    expect(conversationRow(path)!['title']).toBe(title)
+    expect((await conversationRow(path))!['title']).toBe(title)
     expect((await pageOf(you, path)).html).toContain(`<h2 id="chat-title">${title}</h2>`)
   })
 })
@@ -294,9 +298,10 @@ describe('deleting a conversation', () => {
     expect(search).not.toContain(path)
     expect(unescapeHtml(search)).toContain(`Nothing found for “${word}”.`)
     const id = path.replace('/c/', '')
-    expect(count('select count(*) as n from messages where conversation_id = ?', id)).toBe(0)
-    expect(count('select count(*) as n from attachments where id = ?', fileUrl.split('/').pop()!)).toBe(0)
-    expect(count('select count(*) as n from messages_fts where messages_fts match ?', `"${word}"`)).toBe(0)
+    expect(await count('select count(*) as n from messages where conversation_id = ?', id)).toBe(0)
+    expect(await count('select count(*) as n from attachments where id = ?', fileUrl.split('/').pop()!)).toBe(0)
+    // SQLite's search has its own table; PostgreSQL's searches the messages themselves (their index)
+    if (t.store === 'sqlite') expect(await count('select count(*) as n from messages_fts where messages_fts match ?', `"${word}"`)).toBe(0)
     // deleting again, or posting to it, finds nothing
     expect((await you.post(`${path}/delete`, {}, { htmx: true })).status).toBe(404)
     expect((await you.post(`${path}/messages`, { message: 'hello?' }, { htmx: true })).status).toBe(404)
@@ -320,7 +325,7 @@ describe("another browser's conversation", () => {
     const path = sent.conversation!
     await owner.post(`${path}/settings`, { ...SETTINGS, systemPrompt: 'Owner prompt' })
     const before = (await pageOf(owner, path)).html
-    const row = conversationRow(path)
+    const row = await conversationRow(path)
     const fileUrl = before.match(/<img src="(\/c\/[\w-]+\/attachments\/[\w-]+)"/)![1]!
     const other = browser(t.app)
     await other.send(unique('My own chat'))
@@ -345,7 +350,7 @@ describe("another browser's conversation", () => {
       expect(await res.text()).not.toContain('Private matters')
     }
     expect(emulator.requests.length).toBe(requestsBefore)
-    expect(conversationRow(path)).toEqual(row)
+    expect(await conversationRow(path)).toEqual(row)
     const after = (await pageOf(owner, path)).html
     expect(articles(after)).toEqual(articles(before))
     expect(after).toContain('Owner prompt')
@@ -388,7 +393,7 @@ describe('settings for a conversation', () => {
     const path = you.conversation!
     const good = { systemPrompt: 'Be brief.', temperature: '0.4', maxTokens: '900' }
     expect((await you.post(`${path}/settings`, good, { htmx: true })).status).toBe(200)
-    const saved = conversationRow(path)
+    const saved = await conversationRow(path)
 
     const cases: [Record<string, string>, string][] = [
       [{ temperature: '1.5' }, 'Temperature must be a number from 0 to 1.'],
@@ -414,7 +419,7 @@ describe('settings for a conversation', () => {
     expect(page).toStartWith('<!DOCTYPE html>')
     expect(page).toContain('Temperature must be a number from 0 to 1.')
 
-    expect(conversationRow(path)).toEqual(saved)
+    expect(await conversationRow(path)).toEqual(saved)
     const text = unique('Still the saved settings')
     await you.send(text)
     const body = lastRequestFor(text)
@@ -451,13 +456,13 @@ describe('settings for a conversation', () => {
     const you = browser(t.app)
     await you.send(unique('Big budget'), { modelId: SONNET_45 })
     const path = you.conversation!
-    const saved = conversationRow(path)
+    const saved = await conversationRow(path)
     // Claude Sonnet 4.5 writes at most 64,000 tokens, and the budget must stay below max tokens
     const res = await you.post(`${path}/settings`, { temperature: '0.5', maxTokens: '2048', thinking: 'on', thinkingBudget: '100000' }, { htmx: true })
     const html = unescapeHtml(await res.text())
     expect(res.status).toBe(422)
     expect(html).toMatch(/<p class="notice error" role="alert">[^<]*thinking budget[^<]*<\/p>/i)
-    expect(conversationRow(path)).toEqual(saved)
+    expect(await conversationRow(path)).toEqual(saved)
   })
 
   test("the model's reasoning shows in a collapsed Thinking block, apart from the answer", async () => {
@@ -750,12 +755,12 @@ describe('attachments', () => {
   test('a BMP and a document over 4.5 MB are refused with 422 and a reason, and nothing is stored', async () => {
     const you = browser(t.app)
     await you.get('/')
-    const stored = () => ({
-      conversations: count('select count(*) as n from conversations'),
-      messages: count('select count(*) as n from messages'),
-      attachments: count('select count(*) as n from attachments'),
+    const stored = async () => ({
+      conversations: await count('select count(*) as n from conversations'),
+      messages: await count('select count(*) as n from messages'),
+      attachments: await count('select count(*) as n from attachments'),
     })
-    const before = stored()
+    const before = await stored()
     const requests = emulator.requests.length
 
     const bmp = await sendFiles(you, '/c/new/messages', 'Look at this', [fileOf(fixture('real.bmp'), 'photo.bmp', { type: 'image/bmp' })])
@@ -782,7 +787,7 @@ describe('attachments', () => {
     expect(plain.body).toContain('photo.bmp: BMP images are not supported')
     expect(plain.body).toContain('Kept text</textarea>')
 
-    expect(stored()).toEqual(before)
+    expect(await stored()).toEqual(before)
     expect(emulator.requests.length).toBe(requests)
     expect(sidebar((await pageOf(you, '/')).html)).toEqual([])
   })

@@ -6,7 +6,7 @@ import { createApp } from '../src/app.ts'
 import { createDeps } from '../src/deps.ts'
 import { CREDENTIALS_LOST } from '../src/presenters/chat-page.tsx'
 import { CREDENTIALS_NOT_HELD } from '../src/services/chat/reply.ts'
-import { browser, makeApp, SERVER_CREDENTIALS, unescapeHtml, type TestApp } from './helpers.ts'
+import { browser, makeApp, otherInstanceStore, SERVER_CREDENTIALS, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ALICE = {
   accessKeyId: 'AKIAALICEALICE000001',
@@ -22,6 +22,29 @@ const BOB = {
 }
 
 let t: TestApp
+
+/**
+ * Everything the app's database holds, as text: SQLite's files as bytes on disk (after a
+ * checkpoint, so the WAL's pages are in the file too), PostgreSQL's every row of every table.
+ */
+async function storedText(app: TestApp): Promise<string> {
+  if (app.store === 'sqlite') {
+    app.database.sqlite.exec('PRAGMA wal_checkpoint(FULL)')
+    const dir = join(app.dir, 'metrics')
+    return readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f)).toString('latin1'))
+      .join('')
+  }
+  const tables = await app.sql<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'")
+  return JSON.stringify(await Promise.all(tables.map(({ name }) => app.sql(`SELECT * FROM "${name}"`))))
+}
+/** The log folder's files as bytes on disk. */
+function logText(app: TestApp): string {
+  const dir = join(app.dir, 'logs')
+  return readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f)).toString('latin1'))
+    .join('')
+}
 beforeAll(async () => {
   t = await makeApp()
 })
@@ -146,14 +169,9 @@ describe('sidebar credentials', () => {
     await frank.send('[[validation]] secret check #f2')
     await frank.send('[[throttle:1]] secret check #f3')
     const pages = [await (await frank.get('/')).text(), await (await frank.post('/credentials', { ...BOB, region: 'bad' }, { htmx: true })).text()]
-    // the whole log folder and the database files, as bytes on disk
-    const files = [
-      ...readdirSync(join(t.dir, 'logs')).map((f) => join(t.dir, 'logs', f)),
-      ...readdirSync(join(t.dir, 'metrics')).map((f) => join(t.dir, 'metrics', f)),
-    ]
+    // the whole log folder as bytes on disk, and what the database holds
     await t.logText()
-    t.database.sqlite.exec('PRAGMA wal_checkpoint(FULL)')
-    const disk = files.map((f) => readFileSync(f).toString('latin1'))
+    const disk = [logText(t), await storedText(t)]
     expect(disk.join('').length).toBeGreaterThan(0)
     for (const secret of [BOB.secretAccessKey, BOB.sessionToken]) {
       // (booleans, so a failure does not print the whole file)
@@ -305,9 +323,9 @@ describe('a Bedrock API key in the sidebar', () => {
     const { body } = await fay.send('[[badkey]] fay with an expired key #ak5')
     expect(unescapeHtml(body)).toContain('Bedrock refused your Bedrock API key: it has expired or is not valid.')
     expect(upstreamFor('fay with an expired key #ak5')[0]).toMatchObject({ auth: 'bearer', status: 403, errorType: 'AccessDeniedException' })
-    const row = t.database.sqlite
-      .query("SELECT error_type, outcome FROM invocations WHERE id = (SELECT max(id) FROM invocations WHERE error_type = 'AccessDeniedException')")
-      .get()
+    const [row] = await t.sql(
+      "SELECT error_type, outcome FROM invocations WHERE id = (SELECT max(id) FROM invocations WHERE error_type = 'AccessDeniedException')",
+    )
     expect(row).toEqual({ error_type: 'AccessDeniedException', outcome: 'error' })
     // a key Bedrock accepts, without access to the model, is told as the model access it is
     const { body: noAccess } = await fay.send('[[access]] fay without model access #ak9')
@@ -339,12 +357,7 @@ describe('a Bedrock API key in the sidebar', () => {
       await hal.send('[[badkey]] hal key check #ak8')
       const pages = [await (await hal.get('/')).text(), await (await hal.post('/credentials', { apiKey: 'bad' }, { htmx: true })).text()]
       await own.logText()
-      own.database.sqlite.exec('PRAGMA wal_checkpoint(FULL)')
-      const files = [
-        ...readdirSync(join(own.dir, 'logs')).map((f) => join(own.dir, 'logs', f)),
-        ...readdirSync(join(own.dir, 'metrics')).map((f) => join(own.dir, 'metrics', f)),
-      ]
-      const disk = files.map((f) => readFileSync(f).toString('latin1')).join('')
+      const disk = logText(own) + (await storedText(own))
       // the scan read real content: the log says a key was saved, the database holds the refusal
       expect(disk.includes('browser Bedrock API key saved')).toBe(true)
       expect(disk.includes('Bedrock refused your Bedrock API key')).toBe(true)
@@ -413,13 +426,10 @@ describe('an endpoint URL with a user name and password', () => {
       expect(log).toContain('model call failed')
       expect(log.includes('secretpass')).toBe(false)
       // the rows as stored, and the database files as bytes on disk
-      const rows = JSON.stringify([leaky.database.sqlite.query('SELECT * FROM messages').all(), leaky.database.sqlite.query('SELECT * FROM invocations').all()])
+      const rows = JSON.stringify([await leaky.sql('SELECT * FROM messages'), await leaky.sql('SELECT * FROM invocations')])
       expect(rows).toContain('Could not reach http://127.0.0.1')
       expect(rows.includes('secretpass')).toBe(false)
-      leaky.database.sqlite.exec('PRAGMA wal_checkpoint(FULL)')
-      const metricsDir = join(leaky.dir, 'metrics')
-      const disk = readdirSync(metricsDir).map((f) => readFileSync(join(metricsDir, f)).toString('latin1'))
-      expect(disk.join('').includes('secretpass')).toBe(false)
+      expect((await storedText(leaky)).includes('secretpass')).toBe(false)
     } finally {
       await leaky.close()
     }
@@ -465,7 +475,7 @@ describe('a server that does not hold the credentials a browser saved', () => {
     expect(sent.status).toBe(303)
 
     // another server on the same database: none of the first one's memory
-    const otherDeps = createDeps({ config: t.config, database: t.database, bedrock: { serverCredentials: SERVER_CREDENTIALS } })
+    const otherDeps = createDeps({ config: t.config, ...(await otherInstanceStore(t)), bedrock: { serverCredentials: SERVER_CREDENTIALS } })
     const other = createApp(otherDeps)
     try {
       const page = unescapeHtml(await (await ask(other, '/')).text())

@@ -412,7 +412,7 @@ browserTest(
       // the live stream now follows the 6-hour range
       expect(streams).toEqual(['?range=6h'])
       // and the figures are that range's: every call so far is within it
-      expect(await figure(page, 'Invocations')).toBe((t.database.sqlite.query('select count(*) as n from invocations').get() as { n: number }).n)
+      expect(await figure(page, 'Invocations')).toBe((await t.sql<{ n: number }>('select count(*) as n from invocations'))[0]!.n)
     })
   },
   TEST_TIMEOUT_MS,
@@ -423,7 +423,7 @@ browserTest(
   async () => {
     // calls with clearly different latencies: 0 to 220 ms before the first token
     await Promise.all(Array.from({ length: 12 }, (_, i) => chat(unique(`[[firstdelay:${i * 20}]] sort ${i}`))))
-    const total = (t.database.sqlite.query('select count(*) as n from invocations').get() as { n: number }).n
+    const total = (await t.sql<{ n: number }>('select count(*) as n from invocations'))[0]!.n
     expect(total).toBeGreaterThanOrEqual(12)
 
     await withDashboard('sort and page', '/dashboard?pageSize=10', async (page) => {

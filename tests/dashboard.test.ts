@@ -11,7 +11,7 @@ import { createMetrics } from '../src/services/metrics/recorder.ts'
 import { sqliteDialect } from '../src/db/dialect.ts'
 import { createReadPool } from '../src/db/read-pool.ts'
 import { READERS_MODULE, type Readers } from '../src/services/reads.ts'
-import { browser, eventually, listen, makeApp, unescapeHtml, type TestApp } from './helpers.ts'
+import { browser, eventually, listen, makeApp, TEST_STORE, unescapeHtml, type TestApp } from './helpers.ts'
 
 const ROOT = join(import.meta.dir, '..')
 
@@ -43,11 +43,18 @@ async function readStream(res: Response, until: (text: string) => boolean, timeo
   return text
 }
 
-/** Inserts a call the way another process would: its own connection to the same file. */
-async function insertFromAnotherProcess(dbPath: string, model: string) {
-  const script = `
+/** Inserts a call the way another process (another instance, on PostgreSQL) would: its own connection to the same file or database. */
+async function insertFromAnotherProcess(app: TestApp, model: string) {
+  const script = app.databaseUrl
+    ? `
+    import postgres from 'postgres'
+    const sql = postgres(${JSON.stringify(app.databaseUrl)}, { max: 1 })
+    await sql\`insert into invocations (timestamp, latency_ms, success, model_id, attempts, outcome) values (now(), 321, true, \${${JSON.stringify(model)}}, 1, 'ok')\`
+    await sql.end()
+  `
+    : `
     import { Database } from 'bun:sqlite'
-    const db = new Database(${JSON.stringify(dbPath)})
+    const db = new Database(${JSON.stringify(app.config.METRICS_DB_PATH)})
     db.exec('PRAGMA busy_timeout = 5000')
     db.query("insert into invocations (timestamp, latency_ms, success, model_id, attempts, outcome) values (?, 321, 1, ?, 1, 'ok')").run(Date.now(), ${JSON.stringify(model)})
   `
@@ -142,7 +149,7 @@ describe('the dashboard', () => {
       (sofar) => {
         if (!inserted && sofar.includes('hx-target="#panel-summary"')) {
           inserted = true
-          void insertFromAnotherProcess(t.config.METRICS_DB_PATH, model)
+          void insertFromAnotherProcess(t, model)
         }
         return sofar.includes(model) && sofar.includes('event: invocations')
       },
@@ -161,7 +168,7 @@ describe('the dashboard', () => {
     expect(t.deps.dashboard.watchers).toBeGreaterThanOrEqual(3)
     const model = `shared-${crypto.randomUUID().slice(0, 6)}`
     const reads = streams.map((res) => readStream(res, (s) => s.includes(model), 5000))
-    await insertFromAnotherProcess(t.config.METRICS_DB_PATH, model)
+    await insertFromAnotherProcess(t, model)
     const texts = await Promise.all(reads)
     for (const text of texts) expect(text).toContain(model)
     await Bun.sleep(100)
@@ -177,7 +184,8 @@ describe('the dashboard', () => {
   })
 })
 
-describe('the dashboard as its own process', () => {
+// SQLite's own: the standalone dashboard reads the chat's SQLite file read-only (METRICS_DB_PATH); no PostgreSQL counterpart yet
+describe.skipIf(TEST_STORE === 'postgres')('the dashboard as its own process', () => {
   async function startDashboard(env: Record<string, string>) {
     const proc = Bun.spawn(['bun', 'src/dashboard.ts'], {
       cwd: ROOT,

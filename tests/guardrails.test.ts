@@ -84,7 +84,7 @@ describe('a server with a guardrail (BEDROCK_GUARDRAIL_ID, BEDROCK_GUARDRAIL_VER
     const page = unescapeHtml(await (await ivy.get(ivy.conversation!)).text())
     expect(page).toContain(`<p class="msg-blocked" role="alert">Blocked by the guardrail: ${GUARDRAIL_BLOCKED_MESSAGE}</p>`)
     // recorded with its own error type, outcome error (no answer), and its tokens
-    const row = t.database.sqlite.query("SELECT outcome, error_type, success FROM invocations WHERE error_type = 'GuardrailIntervened'").all()
+    const row = await t.sql("SELECT outcome, error_type, success FROM invocations WHERE error_type = 'GuardrailIntervened'")
     expect(row).toEqual([{ outcome: 'error', error_type: 'GuardrailIntervened', success: 0 }])
     // the dashboard counts it as InvocationsIntervened and lists it by type
     const dashboard = unescapeHtml(await (await ivy.get('/dashboard')).text())

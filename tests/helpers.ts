@@ -1,15 +1,19 @@
 import { afterAll, beforeAll } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp, type App } from '../src/app.ts'
 import type { Deps } from '../src/deps.ts'
 import { loadConfig } from '../src/config.ts'
-import { openDatabase } from '../src/db/open.ts'
+import { openDatabase, type OpenedDatabase } from '../src/db/open.ts'
+import { numberPlaceholders, postgresReadClient } from '../src/db/pg/sql-reader.ts'
+import { openPostgresStore, type Store } from '../src/store.ts'
 import { createDeps, type DepsOptions } from '../src/deps.ts'
 import { configureLogging, LOG_FILE } from '../src/logger.ts'
 import { serve } from '../src/server.ts'
 import { startEmulator } from '../src/emulator/server.ts'
+import { testDatabase, type TestDatabase } from './support/postgres.ts'
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>
 
@@ -19,10 +23,50 @@ export const SERVER_CREDENTIALS = { accessKeyId: 'AKIASERVERSERVER0001', secretA
 export type TestApp = Awaited<ReturnType<typeof makeApp>>
 
 /**
+ * The database the suite runs on: SQLite (the default), or PostgreSQL with TEST_STORE=postgres
+ * (`bun run test:postgres`), where every makeApp gets a fresh database on the run's server.
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite'
+
+/** A value as a test reads it from either database: PostgreSQL's flags and instants as SQLite stores them. */
+function sqliteShaped(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (value instanceof Date) return value.getTime()
+  return value
+}
+
+/** The rows a statement gives, on the test app's own database; `?` placeholders on both. */
+type RunSql = <T = Record<string, unknown>>(query: string, ...params: unknown[]) => Promise<T[]>
+
+function sqliteSql(database: OpenedDatabase): RunSql {
+  return async <T>(query: string, ...params: unknown[]) => database.sqlite.query(query).all(...(params as never[])) as T[]
+}
+
+/** A client of the test's own (int8 and numeric as numbers, as the app's reads get them), one connection. */
+function postgresSql(url: string): { sql: RunSql; end(): Promise<void> } {
+  const client = postgresReadClient(url, { max: 1, onnotice: () => {} })
+  return {
+    async sql<T>(query: string, ...params: unknown[]) {
+      const rows = await client.unsafe(numberPlaceholders(query), params as never[])
+      return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, sqliteShaped(v)]))) as T[]
+    },
+    end: () => client.end({ timeout: 5 }),
+  }
+}
+
+/**
  * The real app on a temporary database and log folder, pointed at an emulator (its own unless
  * one is passed). Nothing of ours is replaced; `overrides` adjusts the environment or wiring.
  */
-export async function makeApp(overrides: { env?: Record<string, string>; emulator?: Emulator; deps?: Partial<DepsOptions> } = {}) {
+export async function makeApp(
+  overrides: {
+    env?: Record<string, string>
+    emulator?: Emulator
+    deps?: Partial<DepsOptions>
+    /** On PostgreSQL, a database that outlives this app (a restart test's; SQLite's is METRICS_DB_PATH in `env`): not dropped on close. */
+    databaseUrl?: string
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'bedrock-chat-test-'))
   const emulator = overrides.emulator ?? (await startEmulator({ port: 0 }))
   const config = loadConfig({
@@ -33,21 +77,48 @@ export async function makeApp(overrides: { env?: Record<string, string>; emulato
     ...overrides.env,
   })
   const logging = configureLogging({ logDir: config.LOG_DIR, console: false })
-  const database = openDatabase(config.METRICS_DB_PATH)
+  // on PostgreSQL, a database of the app's own on the run's server (unless the test brings a store)
+  const onPostgres = TEST_STORE === 'postgres' && !overrides.deps?.store
+  const kept = overrides.databaseUrl
+  const pgDatabase: TestDatabase | undefined = onPostgres ? (kept ? { url: kept, drop: async () => {} } : await testDatabase()) : undefined
+  const pgStore: Store | undefined = pgDatabase ? await openPostgresStore(pgDatabase.url, { readTimeoutMs: overrides.deps?.readTimeoutMs }) : undefined
+  const pg = pgDatabase ? postgresSql(pgDatabase.url) : undefined
+  const sqliteDatabase = pgDatabase ? undefined : openDatabase(config.METRICS_DB_PATH)
   const deps: Deps = createDeps({
     config,
-    database,
+    database: sqliteDatabase,
+    store: pgStore,
     bedrock: { serverCredentials: SERVER_CREDENTIALS },
     ...overrides.deps,
   })
   const app = createApp(deps)
+  const store = deps.store.dialect.name
   return {
     app,
     deps,
     config,
     dir,
     emulator,
-    database,
+    /** Which database the app runs on. */
+    store,
+    /** A `?` for an instant given as epoch ms, in t.sql's statements: SQLite stores the number, PostgreSQL a timestamptz. */
+    instant: store === 'postgres' ? 'to_timestamp(?::float8 / 1000)' : '?',
+    /** The PostgreSQL database's URL (TEST_STORE=postgres), for a second instance or a process of its own. */
+    databaseUrl: pgDatabase?.url,
+    /** SQLite's file, for tests of SQLite's own mechanics (they skip under TEST_STORE=postgres). */
+    get database(): OpenedDatabase {
+      if (!sqliteDatabase) throw new Error(`t.database is SQLite's, and this app runs on ${store}: use t.sql, or skip the test on PostgreSQL`)
+      return sqliteDatabase
+    },
+    /**
+     * Reads or changes rows directly, on whichever database the app runs (`?` placeholders). Rows
+     * read alike on both: PostgreSQL's booleans come back as 1/0 and its timestamps as epoch ms,
+     * as SQLite stores them, so a test's expected rows are written once.
+     */
+    sql: (pg?.sql ??
+      (sqliteDatabase
+        ? sqliteSql(sqliteDatabase)
+        : () => Promise.reject(new Error('t.sql: this test brought its own PostgreSQL store, so makeApp does not know its URL')))) as RunSql,
     logFile: join(config.LOG_DIR, LOG_FILE),
     /** The log file's text, after the stream has flushed. */
     async logText() {
@@ -59,7 +130,9 @@ export async function makeApp(overrides: { env?: Record<string, string>; emulato
       await deps.writer.close(1000)
       await deps.store.close()
       await logging.close()
-      database.close()
+      sqliteDatabase?.close()
+      await pg?.end()
+      await pgDatabase?.drop()
       if (!overrides.emulator) await emulator.close()
       rmSync(dir, { recursive: true, force: true })
     },
@@ -239,4 +312,48 @@ export async function readUntil(res: Response, enough: (body: string) => boolean
       }
     },
   }
+}
+
+/**
+ * The database for a server process of a test's own (`bun src/index.ts`): `env` names it (on
+ * PostgreSQL a fresh database in DATABASE_URL, on SQLite the file at `sqlitePath`); `sql` reads
+ * it from outside the process, rows shaped as t.sql's; `drop` removes PostgreSQL's.
+ */
+export async function processDatabase(sqlitePath: string): Promise<{ env: Record<string, string>; sql: RunSql; drop(): Promise<void> }> {
+  if (TEST_STORE !== 'postgres') {
+    return {
+      env: { METRICS_DB_PATH: sqlitePath },
+      async sql<T>(query: string, ...params: unknown[]) {
+        const db = new Database(sqlitePath, { readonly: true })
+        try {
+          return db.query(query).all(...(params as never[])) as T[]
+        } finally {
+          db.close()
+        }
+      },
+      drop: async () => {},
+    }
+  }
+  const database = await testDatabase()
+  return {
+    env: { METRICS_DB_PATH: sqlitePath, DATABASE_URL: database.url },
+    async sql<T>(query: string, ...params: unknown[]) {
+      const pg = postgresSql(database.url)
+      try {
+        return await pg.sql<T>(query, ...params)
+      } finally {
+        await pg.end()
+      }
+    },
+    drop: () => database.drop(),
+  }
+}
+
+/**
+ * What a second instance of the same app needs to share its database (a restart, or another
+ * instance of a fleet): SQLite's open file, or a new store on the same PostgreSQL database.
+ */
+export async function otherInstanceStore(t: Pick<TestApp, 'store' | 'databaseUrl' | 'database'>): Promise<Pick<DepsOptions, 'store' | 'database'>> {
+  if (t.store === 'postgres') return { store: await openPostgresStore(t.databaseUrl!) }
+  return { database: t.database }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { createDeps } from '../src/deps.ts'
+import { openPostgresStore } from '../src/store.ts'
 import { createSessions, RETENTION_INTERVAL_MS, UNSAVED_IDLE_MS, usd } from '../src/services/chat/index.ts'
 import { RETENTION_BATCH } from '../src/services/chat/retention.ts'
 import { ALL_MODELS, ALL_TIME } from '../src/db/schema.ts'
@@ -19,18 +20,18 @@ function sentWith(t: TestApp, marker: string) {
   return t.emulator.requests.filter((r) => JSON.stringify(r.body).includes(marker))
 }
 
-function count(t: TestApp, sql: string, ...params: (string | number)[]): number {
-  return (t.database.sqlite.query(sql).get(...params) as { n: number }).n
+async function count(t: TestApp, sql: string, ...params: (string | number)[]): Promise<number> {
+  return (await t.sql<{ n: number }>(sql, ...params))[0]!.n
 }
 
 /** What a refused message must leave behind: nothing sent, nothing saved, no call recorded. */
-function expectNothingOf(t: TestApp, marker: string, before: { calls: number }) {
+async function expectNothingOf(t: TestApp, marker: string, before: { calls: number }) {
   expect(sentWith(t, marker)).toEqual([])
-  expect(count(t, 'select count(*) as n from messages where text like ?', `%${marker}%`)).toBe(0)
-  expect(count(t, 'select count(*) as n from invocations')).toBe(before.calls)
+  expect(await count(t, 'select count(*) as n from messages where text like ?', `%${marker}%`)).toBe(0)
+  expect(await count(t, 'select count(*) as n from invocations')).toBe(before.calls)
 }
 
-const calls = (t: TestApp) => ({ calls: count(t, 'select count(*) as n from invocations') })
+const calls = async (t: TestApp) => ({ calls: await count(t, 'select count(*) as n from invocations') })
 
 /** The refusal next to the composer, as the person reads it. */
 function composerError(body: string): string {
@@ -48,7 +49,7 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
       expect(res.status).toBe(200)
       expect(body).toContain('data-status="done"')
     }
-    const before = calls(t)
+    const before = await calls(t)
     const third = unique('third')
     const { res, body } = await you.send(third)
     expect(res.status).toBe(429)
@@ -57,7 +58,7 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     expect(seconds).toBeGreaterThanOrEqual(1)
     expect(seconds).toBeLessThanOrEqual(60)
     expect(res.headers.get('retry-after')).toBe(String(seconds))
-    expectNothingOf(t, third, before)
+    await expectNothingOf(t, third, before)
 
     // Regenerate is a model call too
     const again = await you.post(`${you.conversation}/regenerate`, {}, { htmx: true })
@@ -72,7 +73,7 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     expect(html).toStartWith('<!DOCTYPE html>')
     expect(html).toContain('Slow down: 2 messages a minute; try again in')
     expect(html).toContain(`${plain}</textarea>`)
-    expectNothingOf(t, plain, before)
+    await expectNothingOf(t, plain, before)
   })
 
   test('the limit is per person: another browser is not held up', async () => {
@@ -124,14 +125,14 @@ describe('MAX_CONCURRENT_CALLS', () => {
     const replyId = stream.body.match(/\/replies\/([\w-]+)\/stop/)![1]!
     expect(t.deps.limits.inFlight).toBe(1)
 
-    const before = calls(t)
+    const before = await calls(t)
     const other = browser(t.app)
     const text = unique('while the server is full')
     const { res, body } = await other.send(text)
     expect(res.status).toBe(503)
     expect(res.headers.get('retry-after')).toBe('5')
     expect(composerError(body)).toBe('The server is busy: try again in a moment.')
-    expectNothingOf(t, text, before)
+    await expectNothingOf(t, text, before)
 
     const plain = unique('no scripts, server full')
     const page = await other.sendWithoutScripts(plain)
@@ -156,7 +157,7 @@ describe('BUDGET_USD_PER_DAY and SERVER_BUDGET_USD_PER_DAY', () => {
 
   const budgetLine = (html: string) => html.match(/<p id="budget"[\s\S]*?<\/p>/)?.[0] ?? ''
   type Call = { model_id: string; input_tokens: number; output_tokens: number; owner: string }
-  const lastCall = () => t.database.sqlite.query('select * from invocations order by id desc limit 1').get() as Call
+  const lastCall = async () => (await t.sql<Call>('select * from invocations order by id desc limit 1'))[0]!
   const costOf = (call: Call) => costFor(call.model_id, call.input_tokens, call.output_tokens)!
 
   test('the sidebar shows the spend; a person past their budget, then everyone past the server’s, is refused', async () => {
@@ -166,19 +167,19 @@ describe('BUDGET_USD_PER_DAY and SERVER_BUDGET_USD_PER_DAY', () => {
     expect(fresh).toContain('The whole server today: $0.00 of $0.0050')
 
     // a model with no known price cannot be counted, so it is refused while a budget is on
-    const before = calls(t)
+    const before = await calls(t)
     const mystery = unique('an unpriced model')
     const unpriced = await ada.send(mystery, { modelId: 'custom', customModelId: 'acme.mystery-model-v1' })
     expect(unpriced.res.status).toBe(422)
     expect(composerError(unpriced.body)).toBe(
       'acme.mystery-model-v1 has no known price, so its cost cannot be counted against the daily budget: choose a model from the list, or give it a price in MODEL_CATALOG_FILE.',
     )
-    expectNothingOf(t, mystery, before)
+    await expectNothingOf(t, mystery, before)
 
     // Ada's first call: the finished reply brings the sidebar's new line, counted from the recorded call
     const sent = await ada.send(unique('[[tokens:200]] spend something'))
     expect(sent.res.status).toBe(200)
-    const call = lastCall()
+    const call = await lastCall()
     const cost = costOf(call)
     expect(cost).toBeGreaterThan(0.002)
     expect(call.owner).toMatch(/^[0-9a-f]{64}$/)
@@ -187,7 +188,7 @@ describe('BUDGET_USD_PER_DAY and SERVER_BUDGET_USD_PER_DAY', () => {
     expect(budgetLine(await (await ada.get(ada.conversation!)).text())).toContain(`Today: ${usd(cost)} of $0.0020`)
 
     // over her budget: refused, with when it starts again
-    const later = calls(t)
+    const later = await calls(t)
     const over = unique('one more')
     const refused = await ada.send(over)
     expect(refused.res.status).toBe(429)
@@ -195,28 +196,35 @@ describe('BUDGET_USD_PER_DAY and SERVER_BUDGET_USD_PER_DAY', () => {
       new RegExp(`^You have spent today's budget: \\${usd(cost)} of \\$0\\.0020 a day\\. It starts again at midnight UTC, in (\\d+ h )?\\d+ min\\.$`),
     )
     expect(Number(refused.res.headers.get('retry-after'))).toBeGreaterThan(0)
-    expectNothingOf(t, over, later)
+    await expectNothingOf(t, over, later)
 
     // Grace has her own budget; after her call the server's is spent too
     const grace = browser(t.app)
     expect((await grace.send(unique('[[tokens:200]] my turn'))).res.status).toBe(200)
-    const server = cost + costOf(lastCall())
+    const server = cost + costOf(await lastCall())
     expect(server).toBeGreaterThan(0.005)
     const linus = browser(t.app)
     expect(budgetLine(await (await linus.get('/')).text())).toContain(`Today: $0.00 of $0.0020`)
     const blocked = unique('nothing left')
-    const afterGrace = calls(t)
+    const afterGrace = await calls(t)
     const everyone = await linus.send(blocked)
     expect(everyone.res.status).toBe(429)
     expect(composerError(everyone.body)).toStartWith("This server has spent today's budget for everyone ($0.0050 a day). It starts again at midnight UTC, in ")
-    expectNothingOf(t, blocked, afterGrace)
+    await expectNothingOf(t, blocked, afterGrace)
 
     // after a restart the day's spend is read back from the recorded calls
-    const restarted = createDeps({ config: t.config, database: t.database, bedrock: { serverCredentials: SERVER_CREDENTIALS }, limits: { now: () => today } })
+    const restartedStore = t.databaseUrl ? await openPostgresStore(t.databaseUrl) : undefined
+    const restarted = createDeps({
+      config: t.config,
+      ...(restartedStore ? { store: restartedStore } : { database: t.database }),
+      bedrock: { serverCredentials: SERVER_CREDENTIALS },
+      limits: { now: () => today },
+    })
     const adaOwner = call.owner
     expect((await restarted.limits.today(adaOwner)).user!.spentUsd).toBeCloseTo(cost, 10)
     expect((await restarted.limits.today(adaOwner)).server!.spentUsd).toBeCloseTo(server, 10)
     expect(restarted.limits.check(adaOwner)?.status).toBe(429)
+    await restartedStore?.close()
   })
 })
 
@@ -242,16 +250,16 @@ describe('ATTACHMENT_QUOTA_MB', () => {
   test('files past the quota are refused with 413, naming the quota and what is used; nothing is stored', async () => {
     const you = browser(t.app)
     expect((await sendFile(you, unique('the first file'), 1200)).res.status).toBe(200)
-    const files = count(t, 'select count(*) as n from attachments')
-    const before = calls(t)
+    const files = await count(t, 'select count(*) as n from attachments')
+    const before = await calls(t)
     const text = unique('one file too many')
     const { res, body } = await sendFile(you, text, 1200)
     expect(res.status).toBe(413)
     expect(composerError(body)).toBe(
       'These files (1 KB) would go over your attachment quota of 0.002 MB: you keep 1 KB of files already. Delete conversations with files you no longer need, or attach less.',
     )
-    expect(count(t, 'select count(*) as n from attachments')).toBe(files)
-    expectNothingOf(t, text, before)
+    expect(await count(t, 'select count(*) as n from attachments')).toBe(files)
+    await expectNothingOf(t, text, before)
 
     const plain = await sendFile(you, unique('no scripts'), 1200, { htmx: false })
     expect(plain.res.status).toBe(413)
@@ -274,62 +282,65 @@ describe('RETENTION_DAYS', () => {
     const word = `kept${crypto.randomUUID().slice(0, 6)}`
     await you.send(`${word} is recent`)
     const recent = you.conversation!.slice(3)
-    const sqlite = t.database.sqlite
-    const owner = (sqlite.query('select owner from conversations where id = ?').get(recent) as { owner: string }).owner
+    const [{ owner }] = (await t.sql<{ owner: string }>('select owner from conversations where id = ?', recent)) as [{ owner: string }]
 
     // something old: more conversations and calls than one batch holds
     const old = Date.now() - 40 * DAY
     const oldWord = `gone${crypto.randomUUID().slice(0, 6)}`
     const oldConversations = RETENTION_BATCH.conversations * 2 + 3
     const oldCalls = RETENTION_BATCH.invocations * 3 + 1
-    sqlite.transaction(() => {
-      for (let i = 0; i < oldConversations; i++) {
-        sqlite.run('insert into conversations (id, owner, title, created_at, updated_at) values (?, ?, ?, ?, ?)', [`old-${i}`, owner, 'old', old, old + i])
-        sqlite.run("insert into messages (id, conversation_id, seq, role, text, status, created_at) values (?, ?, 1, 'user', ?, 'done', ?)", [
-          `old-m-${i}`,
-          `old-${i}`,
-          `${oldWord} number ${i}`,
-          old,
-        ])
-        sqlite.run(
-          "insert into attachments (id, message_id, kind, format, name, original_name, media_type, size, bytes) values (?, ?, 'document', 'txt', 'n', 'n.txt', 'text/plain', 3, ?)",
-          [`old-a-${i}`, `old-m-${i}`, new Uint8Array([1, 2, 3])],
-        )
-      }
-      for (let i = 0; i < oldCalls; i++) {
-        sqlite.run(
-          "insert into invocations (timestamp, latency_ms, success, model_id, input_tokens, output_tokens, attempts, outcome, owner) values (?, 100, 1, 'us.amazon.nova-pro-v1:0', 10, 10, 1, 'ok', ?)",
-          [old + i * 1000, owner],
-        )
-      }
-      // an old conversation used again lately stays, whole
-      sqlite.run('insert into conversations (id, owner, title, created_at, updated_at) values (?, ?, ?, ?, ?)', [
-        'old-but-used',
-        owner,
-        'used',
+    const at = t.instant
+    for (let i = 0; i < oldConversations; i++) {
+      await t.sql(`insert into conversations (id, owner, title, created_at, updated_at) values (?, ?, ?, ${at}, ${at})`, `old-${i}`, owner, 'old', old, old + i)
+      await t.sql(
+        `insert into messages (id, conversation_id, seq, role, text, status, created_at) values (?, ?, 1, 'user', ?, 'done', ${at})`,
+        `old-m-${i}`,
+        `old-${i}`,
+        `${oldWord} number ${i}`,
         old,
-        Date.now(),
-      ])
-    })()
-    const recentCalls = count(t, 'select count(*) as n from invocations where timestamp >= ?', Date.now() - DAY)
+      )
+      await t.sql(
+        "insert into attachments (id, message_id, kind, format, name, original_name, media_type, size, bytes) values (?, ?, 'document', 'txt', 'n', 'n.txt', 'text/plain', 3, ?)",
+        `old-a-${i}`,
+        `old-m-${i}`,
+        Buffer.from([1, 2, 3]),
+      )
+    }
+    for (let i = 0; i < oldCalls; i++) {
+      await t.sql(
+        `insert into invocations (timestamp, latency_ms, success, model_id, input_tokens, output_tokens, attempts, outcome, owner) values (${at}, 100, true, 'us.amazon.nova-pro-v1:0', 10, 10, 1, 'ok', ?)`,
+        old + i * 1000,
+        owner,
+      )
+    }
+    // an old conversation used again lately stays, whole
+    await t.sql(
+      `insert into conversations (id, owner, title, created_at, updated_at) values (?, ?, ?, ${at}, ${at})`,
+      'old-but-used',
+      owner,
+      'used',
+      old,
+      Date.now(),
+    )
+    const recentCalls = await count(t, `select count(*) as n from invocations where timestamp >= ${t.instant}`, Date.now() - DAY)
     expect(await t.deps.conversations.search(owner, oldWord)).toHaveLength(oldConversations)
 
     expect(await t.deps.retention.run()).toEqual({ conversations: oldConversations, invocations: oldCalls })
 
-    expect(count(t, "select count(*) as n from conversations where id like 'old-%' and id <> 'old-but-used'")).toBe(0)
-    expect(count(t, "select count(*) as n from messages where id like 'old-m-%'")).toBe(0)
-    expect(count(t, "select count(*) as n from attachments where id like 'old-a-%'")).toBe(0)
+    expect(await count(t, "select count(*) as n from conversations where id like 'old-%' and id <> 'old-but-used'")).toBe(0)
+    expect(await count(t, "select count(*) as n from messages where id like 'old-m-%'")).toBe(0)
+    expect(await count(t, "select count(*) as n from attachments where id like 'old-a-%'")).toBe(0)
     expect(await t.deps.conversations.search(owner, oldWord)).toEqual([])
-    expect(count(t, 'select count(*) as n from invocations where timestamp < ?', Date.now() - 30 * DAY)).toBe(0)
+    expect(await count(t, `select count(*) as n from invocations where timestamp < ${t.instant}`, Date.now() - 30 * DAY)).toBe(0)
     // the new ones stay
     expect(await t.deps.conversations.get(owner, 'old-but-used')).not.toBeNull()
     expect(await t.deps.conversations.thread(recent)).toHaveLength(2)
     expect(await t.deps.conversations.search(owner, word)).toHaveLength(1)
-    expect(count(t, 'select count(*) as n from invocations')).toBe(recentCalls)
+    expect(await count(t, 'select count(*) as n from invocations')).toBe(recentCalls)
     // the trigger took the deleted calls out of the rollups: all time and the old day are what remains
-    expect(count(t, 'select requests as n from invocation_rollup where bucket_ms = ? and t = 0 and model_id = ?', ALL_TIME, ALL_MODELS)).toBe(recentCalls)
+    expect(await count(t, 'select requests as n from invocation_rollup where bucket_ms = ? and t = 0 and model_id = ?', ALL_TIME, ALL_MODELS)).toBe(recentCalls)
     expect(
-      count(
+      await count(
         t,
         'select coalesce(sum(requests), 0) as n from invocation_rollup where bucket_ms = ? and t < ? and model_id = ?',
         DAY,

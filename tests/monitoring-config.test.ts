@@ -86,10 +86,8 @@ afterAll(async () => {
 })
 
 describe('/metrics after real calls', () => {
-  test('the GenAI duration histogram sums the recorded latencies in seconds, and counts failures apart by error_type', () => {
-    const rows = t.database.sqlite
-      .query<{ outcome: string; latency_ms: number; model_id: string }, []>('SELECT outcome, latency_ms, model_id FROM invocations ORDER BY id')
-      .all()
+  test('the GenAI duration histogram sums the recorded latencies in seconds, and counts failures apart by error_type', async () => {
+    const rows = await t.sql<{ outcome: string; latency_ms: number; model_id: string }>('SELECT outcome, latency_ms, model_id FROM invocations ORDER BY id')
     expect(rows.map((r) => r.outcome)).toEqual(['ok', 'ok', 'error'])
     const model = rows[0]!.model_id
     const labels = `gen_ai_provider_name="aws.bedrock",gen_ai_operation_name="chat",gen_ai_request_model="${model}"`

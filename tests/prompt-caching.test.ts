@@ -148,13 +148,12 @@ type Row = {
 }
 
 /** The call row behind the newest reply of a conversation (once it is written). */
-function rowOfLatestReply(conversationPath: string): Row {
+async function rowOfLatestReply(conversationPath: string): Promise<Row> {
   const id = conversationPath.replace('/c/', '')
-  const row = t.database.sqlite
-    .query<Row, [string]>(
-      `SELECT i.* FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.conversation_id = ? AND m.role = 'assistant' ORDER BY m.seq DESC LIMIT 1`,
-    )
-    .get(id)
+  const [row] = await t.sql<Row>(
+    `SELECT i.* FROM messages m JOIN invocations i ON i.id = m.invocation_id WHERE m.conversation_id = ? AND m.role = 'assistant' ORDER BY m.seq DESC LIMIT 1`,
+    id,
+  )
   if (!row) throw new Error('no row yet')
   return row
 }
@@ -236,8 +235,8 @@ describe('cache tokens recorded, priced and shown', () => {
     await you.send(second)
     const read = sentWith(second)[0]!.cache!
     expect(read.cacheReadInputTokens).toBe(wrote.cacheWriteInputTokens)
-    const two = await eventually(() => {
-      const row = rowOfLatestReply(you.conversation!)
+    const two = await eventually(async () => {
+      const row = await rowOfLatestReply(you.conversation!)
       expect(row.cache_read_input_tokens).toBe(read.cacheReadInputTokens)
       return row
     })
@@ -266,7 +265,7 @@ describe('the daily budget counts cache reads and writes', () => {
     const you = browser(b.app)
     const sent = await you.send(unique(`Budgeted ${LONG}`))
     expect(sent.res.status).toBe(200)
-    const row = b.database.sqlite.query<Row, []>('SELECT * FROM invocations ORDER BY id DESC LIMIT 1').get()!
+    const [row] = (await b.sql<Row>('SELECT * FROM invocations ORDER BY id DESC LIMIT 1')) as [Row]
     expect(row.cache_write_input_tokens).toBeGreaterThan(600)
     const cost = priced(row)
     const budgetLine = (html: string) => html.match(/<p id="budget"[\s\S]*?<\/p>/)?.[0] ?? ''
@@ -283,8 +282,8 @@ describe('the dashboard and /metrics show the cache', () => {
     const you = browser(d.app)
     await you.send(unique(`Dashboard cache ${LONG}`))
     await you.send(unique('Dashboard cache, second turn'))
-    const rows = await eventually(() => {
-      const all = d.database.sqlite.query<Row & { model_id: string }, []>('SELECT * FROM invocations ORDER BY id').all()
+    const rows = await eventually(async () => {
+      const all = await d.sql<Row & { model_id: string }>('SELECT * FROM invocations ORDER BY id')
       expect(all).toHaveLength(2)
       return all
     })

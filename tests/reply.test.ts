@@ -44,7 +44,7 @@ async function runAll(reply: Reply, emit: (event: ReplyEvent) => void | Promise<
 }
 
 function invocationsFor(marker: string) {
-  return t.database.sqlite.query('select * from invocations where id in (select invocation_id from messages where text like ?)').all(`%${marker}%`)
+  return t.sql('select * from invocations where id in (select invocation_id from messages where text like ?)', `%${marker}%`)
 }
 
 describe('one reply per browser', () => {
@@ -102,13 +102,23 @@ describe('the browser is freed whatever happens', () => {
 
   test('a start that cannot be saved is shown as such, calls nothing visible, and frees the browser', async () => {
     const you = newBrowser()
+    // PostgreSQL's writer sends the start at once, so no insert of ours can come first: its insert is refused by a trigger instead
+    if (t.store === 'postgres') {
+      await t.sql(
+        `CREATE FUNCTION refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.owner = '${you.owner}' THEN RAISE EXCEPTION 'taken'; END IF; RETURN NEW; END $$`,
+      )
+      await t.sql('CREATE TRIGGER refuse_start BEFORE INSERT ON conversations FOR EACH ROW EXECUTE FUNCTION refuse_start()')
+    }
     const reply = started(await startMessage(you, 'never saved'))
     // before the writer commits the start, another writer takes the new conversation's id, so the start's insert fails
     const original = reply.conversation.id
-    t.database.sqlite
-      .prepare('INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
-      .run(original, 'someone else', 'taken', 0, 0)
+    if (t.store === 'sqlite') {
+      t.database.sqlite
+        .prepare('INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
+        .run(original, 'someone else', 'taken', 0, 0)
+    }
     const { finished, events } = await runAll(reply)
+    if (t.store === 'postgres') await t.sql('DROP TRIGGER refuse_start ON conversations')
     expect(finished.status).toBe('error')
     expect(finished.error).toContain('could not be saved')
     expect(events.filter((e) => e.type === 'text')).toEqual([])
@@ -131,7 +141,7 @@ describe('saving after the last token', () => {
     const saved = (await t.deps.conversations.thread(reply.conversation.id)).find((m) => m.id === reply.id)!
     expect(saved.status).toBe('done')
     expect(saved.text).toBe(finished.text)
-    expect(invocationsFor(marker)).toHaveLength(1)
+    expect(await invocationsFor(marker)).toHaveLength(1)
   })
 })
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { IDLE_TIMEOUT_S } from '../src/server.ts'
 import { HEARTBEAT_MS } from '../src/http/event-stream.ts'
-import { browser, eventually, listen, makeApp, streamedPieces, unescapeHtml, type TestApp } from './helpers.ts'
+import { browser, eventually, listen, makeApp, processDatabase, streamedPieces, unescapeHtml, type TestApp } from './helpers.ts'
 
 let t: TestApp
 let server: ReturnType<typeof listen>
@@ -77,7 +77,7 @@ describe('over real HTTP', () => {
       await Bun.sleep(50)
     }
     expect(upstream?.outcome).toBe('aborted')
-    const row = t.database.sqlite.query('select * from invocations order by id desc limit 1').get() as Record<string, unknown>
+    const [row] = await t.sql('select * from invocations order by id desc limit 1')
     expect(row).toMatchObject({ outcome: 'stopped', error_type: 'Disconnected' })
     // and the person can chat again straight away: nothing is left "streaming"
     const next = await you.send('back again')
@@ -119,9 +119,10 @@ describe('names the server answers to', () => {
 describe('shutting down', () => {
   test('Ctrl-C stops the app promptly even with a dashboard open', async () => {
     const dir = `/tmp/bedrock-chat-stop-${crypto.randomUUID()}`
+    const database = await processDatabase(`${dir}/m.db`)
     const proc = Bun.spawn(['bun', 'src/index.ts'], {
       cwd: `${import.meta.dir}/..`,
-      env: { ...process.env, PORT: '0', METRICS_DB_PATH: `${dir}/m.db`, LOG_DIR: `${dir}/logs` },
+      env: { ...process.env, PORT: '0', LOG_DIR: `${dir}/logs`, ...database.env },
       stdout: 'pipe',
       stderr: 'pipe',
     })
@@ -135,6 +136,7 @@ describe('shutting down', () => {
     proc.kill('SIGINT')
     expect(await proc.exited).toBe(0)
     expect(Date.now() - started).toBeLessThan(3000)
+    await database.drop()
   })
 })
 
@@ -146,7 +148,7 @@ describe('a model that goes quiet', () => {
       const { body } = await you.send('[[firstdelay:3000]] are you there #quiet')
       expect(unescapeHtml(body)).toContain('Bedrock sent no answer within 0.4 s, so the request was abandoned: send again to retry')
       expect(body).toContain('data-status="error"')
-      const row = quiet.database.sqlite.query('select outcome, error_type from invocations order by id desc limit 1').get()
+      const [row] = await quiet.sql('select outcome, error_type from invocations order by id desc limit 1')
       expect(row).toEqual({ outcome: 'error', error_type: 'FirstTokenTimeout' })
       await eventually(() => expect(t.emulator.requests.find((r) => JSON.stringify(r.body).includes('#quiet'))?.outcome).toBe('aborted'))
       expect((await you.send('hello again')).res.status).toBe(200)

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { Database } from 'bun:sqlite'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator } from '../src/emulator/server.ts'
-import { browser, type Emulator } from './helpers.ts'
+import { browser, type Emulator, processDatabase } from './helpers.ts'
 
 /**
  * SIGTERM as systemd or Kubernetes sends it, to the real server process: new replies refused at
@@ -19,18 +18,26 @@ const dir = mkdtempSync(join(tmpdir(), 'shutdown-'))
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0 })
 })
+/** Each server's database by name: SQLite's file in `dir`, or a PostgreSQL database of its own (TEST_STORE=postgres). */
+const databases = new Map<string, Awaited<ReturnType<typeof processDatabase>>>()
+async function database(name: string) {
+  if (!databases.has(name)) databases.set(name, await processDatabase(join(dir, name)))
+  return databases.get(name)!
+}
 afterAll(async () => {
   await emulator.close()
+  for (const d of databases.values()) await d.drop()
   rmSync(dir, { recursive: true, force: true })
 })
 
 async function startServer(dbName = 'metrics.db') {
+  const { env } = await database(dbName)
   const proc = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: '0',
-      METRICS_DB_PATH: join(dir, dbName),
+      ...env,
       LOG_DIR: join(dir, 'logs'),
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
       AWS_ENDPOINT_URL_BEDROCK: emulator.url,
@@ -93,17 +100,13 @@ describe('on SIGTERM', () => {
     expect(await proc.exited).toBe(0)
     await Promise.allSettled([short, long])
 
-    const db = new Database(join(dir, 'metrics.db'), { readonly: true })
-    try {
-      const replies = db.query("select text, status from messages where role = 'assistant' order by created_at").all() as { text: string; status: string }[]
-      expect(replies.map((r) => r.status).sort()).toEqual(['done', 'stopped'])
-      expect(replies.find((r) => r.status === 'stopped')!.text.length).toBeGreaterThan(0)
-      const outcomes = (db.query('select outcome from invocations').all() as { outcome: string }[]).map((r) => r.outcome).sort()
-      expect(outcomes).toEqual(['ok', 'stopped'])
-      expect(emulator.requests.filter((r) => JSON.stringify(r.body).includes('sent during the shutdown'))).toHaveLength(0)
-    } finally {
-      db.close()
-    }
+    const { sql } = await database('metrics.db')
+    const replies = await sql<{ text: string; status: string }>("select text, status from messages where role = 'assistant' order by created_at")
+    expect(replies.map((r) => r.status).sort()).toEqual(['done', 'stopped'])
+    expect(replies.find((r) => r.status === 'stopped')!.text.length).toBeGreaterThan(0)
+    const outcomes = (await sql<{ outcome: string }>('select outcome from invocations')).map((r) => r.outcome).sort()
+    expect(outcomes).toEqual(['ok', 'stopped'])
+    expect(emulator.requests.filter((r) => JSON.stringify(r.body).includes('sent during the shutdown'))).toHaveLength(0)
   }, 30_000)
 })
 
@@ -112,12 +115,10 @@ describe('after kill -9', () => {
     const first = await startServer('killed.db')
     const reply = startReply(first.url, browser(first.url), 'killed mid-reply [[slow:100]] [[tokens:100]]')
     await Promise.race([reply, Bun.sleep(300)])
-    const db = () => new Database(join(dir, 'killed.db'), { readonly: true })
+    const { sql } = await database('killed.db')
     // a progress save has landed (the text so far is in the database)
     for (let i = 0; i < 60; i++) {
-      const probe = db()
-      const row = probe.query("select text from messages where role = 'assistant'").get() as { text: string } | null
-      probe.close()
+      const [row] = await sql<{ text: string }>("select text from messages where role = 'assistant'")
       if (row && row.text.length > 0) break
       await Bun.sleep(100)
     }
@@ -128,26 +129,17 @@ describe('after kill -9', () => {
     const second = await startServer('killed.db')
     second.proc.kill('SIGTERM')
     expect(await second.proc.exited).toBe(0)
-    const after = db()
-    try {
-      const message = after.query("select text, status, error, invocation_id from messages where role = 'assistant'").get() as {
-        text: string
-        status: string
-        error: string
-        invocation_id: number | null
-      }
-      expect(message.status).toBe('error')
-      expect(message.error).toContain('interrupted when the server stopped')
-      expect(message.text.length).toBeGreaterThan(0)
-      const call = after.query('select outcome, error_type, latency_ms from invocations where id = ?').get(message.invocation_id) as {
-        outcome: string
-        error_type: string
-        latency_ms: number
-      }
-      expect(call).toMatchObject({ outcome: 'stopped', error_type: 'Interrupted' })
-      expect(call.latency_ms).toBeGreaterThan(0)
-    } finally {
-      after.close()
-    }
+    const [message] = await sql<{ text: string; status: string; error: string; invocation_id: number | null }>(
+      "select text, status, error, invocation_id from messages where role = 'assistant'",
+    )
+    expect(message!.status).toBe('error')
+    expect(message!.error).toContain('interrupted when the server stopped')
+    expect(message!.text.length).toBeGreaterThan(0)
+    const [call] = await sql<{ outcome: string; error_type: string; latency_ms: number }>(
+      'select outcome, error_type, latency_ms from invocations where id = ?',
+      message!.invocation_id,
+    )
+    expect(call).toMatchObject({ outcome: 'stopped', error_type: 'Interrupted' })
+    expect(call!.latency_ms).toBeGreaterThan(0)
   }, 30_000)
 })
