@@ -136,8 +136,10 @@ export function createReadPool<T>({
   function settle(message: FromReader): unknown {
     if (message.type === 'error') {
       const err = fromSqlError(message.error)
-      if (/^SQLITE_(CANTOPEN|NOTADB|CORRUPT|IOERR|BUSY|LOCKED)/.test(message.error.code ?? '') || /unable to open/i.test(message.error.message)) {
-        const reason = cannotOpen ? cannotOpen(message.error.message) : message.error.message
+      const missing = /^SQLITE_CANTOPEN/.test(message.error.code ?? '') || /unable to open/i.test(message.error.message)
+      if (missing || /^SQLITE_(NOTADB|CORRUPT|IOERR|BUSY|LOCKED)/.test(message.error.code ?? '')) {
+        // a file not there (yet) is said in the caller's words; a lock or an I/O error as it is
+        const reason = missing && cannotOpen ? cannotOpen(message.error.message) : message.error.message
         failed(reason)
         throw new StorageNotAnswering(reason)
       }
