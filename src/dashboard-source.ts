@@ -43,6 +43,9 @@ function sqliteSource(path: string, log: Log): DashboardSource {
   // A database replaced (a restore) or deleted and made again is another file under the same name:
   // the read threads would go on showing the old one, so they open the new file.
   let inode: number | undefined
+  // which file the threads read: a restored copy may hold calls identical to the old one's, and
+  // the feed must not take its figures for the old file's (the change token reads only the data)
+  let generation = 0
   const follow = setInterval(async () => {
     const now = await stat(path).then(
       (s) => s.ino,
@@ -53,11 +56,15 @@ function sqliteSource(path: string, log: Log): DashboardSource {
       log.warn(now === undefined ? 'the metrics database is gone' : 'the metrics database was replaced: reading the new one', { path })
     } else log.info('metrics database found, read-only', { path })
     inode = now
+    generation += 1
     pool.reopen()
   }, DATABASE_CHECK_MS)
   follow.unref()
+  const metrics = new Proxy(pool.reads.metrics, {
+    get: (target, key) => (key === 'changeToken' ? async () => `${generation}:${await target.changeToken()}` : Reflect.get(target, key)),
+  })
   return {
-    metrics: pool.reads.metrics,
+    metrics,
     status: () => pool.status,
     where: `${path}, read-only`,
     onRecorded: () => {},

@@ -94,11 +94,11 @@ async function holdLock(sql: postgres.Sql, instance: string): Promise<postgres.R
 export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIMEOUT_MS }: StoreOptions = {}): Promise<Store> {
   // a write waiting on another session's lock fails after WRITE_LOCK_TIMEOUT_MS (55P03: the batch is
   // refused, kept writes wait and retry, /readyz says so), and no statement runs past WRITE_STATEMENT_TIMEOUT_MS
-  const store = await openPostgres(url, { max: 4, lockTimeoutMs: WRITE_LOCK_TIMEOUT_MS, statementTimeoutMs: WRITE_STATEMENT_TIMEOUT_MS })
+  const store = await openPostgres(url, { max: 3, lockTimeoutMs: WRITE_LOCK_TIMEOUT_MS, statementTimeoutMs: WRITE_STATEMENT_TIMEOUT_MS })
   // reads on pools of their own, each statement cancelled by the server past twice the wait
   const serverBound = { statement_timeout: readTimeoutMs * 2 }
-  const readers = await openPostgres(url, { max: 6, migrate: false, statementTimeoutMs: serverBound.statement_timeout })
-  const readClient = postgresReadClient(url, { max: 6, connect_timeout: 5, connection: serverBound })
+  const readers = await openPostgres(url, { max: 4, migrate: false, statementTimeoutMs: serverBound.statement_timeout })
+  const readClient = postgresReadClient(url, { max: 4, connect_timeout: 5, connection: serverBound })
   const bounded = boundedReads(postgresReaders({ db: readers.db, readClient }), { timeoutMs: readTimeoutMs })
   const listeners: (() => void)[] = []
   const listening = await store.sql.listen(RECORDED_CHANNEL, () => {

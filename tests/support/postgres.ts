@@ -191,7 +191,7 @@ export async function startPostgres({ settings = [] }: StartPostgresOptions = {}
       String(port),
       // throwaway data: no durability, and no more memory than a test needs
       // (a setting given twice: the last one counts)
-      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'max_connections=50', ...settings].flatMap((s) => ['-c', s]),
+      ...['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'max_connections=500', ...settings].flatMap((s) => ['-c', s]),
     ],
     { ...user, stdin: 'ignore', stdout: Bun.file(logFile), stderr: Bun.file(logFile) },
   )
