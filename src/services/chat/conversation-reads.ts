@@ -19,9 +19,15 @@ export type SearchHit = { conversationId: string; title: string; messageId: stri
 /** A reply a stopped server left streaming, with what its recovery records. */
 export type InterruptedReply = Pick<Message, 'id' | 'modelId' | 'createdAt' | 'progressAt' | 'instance'> & { owner: string; fallbackModel: string | null }
 
+/** A drizzle query prepared once: SQLite's prepare() takes no name, PostgreSQL's one (the same call, both dialects). */
+type Prepared<T> = { execute(values: Record<string, unknown>): PromiseLike<T> }
+function prepared<T>(query: { prepare(): unknown }, name: string): Prepared<T> {
+  return (query.prepare as unknown as (name: string) => Prepared<T>).call(query, name)
+}
+
 export function conversationReads({ name, db, tables }: Dialect) {
   const { conversations, messages, attachments, invocations } = tables
-  const byOwner = (id: string, owner: string) => and(eq(conversations.id, id), eq(conversations.owner, owner))
+  const byOwner = (id: unknown, owner: unknown) => and(eq(conversations.id, id as string), eq(conversations.owner, owner as string))
   const attachmentMeta = {
     id: attachments.id,
     messageId: attachments.messageId,
@@ -36,41 +42,62 @@ export function conversationReads({ name, db, tables }: Dialect) {
     pages: attachments.pages,
   }
 
-  return {
-    async list(owner: string, limit: number): Promise<Pick<Conversation, 'id' | 'title' | 'updatedAt'>[]> {
-      return db
+  const p = sql.placeholder
+  // prepared once per connection (a read thread's, or the pool's): a page's reads build no SQL
+  const q = {
+    list: prepared<Pick<Conversation, 'id' | 'title' | 'updatedAt'>[]>(
+      db
         .select({ id: conversations.id, title: conversations.title, updatedAt: conversations.updatedAt })
         .from(conversations)
-        .where(eq(conversations.owner, owner))
+        .where(eq(conversations.owner, p('owner')))
         .orderBy(desc(conversations.updatedAt))
-        .limit(limit)
+        .limit(p('limit')),
+      'conversations_list',
+    ),
+    get: prepared<Conversation[]>(
+      db
+        .select()
+        .from(conversations)
+        .where(byOwner(p('id'), p('owner')))
+        .limit(1),
+      'conversations_get',
+    ),
+    threadMessages: prepared<ThreadRow[]>(
+      db
+        .select({ message: messages, invocation: invocations })
+        .from(messages)
+        .leftJoin(invocations, eq(invocations.id, messages.invocationId))
+        .where(eq(messages.conversationId, p('conversationId')))
+        .orderBy(asc(messages.seq)),
+      'conversations_thread',
+    ),
+    threadFiles: prepared<AttachmentMeta[]>(
+      db
+        .select(attachmentMeta)
+        .from(attachments)
+        .innerJoin(messages, eq(messages.id, attachments.messageId))
+        .where(eq(messages.conversationId, p('conversationId'))),
+      'conversations_thread_files',
+    ),
+  }
+
+  return {
+    async list(owner: string, limit: number): Promise<Pick<Conversation, 'id' | 'title' | 'updatedAt'>[]> {
+      return q.list.execute({ owner, limit })
     },
 
     async ownerExists(owner: string): Promise<boolean> {
-      const rows = await db.select({ id: conversations.id }).from(conversations).where(eq(conversations.owner, owner)).limit(1)
-      return rows.length > 0
+      return (await q.list.execute({ owner, limit: 1 })).length > 0
     },
 
     async get(owner: string, id: string): Promise<Conversation | null> {
-      const [row] = await db.select().from(conversations).where(byOwner(id, owner)).limit(1)
-      return row ?? null
+      return (await q.get.execute({ id, owner }))[0] ?? null
     },
 
     /** Every message in order with its recorded call, and the attachments (without bytes) of them all. */
     async thread(conversationId: string): Promise<{ rows: ThreadRow[]; files: AttachmentMeta[] }> {
-      const rows = await db
-        .select({ message: messages, invocation: invocations })
-        .from(messages)
-        .leftJoin(invocations, eq(invocations.id, messages.invocationId))
-        .where(eq(messages.conversationId, conversationId))
-        .orderBy(asc(messages.seq))
-      const files = rows.some((r) => r.message.role === 'user')
-        ? await db
-            .select(attachmentMeta)
-            .from(attachments)
-            .innerJoin(messages, eq(messages.id, attachments.messageId))
-            .where(eq(messages.conversationId, conversationId))
-        : []
+      const rows = await q.threadMessages.execute({ conversationId })
+      const files = rows.some((r) => r.message.role === 'user') ? await q.threadFiles.execute({ conversationId }) : []
       return { rows, files }
     },
 
