@@ -28,7 +28,8 @@ const SCRATCH = join(import.meta.dir, 'scratch')
 /** A line measured past this (its runs together) stops at 3 runs or more: a slow query on one database cannot hold the run for minutes. */
 const LINE_BUDGET_MS = 15_000
 
-type Result = {
+/** One measured line of the dashboard-data benchmark (what bench/report.ts renders). */
+export type DataResult = {
   name: string
   rows: number
   medianMs: number
@@ -146,7 +147,7 @@ const oneCall = () => ({
 export async function dashboardQueries(SIZES: number[], pg?: BenchPostgres) {
   mkdirSync(SCRATCH, { recursive: true })
   const started = performance.now()
-  const results: Result[] = []
+  const results: DataResult[] = []
   const fills: { rows: number; insertMs: number; indexMs: number; rollupMs: number; rollupFilledBy: string }[] = []
   const postgresFills: { rows: number; copyMs: number; indexMs: number; rollupMs: number; vacuumMs: number }[] = []
   let baselineMs = Number.NaN

@@ -3,6 +3,7 @@
 // --with-quick` first keeps the PostgreSQL sections of the latest quick run (bench/results-quick.json)
 // in results.json, under `quick`, shown in a section of their own until a full run has them.
 import { join } from 'node:path'
+import type { DataResult } from './data.ts'
 import { fmt } from './lib/stats.ts'
 
 type Timing = { ttftP50: number; ttftP99: number; lastP50: number; lastP99: number }
@@ -23,14 +24,6 @@ type Concurrent = {
   afterMiB: number
 }
 type Dashboards = { missed: number; allMsMedian: number; allMsMax: number }
-type DataResult = {
-  name: string
-  rows: number
-  medianMs: number
-  ratioVsBaseline: number | null
-  postgresMs?: number | null
-  postgresRatioVsBaseline?: number | null
-}
 type DashboardData = {
   rows: number[]
   sqlite: string

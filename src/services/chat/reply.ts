@@ -9,12 +9,13 @@ import { buildModelRequest } from './request.ts'
 import { modelInfo, type ModelInfo } from '../models.ts'
 
 /**
- * One reply, start to end. `start` checks that the browser has no reply streaming and that the
- * limits (limits.ts: the person's rate and budget, the server's cap and budget, the files quota)
- * allow a call, and reserves both in the same synchronous step (nothing is awaited between the
- * checks and the reservations, so two tabs cannot both start one, nor two people both take the
- * server's last place); it reads the thread once and builds the request from it. A refused start
- * saves nothing and sends nothing. `run` (which the caller must call once) saves the start, calls
+ * One reply, start to end. `start` first reads what the limits need (limits.ts `load`: today's
+ * spend; the files a person keeps), then checks that the browser has no reply streaming and that
+ * the limits (the person's rate and budget, the server's cap and budget, the files quota) allow a
+ * call, and reserves both in the same synchronous step (nothing is awaited between the checks and
+ * the reservations, so two tabs cannot both start one, nor two people both take the server's last
+ * place); only then does it read the thread and build the request, giving the reservations back
+ * when that refuses or fails. A refused start saves nothing and sends nothing. `run` (which the caller must call once) saves the start, calls
  * the model, hands every event to the caller, saves the reply and its metrics after the last
  * token, and frees the browser in `finally`, whatever happened.
  */
@@ -103,6 +104,11 @@ function attachmentRows(messageId: string, files: AcceptedAttachment[], newId: (
   }))
 }
 
+/** A start refused with a status and a sentence. */
+function refuse(status: Refusal['status'], text: string): { ok: false; refusal: Refusal } {
+  return { ok: false, refusal: { status, message: text } }
+}
+
 /** How a finished model call is saved: its text, and the status and note the person sees. */
 function outcomeOf(result: CallResult | null): Pick<Message, 'status' | 'error'> {
   if (!result) return { status: 'error', error: BROKE_OFF }
@@ -131,7 +137,6 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
     },
 
     async start(session: Session, start: ReplyStart): Promise<{ ok: true; reply: Reply } | { ok: false; refusal: Refusal }> {
-      const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
       /** What refuses a start before anything is reserved: asked before the reads and again after them. */
       const refusedNow = (): { ok: false; refusal: Refusal } | null => {
         if (closing) return { ok: false, refusal: { status: 503, message: SHUTTING_DOWN, retryAfterS: 5 } }
@@ -191,7 +196,6 @@ export function createReplies({ conversations, modelCalls, limits, log, defaultM
     controller: AbortController,
     reserved: (options?: { unused: true }) => void,
   ): Promise<{ ok: true; reply: Reply } | { ok: false; refusal: Refusal }> {
-    const refuse = (status: Refusal['status'], text: string) => ({ ok: false as const, refusal: { status, message: text } })
     const at = now()
     const existing = start.conversation
     const thread = existing ? await conversations.thread(existing.id) : []
