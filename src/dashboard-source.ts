@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import type { Config } from './config.ts'
 import { boundedReads } from './db/pg/bounded-reads.ts'
-import { RECORDED_CHANNEL } from './db/pg/open.ts'
+import { listenForRecorded } from './db/pg/open.ts'
 import { postgresReadClient, postgresReader } from './db/pg/sql-reader.ts'
 import { createReadPool, type ReaderStatus, type Remote } from './db/read-pool.ts'
 import type { Log } from './logger.ts'
@@ -79,19 +79,15 @@ async function postgresSource(url: string): Promise<DashboardSource> {
   // read-only transactions: the dashboard process never writes, whatever it is pointed at
   const client = postgresReadClient(url, { max: 4, connect_timeout: 5, connection: { default_transaction_read_only: true } })
   const bounded = boundedReads({ metrics: createMetricsQueries(postgresReader(client)) })
-  const listeners: (() => void)[] = []
-  const listening = await client
-    .listen(RECORDED_CHANNEL, () => {
-      for (const listener of listeners) listener()
-    })
-    .catch(() => undefined)
+  // without it the poll still finds other instances' calls
+  const recorded = await listenForRecorded(client).catch(() => undefined)
   return {
     metrics: bounded.reads.metrics,
     status: () => bounded.status,
     where: `${displayEndpoint(url)}, read-only`,
-    onRecorded: (listener) => listeners.push(listener),
+    onRecorded: (listener) => recorded?.onRecorded(listener),
     async close() {
-      await listening?.unlisten().catch(() => {})
+      await recorded?.stop()
       await client.end({ timeout: 5 })
     },
   }

@@ -1,7 +1,7 @@
 import { type Dialect, postgresDialect, sqliteDialect } from './db/dialect.ts'
 import type { Db } from './db/open.ts'
 import { boundedReads } from './db/pg/bounded-reads.ts'
-import { openPostgres, RECORDED_CHANNEL } from './db/pg/open.ts'
+import { listenForRecorded, openPostgres } from './db/pg/open.ts'
 import { postgresReadClient } from './db/pg/sql-reader.ts'
 import { postgresEngine } from './db/pg/write-engine.ts'
 import { createReadPool, READ_TIMEOUT_MS, type ReaderStatus, type Remote } from './db/read-pool.ts'
@@ -100,10 +100,7 @@ export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIME
   const readers = await openPostgres(url, { max: 4, migrate: false, statementTimeoutMs: serverBound.statement_timeout })
   const readClient = postgresReadClient(url, { max: 4, connect_timeout: 5, connection: serverBound })
   const bounded = boundedReads(postgresReaders({ db: readers.db, readClient }), { timeoutMs: readTimeoutMs })
-  const listeners: (() => void)[] = []
-  const listening = await store.sql.listen(RECORDED_CHANNEL, () => {
-    for (const listener of listeners) listener()
-  })
+  const recorded = await listenForRecorded(store.sql)
   // this instance is alive while it holds its advisory lock, on a connection of its own for its
   // lifetime; a connection lost (a server restart, a terminated backend) is replaced and the lock
   // taken again within LOCK_CHECK_MS
@@ -135,11 +132,11 @@ export async function openPostgresStore(url: string, { readTimeoutMs = READ_TIME
         SELECT CASE WHEN pg_try_advisory_lock(hashtext(${lockName(id)})) THEN pg_advisory_unlock(hashtext(${lockName(id)})) ELSE false END AS gone`
       return !row?.gone
     },
-    onRecordedElsewhere: (listener) => listeners.push(listener),
+    onRecordedElsewhere: recorded.onRecorded,
     async close() {
       closed = true
       clearInterval(checkLock)
-      await listening.unlisten().catch(() => {})
+      await recorded.stop()
       alive.release()
       await Promise.all([readers.close(), readClient.end({ timeout: 5 }), store.close()])
     },

@@ -18,6 +18,21 @@ const MIGRATION_LOCK = 72_853_311
 /** The channel every instance's commits of `invocations` notify (a statement trigger: migration 0002). */
 export const RECORDED_CHANNEL = 'bedrock_chat_invocations'
 
+/**
+ * LISTENs on RECORDED_CHANNEL (a connection of the driver's own): every listener is told at each
+ * commit, by any instance, that recorded, changed or deleted calls.
+ */
+export async function listenForRecorded(sql: postgres.Sql) {
+  const listeners: (() => void)[] = []
+  const listening = await sql.listen(RECORDED_CHANNEL, () => {
+    for (const listener of listeners) listener()
+  })
+  return {
+    onRecorded: (listener: () => void) => void listeners.push(listener),
+    stop: () => listening.unlisten().catch(() => {}),
+  }
+}
+
 /** How long a connection may take to open, once running: a server that cannot be reached is a refused write, soon. */
 const CONNECT_TIMEOUT_S = 5
 
